@@ -1,0 +1,35 @@
+/* reader.h - reads a file or stdin with io_uring, several large reads in flight, zstd decoded transparently. */
+#ifndef EDONU_READER_H
+#define EDONU_READER_H
+
+#include "../pipeline/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct reader;
+
+/* Opens path ("-" or NULL: standard input) and its io_uring. The first bytes
+ * decide whether the stream is zstd (magic 28 b5 2f fd, also skippable frames),
+ * whatever the name. On error returns NULL with e->code EXIT_NOINPUT and a
+ * message naming the file and the reason. */
+struct reader *reader_open(const char *path, struct err *e);
+
+/* Returns the next block of input bytes (decompressed when zstd) in *data:
+ * > 0 its length, 0 at end of input, -1 on a read or decode error (e set,
+ * EXIT_NOINPUT for read errors, EXIT_DATAERR for corrupt zstd). The block stays
+ * valid until the next call. Blocks from a file arrive in file order. */
+long reader_next(struct reader *r, const char **data, struct err *e);
+
+/* Total size of the input file in bytes, or -1 when unknown (a pipe). */
+int64_t reader_size(const struct reader *r);
+/* Raw bytes read from the file so far (compressed bytes for zstd). */
+uint64_t reader_bytes_read(const struct reader *r);
+bool reader_is_zstd(const struct reader *r);
+/* Uses plain read(2) instead of io_uring (the bench's comparison). Call before the first reader_next. */
+void reader_use_plain_read(struct reader *r);
+
+void reader_close(struct reader *r);
+
+#endif

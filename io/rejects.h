@@ -1,0 +1,44 @@
+/* rejects.h - the rejects file: one NDJSON object per rejected record, shared by all workers. */
+#ifndef EDONU_REJECTS_H
+#define EDONU_REJECTS_H
+
+#include "../pipeline/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rejects;
+
+/* What one line says. Strings may be NULL (the key is then omitted, except
+ * message). raw is the record as read, end-of-line stripped. */
+struct reject {
+	const char *source;  /* file name or "-" */
+	uint64_t record;     /* 1-based record number, header excluded */
+	uint64_t line;       /* 1-based physical line where the record starts */
+	uint64_t byte_offset;
+	const char *column;  /* column name when one is to blame */
+	const char *sqlstate;/* when the server said it */
+	const char *message;
+	const char *raw;
+	size_t raw_len;
+};
+
+/* Opens path for appending (created 0644). path NULL: rejects are counted by
+ * the caller but written nowhere. NULL with e (EXIT_NOINPUT... EXIT_CONFIG for
+ * an unwritable path) on failure. */
+struct rejects *rejects_open(const char *path, struct err *e);
+
+/* Writes one line; safe to call from several threads (a mutex serialises
+ * lines; rejects are off the hot path). raw is cut at REJECT_RAW_BYTES_MAX;
+ * invalid UTF-8 bytes in raw are written as \u00XX escapes of the byte value
+ * and "raw_invalid_utf8":true is added. Returns 0 or -1 (e set). */
+int rejects_write(struct rejects *r, const struct reject *rej, struct err *e);
+
+/* Flushes and closes; returns -1 (e set) when the data did not reach the file. */
+int rejects_close(struct rejects *r, struct err *e);
+
+/* JSON string escaping shared with the summary and logs: appends "..." */
+struct buf;
+void json_put_string(struct buf *out, const char *p, size_t len);
+
+#endif

@@ -1,0 +1,46 @@
+/* chunk.h - a numbered run of whole records: the unit of work, of a batch and of a transaction. */
+#ifndef EDONU_CHUNK_H
+#define EDONU_CHUNK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct source;
+
+/* Flags of a record in a chunk. */
+enum {
+	/* The record was longer than a chunk can hold; data keeps its first
+	 * bytes only and the record is rejected without being parsed. */
+	REC_TOO_LONG = 1u << 0,
+};
+
+/* Filled by the framer on the reader thread, consumed by one worker, then
+ * handed back to the reader. All arrays are allocated once by chunk_create. */
+struct chunk {
+	const struct source *src; /* which input this chunk came from */
+	uint64_t seq;             /* chunk number within the source, from 0 */
+	uint64_t first_record;    /* record number (1-based, header excluded) of record 0 */
+	uint64_t first_line;      /* physical line (1-based) where record 0 starts */
+	uint64_t byte_offset;     /* offset of record 0 in the (decompressed) input */
+	uint32_t nrecords;
+	uint32_t records_max;     /* capacity of rec_off/rec_flags: --batch-rows */
+	uint32_t *rec_off;        /* nrecords + 1 entries; record i is data[rec_off[i] .. rec_off[i+1]) */
+	uint8_t *rec_flags;       /* nrecords entries, REC_* */
+	char *data;               /* records as read, end-of-line bytes included */
+	size_t data_len;
+	size_t data_cap;
+	bool last;                /* the final chunk of its source */
+	uint32_t owner;           /* index of the worker that owns this chunk's memory */
+};
+
+/* Allocates a chunk for records_max records in data_cap bytes; NULL on ENOMEM. */
+struct chunk *chunk_create(uint32_t records_max, size_t data_cap);
+void chunk_free(struct chunk *c);
+/* Empties the chunk for reuse; keeps its memory. */
+void chunk_reset(struct chunk *c);
+
+/* Chunk buffer size for a --batch-rows value (see limits.h). */
+size_t chunk_bytes_for(uint32_t batch_rows);
+
+#endif

@@ -1,0 +1,75 @@
+/* encode.h - field values to PostgreSQL binary COPY, matching the server's input functions exactly. */
+#ifndef EDONU_ENCODE_H
+#define EDONU_ENCODE_H
+
+#include "../pipeline/buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The types that have a binary encoder. ENC_NONE: no encoder, the table is
+ * loaded with text COPY throughout. */
+enum enc_kind {
+	ENC_NONE = 0,
+	ENC_INT2,
+	ENC_INT4,
+	ENC_INT8,
+	ENC_FLOAT4,
+	ENC_FLOAT8,
+	ENC_NUMERIC,
+	ENC_BOOL,
+	ENC_TEXT,    /* text, name-less unbounded strings */
+	ENC_VARCHAR, /* varchar(n): typmod = n + 4, or -1 */
+	ENC_BPCHAR,  /* char(n): typmod = n + 4, or -1 */
+	ENC_DATE,
+	ENC_TIMESTAMP,
+	ENC_TIMESTAMPTZ,
+	ENC_UUID,
+	ENC_JSON,
+	ENC_JSONB,
+	ENC_BYTEA,
+};
+
+/* A target column as the catalog describes it. */
+struct enc_column {
+	char name[64];     /* NAMEDATALEN */
+	uint32_t type_oid; /* pg_attribute.atttypid */
+	int32_t typmod;    /* pg_attribute.atttypmod */
+	enum enc_kind kind;
+};
+
+/* Session settings that change what an input string means. */
+struct enc_session {
+	/* TimeZone is UTC (or another zone with offset 0 and no DST), so a
+	 * timestamptz without an explicit offset can be decided locally. */
+	bool tz_utc;
+};
+
+enum enc_status {
+	ENC_OK = 0,     /* the field was appended to out */
+	ENC_DEFER = 1,  /* not certain (unusual form, zone name): let the server decide via text COPY; out unchanged */
+	ENC_REJECT = 2, /* the server would refuse it: msg holds PostgreSQL's message; out unchanged */
+};
+
+/* Maps a type OID (and typmod) to its encoder; ENC_NONE when there is none. */
+enum enc_kind encode_kind_for(uint32_t type_oid);
+
+/* Appends one non-NULL field in binary COPY form (int32 length, then the
+ * bytes the type's receive function reads) for value p[0..len), text as
+ * COPY text/csv input would present it. On ENC_DEFER or ENC_REJECT out is
+ * left as it was. The message follows PostgreSQL's wording, e.g.
+ *   invalid input syntax for type integer: "12x"
+ *   value "99999999999" is out of range for type integer
+ *   numeric field overflow
+ *   value too long for type character varying(5) */
+enum enc_status encode_binary(const struct enc_column *col, const struct enc_session *s, const char *p, size_t len,
+			      struct buf *out, char *msg, size_t msgsz);
+
+/* Binary COPY framing. */
+void encode_copy_header(struct buf *out);              /* PGCOPY signature, flags, extension length */
+void encode_copy_trailer(struct buf *out);             /* int16 -1 */
+void encode_tuple_begin(struct buf *out, uint16_t n);  /* int16 field count */
+void encode_null(struct buf *out);                     /* int32 -1 */
+
+#endif

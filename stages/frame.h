@@ -1,0 +1,50 @@
+/* frame.h - cuts a byte stream into numbered chunks of whole records (quote-aware for CSV). */
+#ifndef EDONU_FRAME_H
+#define EDONU_FRAME_H
+
+#include "../pipeline/chunk.h"
+#include "../pipeline/err.h"
+#include "record.h"
+
+#include <stddef.h>
+
+struct framer;
+
+/* What frame_feed stopped for. */
+enum frame_event {
+	FRAME_MORE = 0, /* all of the input given was consumed; feed more */
+	FRAME_HEADER,   /* the header record is complete: frame_header() has it */
+	FRAME_CHUNK,    /* the chunk is complete: hand it on, feed a fresh one */
+	FRAME_END,      /* an end-of-data line "\." was seen: ignore the rest of the input */
+};
+
+/* Creates a framer for the dialect (format CSV or TEXT; the dialect must
+ * outlive the framer). Chunks fed to it must have room for batch_rows records.
+ * Returns NULL on ENOMEM. */
+struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes);
+void frame_free(struct framer *f);
+
+/* Consumes bytes of buf into chunk c, record by record. Stops when all of buf
+ * is consumed (FRAME_MORE), when the header is complete (FRAME_HEADER), when c
+ * holds batch_rows records or cannot take the next record (FRAME_CHUNK), or at
+ * an end-of-data marker (FRAME_END). *consumed says how much of buf was used;
+ * the caller feeds the rest next time. A record split across calls is kept by
+ * the framer (in c or in its own carry buffer) and completed later. A record
+ * longer than a chunk buffer is stored truncated with REC_TOO_LONG.
+ * Sets c->seq, first_record, first_line, byte_offset for each new chunk.
+ * A UTF-8 byte order mark at the start of the stream is skipped. */
+enum frame_event frame_feed(struct framer *f, struct chunk *c, const char *buf, size_t len, size_t *consumed);
+
+/* At end of input: completes a last record that has no end-of-line. Returns
+ * FRAME_HEADER if that record was the header, FRAME_CHUNK if c holds records,
+ * FRAME_MORE if c is empty. */
+enum frame_event frame_finish(struct framer *f, struct chunk *c);
+
+/* The header record (end-of-line stripped), valid until frame_free. */
+void frame_header(const struct framer *f, const char **p, size_t *len);
+
+/* Counters for the summary. */
+uint64_t frame_records(const struct framer *f); /* records framed, header excluded */
+uint64_t frame_bytes(const struct framer *f);   /* bytes consumed */
+
+#endif
