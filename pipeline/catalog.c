@@ -1,2 +1,114 @@
-/* placeholder: being written */
-typedef int placeholder_catalog_t;
+/* catalog.c - reads the target table's columns and types, and the settings that change what input means. */
+#include "catalog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Zones whose offset is always zero: a timestamptz without an offset means UTC there. */
+static const char *const utc_zones[] = {
+	"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu",
+	"Etc/Zulu", "Greenwich", "Etc/Greenwich", "GMT0", "Etc/GMT0", "GMT+0", "GMT-0", "Etc/GMT+0", "Etc/GMT-0",
+};
+
+static int fail(PGconn *c, PGresult *r, const char *what, struct err *e)
+{
+	const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+	size_t n = strcspn(m, "\n");
+	err_set(e, PQstatus(c) == CONNECTION_OK ? EXIT_SOFTWARE : EXIT_UNAVAILABLE, "%s: %.*s", what, (int)n, m);
+	PQclear(r);
+	return -1;
+}
+
+static void copy_str(char *dst, size_t dstsz, const char *src)
+{
+	snprintf(dst, dstsz, "%s", src ? src : "");
+}
+
+int catalog_read(PGconn *c, const char *table, struct table_info *t, struct err *e)
+{
+	memset(t, 0, sizeof *t);
+	const char *params[1] = {table};
+	/* to_regclass resolves the name as SQL would and yields NULL instead of
+	 * an error for a table that does not exist. */
+	PGresult *r = PQexecParams(c,
+				   "SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
+				   "n.nspname || '.' || c.relname, c.relkind "
+				   "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+				   "WHERE c.oid = to_regclass($1)",
+				   1, NULL, params, NULL, NULL, 0);
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		/* to_regclass raises on a malformed name (e.g. unbalanced quotes). */
+		if (r && PQstatus(c) == CONNECTION_OK) {
+			const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			err_set(e, EXIT_CONFIG, "invalid table name \"%s\": %s", table, m ? m : "");
+			PQclear(r);
+			return -1;
+		}
+		return fail(c, r, "reading the catalog", e);
+	}
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return err_set(e, EXIT_CONFIG, "table \"%s\" does not exist", table);
+	}
+	const char *kind = PQgetvalue(r, 0, 3);
+	if (kind[0] != 'r' && kind[0] != 'p') {
+		err_set(e, EXIT_CONFIG, "\"%s\" is not a table", table);
+		PQclear(r);
+		return -1;
+	}
+	t->oid = (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+	copy_str(t->sql_name, sizeof t->sql_name, PQgetvalue(r, 0, 1));
+	copy_str(t->display, sizeof t->display, PQgetvalue(r, 0, 2));
+	PQclear(r);
+
+	char oid[16];
+	snprintf(oid, sizeof oid, "%u", t->oid);
+	params[0] = oid;
+	r = PQexecParams(c,
+			 "SELECT attname, atttypid, atttypmod, attnotnull, attgenerated <> '' "
+			 "FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped "
+			 "ORDER BY attnum",
+			 1, NULL, params, NULL, NULL, 0);
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return fail(c, r, "reading the table's columns", e);
+	t->ncols = (uint32_t)PQntuples(r);
+	t->cols = calloc(t->ncols ? t->ncols : 1, sizeof *t->cols);
+	if (t->cols == NULL) {
+		PQclear(r);
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	t->all_binary = true;
+	for (uint32_t i = 0; i < t->ncols; i++) {
+		struct table_column *col = &t->cols[i];
+		copy_str(col->enc.name, sizeof col->enc.name, PQgetvalue(r, (int)i, 0));
+		col->enc.type_oid = (uint32_t)strtoul(PQgetvalue(r, (int)i, 1), NULL, 10);
+		col->enc.typmod = (int32_t)strtol(PQgetvalue(r, (int)i, 2), NULL, 10);
+		col->enc.kind = encode_kind_for(col->enc.type_oid);
+		col->not_null = PQgetvalue(r, (int)i, 3)[0] == 't';
+		col->generated = PQgetvalue(r, (int)i, 4)[0] == 't';
+	}
+	PQclear(r);
+
+	r = PQexec(c, "SELECT current_setting('TimeZone'), current_setting('DateStyle'), "
+		      "current_setting('server_encoding')");
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return fail(c, r, "reading session settings", e);
+	copy_str(t->timezone, sizeof t->timezone, PQgetvalue(r, 0, 0));
+	copy_str(t->datestyle, sizeof t->datestyle, PQgetvalue(r, 0, 1));
+	copy_str(t->server_encoding, sizeof t->server_encoding, PQgetvalue(r, 0, 2));
+	PQclear(r);
+	t->session.tz_utc = false;
+	for (size_t i = 0; i < sizeof utc_zones / sizeof utc_zones[0]; i++)
+		if (strcasecmp(t->timezone, utc_zones[i]) == 0)
+			t->session.tz_utc = true;
+	return 0;
+}
+
+void catalog_free(struct table_info *t)
+{
+	free(t->cols);
+	t->cols = NULL;
+	t->ncols = 0;
+}

@@ -1,2 +1,470 @@
-/* placeholder: being written */
-typedef int placeholder_load_t;
+/* load.c - the load command: checks inputs, reads the catalog, starts the workers, runs the reader
+ * thread (read -> decode -> frame -> hand chunks to workers) and, on the main thread, the monitor
+ * (progress, signals), then writes the summary. */
+#include "load.h"
+
+#include "../io/reader.h"
+#include "../stages/frame.h"
+#include "../stages/parse_csv.h"
+#include "../stages/parse_text.h"
+#include "../stages/sink_pg.h"
+#include "log.h"
+#include "progress.h"
+#include "summary.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How often the monitor wakes to redraw progress and look for signals. */
+#define MONITOR_INTERVAL_MS 250
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+	return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
+}
+
+/* --format auto: by the name's extension once .zst is stripped. FORMAT_AUTO
+ * when the name does not tell; -1 for NDJSON, which load does not take. */
+static int format_from_name(const char *name)
+{
+	size_t n = strlen(name);
+	if (ends_with(name, n, ".zst"))
+		n -= 4;
+	if (ends_with(name, n, ".csv"))
+		return FORMAT_CSV;
+	if (ends_with(name, n, ".tsv") || ends_with(name, n, ".tab") || ends_with(name, n, ".txt") ||
+	    ends_with(name, n, ".copy"))
+		return FORMAT_TEXT;
+	if (ends_with(name, n, ".ndjson") || ends_with(name, n, ".jsonl") || ends_with(name, n, ".json"))
+		return -1;
+	return FORMAT_AUTO;
+}
+
+/* By content: a first line with tabs and no commas is text format. */
+static enum input_format format_from_content(const char *p, size_t n)
+{
+	const char *nl = memchr(p, '\n', n);
+	size_t len = nl ? (size_t)(nl - p) : n;
+	bool tab = memchr(p, '\t', len) != NULL;
+	bool comma = memchr(p, ',', len) != NULL;
+	return tab && !comma ? FORMAT_TEXT : FORMAT_CSV;
+}
+
+/* Takes a free chunk from any worker; waits while there is none. NULL when
+ * the load is stopping. */
+static struct chunk *acquire_chunk(struct load *ld, uint32_t *rr)
+{
+	for (;;) {
+		if (atomic_load(&ld->stop))
+			return NULL;
+		while (sem_wait(&ld->free_sem) < 0 && errno == EINTR)
+			;
+		if (atomic_load(&ld->stop))
+			return NULL;
+		for (uint32_t k = 0; k < ld->nworkers; k++) {
+			uint32_t i = (*rr + k) % ld->nworkers;
+			struct chunk *c = ring_pop(ld->workers[i].done);
+			if (c != NULL) {
+				*rr = (i + 1) % ld->nworkers;
+				return c;
+			}
+		}
+	}
+}
+
+/* A chunk taken but not filled goes back to its owner. */
+static void release_chunk(struct load *ld, struct chunk *c)
+{
+	chunk_reset(c);
+	ASSERT(ring_push(ld->workers[c->owner].done, c));
+	sem_post(&ld->free_sem);
+}
+
+static void emit_chunk(struct load *ld, struct chunk *c, const struct source *s)
+{
+	c->src = s;
+	struct worker *w = &ld->workers[c->owner];
+	ASSERT(ring_push(w->todo, c));
+	sem_post(&w->todo_sem);
+}
+
+/* Maps the header record's names to columns. */
+static int map_header(struct load *ld, struct source *s, struct framer *f, struct err *e)
+{
+	if (s->mapped)
+		return 0; /* --columns given: the header is only skipped, as COPY does */
+	const char *p;
+	size_t len;
+	frame_header(f, &p, &len);
+	struct buf scratch;
+	if (buf_init(&scratch, len + 1) < 0)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	struct field *names = calloc(FIELDS_MAX, sizeof *names);
+	if (names == NULL) {
+		buf_free(&scratch);
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	char msg[512];
+	int n = s->dialect.format == FORMAT_TEXT
+			? text_parse_record(&s->dialect, p, len, names, FIELDS_MAX, &scratch, msg, sizeof msg)
+			: csv_parse_record(&s->dialect, p, len, names, FIELDS_MAX, &scratch, msg, sizeof msg);
+	int rc;
+	if (n < 0)
+		rc = err_set(e, EXIT_DATAERR, "%s: cannot read the header line: %s", s->name, msg);
+	else
+		rc = transform_map_header(&s->map, &ld->table, names, (uint32_t)n, s->name, e);
+	if (rc == 0)
+		s->mapped = true;
+	free(names);
+	buf_free(&scratch);
+	return rc;
+}
+
+/* Reads one input to its end and hands its chunks to the workers. */
+static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct err *e)
+{
+	const struct options *o = ld->o;
+	struct reader *r = reader_open(s->name, e);
+	if (r == NULL)
+		return -1;
+	s->size = reader_size(r);
+	const char *data;
+	long n = reader_next(r, &data, e);
+	if (n < 0) {
+		reader_close(r);
+		return -1;
+	}
+	enum input_format fmt = o->format;
+	if (fmt == FORMAT_AUTO) {
+		int by_name = strcmp(s->name, "-") == 0 ? FORMAT_AUTO : format_from_name(s->name);
+		if (by_name < 0) {
+			reader_close(r);
+			return err_set(e, EXIT_USAGE, "%s: NDJSON input is not supported by load; give --format", s->name);
+		}
+		fmt = by_name != FORMAT_AUTO ? (enum input_format)by_name
+					     : format_from_content(data, n > 0 ? (size_t)n : 0);
+	}
+	options_dialect(o, fmt, &s->dialect);
+	if (!s->dialect.header || o->columns != NULL) {
+		if (transform_map_list(&s->map, &ld->table, o->columns, e) < 0) {
+			reader_close(r);
+			return -1;
+		}
+		s->mapped = true;
+	}
+	struct framer *f = frame_create(&s->dialect, ld->batch_rows, ld->chunk_bytes);
+	if (f == NULL) {
+		reader_close(r);
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	int rc = 0;
+	struct chunk *c = acquire_chunk(ld, rr);
+	bool ended = false;
+	while (c != NULL && n > 0 && !ended) {
+		uint64_t t0 = (uint64_t)(mono_s() * 1e9);
+		size_t off = 0;
+		while (off < (size_t)n && c != NULL) {
+			size_t used = 0;
+			enum frame_event ev = frame_feed(f, c, data + off, (size_t)n - off, &used);
+			off += used;
+			if (ev == FRAME_HEADER) {
+				if (map_header(ld, s, f, e) < 0) {
+					rc = -1;
+					break;
+				}
+			} else if (ev == FRAME_CHUNK) {
+				emit_chunk(ld, c, s);
+				c = acquire_chunk(ld, rr);
+			} else if (ev == FRAME_END) {
+				ended = true;
+				break;
+			}
+		}
+		atomic_fetch_add(&ld->read_ns, (uint64_t)(mono_s() * 1e9) - t0);
+		atomic_store(&ld->bytes_read, reader_bytes_read(r));
+		if (rc < 0 || c == NULL || ended)
+			break;
+		if (atomic_load(&ld->stop))
+			break;
+		n = reader_next(r, &data, e);
+		if (n < 0)
+			rc = -1;
+	}
+	if (rc == 0 && c != NULL && !atomic_load(&ld->stop)) {
+		enum frame_event ev = frame_finish(f, c);
+		if (ev == FRAME_HEADER)
+			rc = map_header(ld, s, f, e);
+		else if (ev == FRAME_CHUNK) {
+			emit_chunk(ld, c, s);
+			c = NULL;
+		}
+	}
+	if (c != NULL)
+		release_chunk(ld, c);
+	s->records = frame_records(f);
+	s->bytes = reader_bytes_read(r);
+	frame_free(f);
+	reader_close(r);
+	return rc;
+}
+
+static void *reader_main(void *arg)
+{
+	struct load *ld = arg;
+	uint32_t rr = 0;
+	uint64_t bytes_before = 0;
+	for (uint32_t i = 0; i < ld->nsources && !atomic_load(&ld->stop); i++) {
+		atomic_store(&ld->cur_source, i);
+		struct err e;
+		err_clear(&e);
+		if (read_source(ld, &ld->sources[i], &rr, &e) < 0)
+			load_fail(ld, &e);
+		bytes_before += ld->sources[i].bytes;
+		atomic_store(&ld->bytes_read, bytes_before);
+	}
+	return NULL;
+}
+
+/* Inputs must exist and be readable before anything is loaded. */
+static int check_inputs(const struct options *o, int64_t *total, struct err *e)
+{
+	*total = 0;
+	for (int i = 0; i < o->nfiles; i++) {
+		const char *p = o->files[i];
+		if (strcmp(p, "-") == 0) {
+			*total = -1;
+			continue;
+		}
+		struct stat st;
+		if (stat(p, &st) < 0)
+			return err_set(e, EXIT_NOINPUT, "cannot open %s: %s", p, strerror(errno));
+		if (S_ISDIR(st.st_mode))
+			return err_set(e, EXIT_NOINPUT, "%s: is a directory", p);
+		if (access(p, R_OK) < 0)
+			return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", p, strerror(errno));
+		if (S_ISREG(st.st_mode) && *total >= 0)
+			*total += st.st_size;
+		else
+			*total = -1;
+	}
+	return 0;
+}
+
+static uint64_t sum_counter(const struct load *ld, size_t offset)
+{
+	uint64_t v = 0;
+	for (uint32_t i = 0; i < ld->nworkers; i++)
+		v += atomic_load((_Atomic uint64_t *)(void *)((char *)&ld->workers[i].n + offset));
+	return v;
+}
+#define SUM(ld, field) sum_counter((ld), offsetof(struct worker_counters, field))
+
+int load_main(const struct options *o)
+{
+	static const char *stdin_name[] = {"-"};
+	struct err e;
+	err_clear(&e);
+	double t_start = mono_s();
+	log_set_format(o->log_format);
+
+	struct load *ld = calloc(1, sizeof *ld);
+	if (ld == NULL) {
+		log_event(LOG_ERROR, "load_failed", "out of memory");
+		return EXIT_SOFTWARE;
+	}
+	ld->o = o;
+	pthread_mutex_init(&ld->fatal_lock, NULL);
+	const char **files = o->nfiles > 0 ? o->files : stdin_name;
+	uint32_t nfiles = o->nfiles > 0 ? (uint32_t)o->nfiles : 1;
+	int64_t total_bytes = 0;
+	int code = EXIT_OK;
+	PGconn *conn = NULL;
+
+	if (check_inputs(o, &total_bytes, &e) < 0)
+		goto fail;
+	ld->rejects = rejects_open(o->rejects, &e);
+	if (ld->rejects == NULL)
+		goto fail;
+	conn = pg_connect(o->dsn, o->connect_timeout_s, &e);
+	if (conn == NULL)
+		goto fail;
+	if (catalog_read(conn, o->table, &ld->table, &e) < 0)
+		goto fail;
+	PQfinish(conn);
+	conn = NULL;
+
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	ld->nworkers = o->workers ? o->workers : (uint32_t)(ncpu > 0 ? ncpu : 1);
+	if (ld->nworkers > WORKERS_MAX)
+		ld->nworkers = WORKERS_MAX;
+	ld->batch_rows = o->batch_rows;
+	ld->chunk_bytes = chunk_bytes_for(ld->batch_rows);
+	ld->nsources = nfiles;
+	ld->sources = calloc(nfiles, sizeof *ld->sources);
+	if (ld->sources == NULL) {
+		err_set(&e, EXIT_SOFTWARE, "out of memory");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < nfiles; i++) {
+		ld->sources[i].name = files[i];
+		ld->sources[i].index = i;
+		ld->sources[i].size = -1;
+	}
+	if (workers_create(ld, &e) < 0)
+		goto fail;
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (workers_start(ld, &e) < 0) {
+		load_fail(ld, &e);
+		workers_join(ld);
+		goto fail_started;
+	}
+	pthread_t reader;
+	int prc = pthread_create(&reader, NULL, reader_main, ld);
+	if (prc != 0) {
+		err_set(&e, EXIT_SOFTWARE, "cannot start reader thread: %s", strerror(prc));
+		load_fail(ld, &e);
+		workers_join(ld);
+		goto fail_started;
+	}
+
+	bool show = o->progress == PROGRESS_ALWAYS || (o->progress == PROGRESS_AUTO && isatty(STDERR_FILENO));
+	bool reader_joined = false;
+	for (;;) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += MONITOR_INTERVAL_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (got_signal && !atomic_load(&ld->stop)) {
+			log_event(LOG_WARN, "signal", "%s received: finishing the chunks in flight, then stopping",
+				  got_signal == SIGINT ? "SIGINT" : "SIGTERM");
+			atomic_store(&ld->stop, true);
+			sem_post(&ld->free_sem);
+		}
+		if (!reader_joined && pthread_tryjoin_np(reader, NULL) == 0) {
+			reader_joined = true;
+			/* The reader is done: let the workers drain and end. */
+			atomic_store(&ld->reader_done, true);
+			for (uint32_t i = 0; i < ld->nworkers; i++)
+				sem_post(&ld->workers[i].todo_sem);
+		}
+		if (show) {
+			struct progress_state p = {
+				.bytes = atomic_load(&ld->bytes_read),
+				.bytes_total = total_bytes,
+				.records = SUM(ld, loaded) + SUM(ld, rejected),
+				.rejected = SUM(ld, rejected),
+				.elapsed_s = mono_s() - t_start,
+			};
+			progress_draw(&p);
+		}
+		if (reader_joined && atomic_load(&ld->workers_alive) == 0)
+			break;
+		while (sem_timedwait(&ld->finished_sem, &ts) < 0 && errno == EINTR && !got_signal)
+			;
+	}
+	workers_join(ld);
+	if (show)
+		progress_end();
+
+fail_started:;
+	uint64_t records = 0, bytes = 0;
+	for (uint32_t i = 0; i < ld->nsources; i++) {
+		records += ld->sources[i].records;
+		bytes += ld->sources[i].bytes;
+	}
+	struct summary s = {
+		.table = ld->table.display,
+		.records_read = records,
+		.loaded = SUM(ld, loaded),
+		.rejected = SUM(ld, rejected),
+		.deferred = SUM(ld, deferred),
+		.bytes = bytes,
+		.seconds = mono_s() - t_start,
+		.batches = SUM(ld, batches),
+		.retries = SUM(ld, isolation_retries),
+		.statements = SUM(ld, statements),
+		.workers = ld->nworkers,
+		.files = nfiles,
+		.read_s = (double)atomic_load(&ld->read_ns) / 1e9,
+		.parse_s = (double)SUM(ld, parse_ns) / 1e9,
+		.sink_s = (double)SUM(ld, sink_ns) / 1e9,
+	};
+	code = atomic_load(&ld->fatal_code);
+	if (code != 0) {
+		e = ld->fatal;
+		s.error = e.msg;
+		log_event(LOG_ERROR, "load_failed", "%s", e.msg);
+	} else if (got_signal) {
+		code = EXIT_TEMPFAIL;
+		s.error = "interrupted by a signal; run again to finish";
+	} else if (s.rejected > 0) {
+		code = EXIT_DATAERR;
+	} else {
+		ASSERT(s.records_read == s.loaded + s.rejected);
+	}
+	s.exit_code = code;
+	if (code == EXIT_OK || code == EXIT_DATAERR)
+		ASSERT(s.records_read == s.loaded + s.rejected);
+	summary_print(stderr, &s);
+	if (o->summary && summary_write_json(o->summary, &s) < 0) {
+		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
+			  strerror(errno));
+		if (code == EXIT_OK)
+			code = EXIT_NOINPUT;
+	}
+	if (ld->rejects && rejects_close(ld->rejects, &e) < 0) {
+		log_event(LOG_ERROR, "rejects_failed", "%s", e.msg);
+		if (code == EXIT_OK || code == EXIT_DATAERR)
+			code = EXIT_SOFTWARE;
+	}
+	ld->rejects = NULL;
+	goto done;
+
+fail:
+	log_event(LOG_ERROR, "load_failed", "%s", e.msg);
+	code = e.code ? e.code : EXIT_SOFTWARE;
+	if (ld->rejects)
+		rejects_close(ld->rejects, NULL);
+	PQfinish(conn);
+done:
+	workers_destroy(ld);
+	for (uint32_t i = 0; i < ld->nsources; i++)
+		transform_free(&ld->sources[i].map);
+	free(ld->sources);
+	catalog_free(&ld->table);
+	pthread_mutex_destroy(&ld->fatal_lock);
+	free(ld);
+	return code;
+}

@@ -1,2 +1,315 @@
-/* placeholder: being written */
-typedef int placeholder_options_t;
+/* options.c - command-line parsing from one table of typed options, which also prints --help. */
+#include "options.h"
+
+#include "limits.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_type {
+	OPT_STRING, /* const char * */
+	OPT_CHAR,   /* const char *, exactly one byte */
+	OPT_U32,    /* uint32_t, > 0 */
+	OPT_U64,    /* uint64_t */
+	OPT_TRUE,   /* int set to 1 */
+	OPT_FALSE,  /* int set to 0 */
+	OPT_ENUM,   /* int, index into choices ("a|b|c") */
+};
+
+/* Commands an option belongs to. */
+#define FOR_LOAD (1u << CMD_LOAD)
+#define FOR_GEN (1u << CMD_GEN)
+
+struct opt_def {
+	const char *name;
+	enum opt_type type;
+	size_t offset;
+	unsigned commands;
+	const char *arg;     /* argument name in --help, or the choices of an enum */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct options, f)
+
+static const struct opt_def opt_defs[] = {
+	{"dsn", OPT_STRING, OFF(dsn), FOR_LOAD, "DSN",
+	 "libpq connection string or URI (PG* variables apply when absent)"},
+	{"table", OPT_STRING, OFF(table), FOR_LOAD, "NAME", "target table, may be schema-qualified (required)"},
+	{"format", OPT_ENUM, OFF(format), FOR_LOAD, "auto|csv|text",
+	 "input format; auto: by extension after stripping .zst, then by content (default auto)"},
+	{"header", OPT_TRUE, OFF(header), FOR_LOAD, NULL, "first line names the columns (default for csv)"},
+	{"no-header", OPT_FALSE, OFF(header), FOR_LOAD, NULL, "no header line (default for text)"},
+	{"delimiter", OPT_CHAR, OFF(delimiter), FOR_LOAD, "C", "field delimiter (default , for csv, tab for text)"},
+	{"quote", OPT_CHAR, OFF(quote), FOR_LOAD, "C", "csv quote character (default \")"},
+	{"escape", OPT_CHAR, OFF(escape), FOR_LOAD, "C", "csv escape character inside quotes (default: the quote)"},
+	{"null", OPT_STRING, OFF(null), FOR_LOAD, "S",
+	 "string that means NULL (default: unquoted empty for csv, \\N for text)"},
+	{"columns", OPT_STRING, OFF(columns), FOR_LOAD, "a,b,c",
+	 "the table columns the input fields fill, in order (instead of the header)"},
+	{"workers", OPT_U32, OFF(workers), FOR_LOAD, "N", "worker threads and connections (default: online cores)"},
+	{"batch-rows", OPT_U32, OFF(batch_rows), FOR_LOAD, "N", "records per chunk and transaction (default 20000)"},
+	{"rejects", OPT_STRING, OFF(rejects), FOR_LOAD, "FILE", "append rejected records here, one JSON object a line"},
+	{"progress", OPT_ENUM, OFF(progress), FOR_LOAD, "auto|always|never",
+	 "progress on stderr (auto: when stderr is a terminal)"},
+	{"summary", OPT_STRING, OFF(summary), FOR_LOAD, "FILE|-", "write the summary as JSON to FILE or stdout"},
+	{"log-format", OPT_ENUM, OFF(log_format), FOR_LOAD, "text|json", "log lines on stderr as logfmt or JSON"},
+	{"connect-timeout", OPT_U32, OFF(connect_timeout_s), FOR_LOAD, "SECONDS",
+	 "give up connecting to PostgreSQL after this long (default 60)"},
+
+	{"shape", OPT_STRING, OFF(shape), FOR_GEN, "orders|wide", "record shape (default orders)"},
+	{"rows", OPT_U64, OFF(rows), FOR_GEN, "N", "number of records (default 1000000)"},
+	{"seed", OPT_U64, OFF(seed), FOR_GEN, "N", "random seed; the same seed gives the same bytes (default 1)"},
+	{"bad-every", OPT_U64, OFF(bad_every), FOR_GEN, "K", "make records K, 2K, 3K... invalid (default 0: none)"},
+	{"output", OPT_STRING, OFF(output), FOR_GEN, "FILE", "write here instead of stdout; zstd when FILE ends in .zst"},
+	{"table-sql", OPT_STRING, OFF(table_sql), FOR_GEN, "NAME", "print CREATE TABLE NAME for the shape and exit"},
+};
+#define NOPTS (sizeof opt_defs / sizeof opt_defs[0])
+
+/* gen takes --format csv|ndjson; load takes auto|csv|text. They share the
+ * long name, so gen's is handled apart from the table. */
+static const char gen_format_help[] = "csv|ndjson";
+
+static const char *command_name(enum command c)
+{
+	switch (c) {
+	case CMD_LOAD:
+		return "load";
+	case CMD_GEN:
+		return "gen";
+	default:
+		return NULL;
+	}
+}
+
+static int choice_index(const char *choices, const char *v)
+{
+	size_t vl = strlen(v);
+	int i = 0;
+	for (const char *p = choices;; i++) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar ? (size_t)(bar - p) : strlen(p);
+		if (n == vl && memcmp(p, v, n) == 0)
+			return i;
+		if (bar == NULL)
+			return -1;
+		p = bar + 1;
+	}
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int set_option(struct options *o, const struct opt_def *d, const char *arg, struct err *e)
+{
+	char *base = (char *)o + d->offset;
+	uint64_t v;
+	int idx;
+	switch (d->type) {
+	case OPT_STRING:
+		*(const char **)(void *)base = arg;
+		return 0;
+	case OPT_CHAR:
+		if (strlen(arg) != 1)
+			return err_set(e, EXIT_USAGE, "--%s must be a single one-byte character, not \"%s\"", d->name,
+				       arg);
+		*(const char **)(void *)base = arg;
+		return 0;
+	case OPT_U32:
+		if (parse_u64(arg, &v) < 0 || v == 0 || v > UINT32_MAX)
+			return err_set(e, EXIT_USAGE, "--%s needs a whole number greater than 0, not \"%s\"", d->name,
+				       arg);
+		*(uint32_t *)(void *)base = (uint32_t)v;
+		return 0;
+	case OPT_U64:
+		if (parse_u64(arg, &v) < 0)
+			return err_set(e, EXIT_USAGE, "--%s needs a whole number, not \"%s\"", d->name, arg);
+		*(uint64_t *)(void *)base = v;
+		return 0;
+	case OPT_TRUE:
+		*(int *)(void *)base = 1;
+		return 0;
+	case OPT_FALSE:
+		*(int *)(void *)base = 0;
+		return 0;
+	case OPT_ENUM:
+		idx = choice_index(d->arg, arg);
+		if (idx < 0)
+			return err_set(e, EXIT_USAGE, "--%s must be one of %s, not \"%s\"", d->name, d->arg, arg);
+		*(int *)(void *)base = idx;
+		return 0;
+	}
+	return err_set(e, EXIT_SOFTWARE, "option table corrupt");
+}
+
+void options_usage(FILE *out, enum command cmd)
+{
+	if (cmd == CMD_NONE) {
+		fputs("usage: edonu-ingest COMMAND [OPTIONS]\n"
+		      "\n"
+		      "Bulk loader for PostgreSQL: CSV and text records, plain or zstd, from files or stdin,\n"
+		      "validated and written with binary COPY by one worker per core.\n"
+		      "\n"
+		      "commands:\n"
+		      "  load [OPTIONS] [FILE...|-]   load files (no FILE or -: standard input)\n"
+		      "  gen [OPTIONS]                write deterministic synthetic ERP records\n"
+		      "\n"
+		      "  --help, -h                   this text; COMMAND --help for a command's options\n"
+		      "  --version                    print the version\n"
+		      "\n"
+		      "exit codes: 0 loaded, 64 usage, 65 records rejected, 66 input missing or unreadable,\n"
+		      "69 PostgreSQL unavailable, 70 internal error, 75 interrupted (rerun), 78 configuration.\n",
+		      out);
+		return;
+	}
+	if (cmd == CMD_LOAD)
+		fputs("usage: edonu-ingest load [OPTIONS] [FILE...|-]\n\nLoads each FILE (or standard input) into "
+		      "--table.\n\noptions:\n",
+		      out);
+	else
+		fputs("usage: edonu-ingest gen [OPTIONS]\n\nWrites synthetic records, the same bytes for the same "
+		      "seed.\n\noptions:\n",
+		      out);
+	if (cmd == CMD_GEN)
+		fprintf(out, "  --%-22s %s\n", "format csv|ndjson", "output format (default csv)");
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt_def *d = &opt_defs[i];
+		if (!(d->commands & (1u << cmd)))
+			continue;
+		char left[64];
+		if (d->arg)
+			snprintf(left, sizeof left, "%s %s", d->name, d->arg);
+		else
+			snprintf(left, sizeof left, "%s", d->name);
+		fprintf(out, "  --%-22s %s\n", left, d->help);
+	}
+	fprintf(out, "  --%-22s %s\n", "help", "this text");
+}
+
+int options_parse(struct options *o, int argc, char **argv, struct err *e)
+{
+	memset(o, 0, sizeof *o);
+	o->header = -1;
+	o->batch_rows = BATCH_ROWS_DEFAULT;
+	o->connect_timeout_s = 60;
+	o->rows = 1000000;
+	o->seed = 1;
+	o->shape = "orders";
+	o->gen_format = "csv";
+
+	if (argc < 2) {
+		options_usage(stderr, CMD_NONE);
+		return err_set(e, EXIT_USAGE, "a command is required");
+	}
+	const char *c = argv[1];
+	if (strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0 || strcmp(c, "help") == 0) {
+		options_usage(stdout, CMD_NONE);
+		return 1;
+	}
+	if (strcmp(c, "--version") == 0) {
+		printf("edonu-ingest %s\n", EDONU_VERSION);
+		return 1;
+	}
+	if (strcmp(c, "load") == 0)
+		o->cmd = CMD_LOAD;
+	else if (strcmp(c, "gen") == 0)
+		o->cmd = CMD_GEN;
+	else
+		return err_set(e, EXIT_USAGE, "unknown command \"%s\" (try edonu-ingest --help)", c);
+
+	/* getopt_long table from opt_defs: the index of each entry is its val. */
+	struct option lo[NOPTS + 3];
+	size_t n = 0;
+	for (size_t i = 0; i < NOPTS; i++) {
+		if (!(opt_defs[i].commands & (1u << o->cmd)))
+			continue;
+		bool has_arg = opt_defs[i].type != OPT_TRUE && opt_defs[i].type != OPT_FALSE;
+		lo[n++] = (struct option){opt_defs[i].name, has_arg ? required_argument : no_argument, NULL,
+					  256 + (int)i};
+	}
+	lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	if (o->cmd == CMD_GEN)
+		lo[n++] = (struct option){"format", required_argument, NULL, 'f'};
+	lo[n] = (struct option){NULL, 0, NULL, 0};
+
+	int sub_argc = argc - 1;
+	char **sub_argv = argv + 1;
+	optind = 1;
+	opterr = 0;
+	for (;;) {
+		int li = -1;
+		int ch = getopt_long(sub_argc, sub_argv, o->cmd == CMD_GEN ? "ho:" : "h", lo, &li);
+		if (ch == -1)
+			break;
+		if (ch == 'h') {
+			options_usage(stdout, o->cmd);
+			return 1;
+		}
+		if (ch == 'o') {
+			o->output = optarg;
+			continue;
+		}
+		if (ch == 'f') {
+			if (choice_index(gen_format_help, optarg) < 0)
+				return err_set(e, EXIT_USAGE, "--format must be one of %s, not \"%s\"", gen_format_help,
+					       optarg);
+			o->gen_format = optarg;
+			continue;
+		}
+		if (ch == '?' || ch == ':') {
+			const char *bad = sub_argv[optind - 1];
+			if (optopt != 0 && optopt < 256)
+				return err_set(e, EXIT_USAGE, "unknown option -%c for %s", optopt, command_name(o->cmd));
+			if (ch == ':' || (li < 0 && strchr(bad, '=') == NULL && optopt >= 256))
+				return err_set(e, EXIT_USAGE, "option %s needs a value", bad);
+			return err_set(e, EXIT_USAGE, "unknown option %s for %s (try edonu-ingest %s --help)", bad,
+				       command_name(o->cmd), command_name(o->cmd));
+		}
+		if (set_option(o, &opt_defs[ch - 256], optarg, e) < 0)
+			return -1;
+	}
+	o->files = (const char **)(sub_argv + optind);
+	o->nfiles = sub_argc - optind;
+
+	if (o->cmd == CMD_LOAD) {
+		if (o->table == NULL)
+			return err_set(e, EXIT_USAGE, "load needs --table");
+		if (o->workers > WORKERS_MAX)
+			return err_set(e, EXIT_USAGE, "--workers is at most %u", WORKERS_MAX);
+		if (o->batch_rows > BATCH_ROWS_MAX)
+			return err_set(e, EXIT_USAGE, "--batch-rows is at most %u", BATCH_ROWS_MAX);
+	} else if (o->nfiles > 0) {
+		return err_set(e, EXIT_USAGE, "gen takes no operands (\"%s\"); use -o FILE", o->files[0]);
+	}
+	return 0;
+}
+
+void options_dialect(const struct options *o, enum input_format f, struct dialect *d)
+{
+	memset(d, 0, sizeof *d);
+	d->format = f;
+	if (f == FORMAT_TEXT) {
+		d->delimiter = o->delimiter ? o->delimiter[0] : '\t';
+		d->null = o->null ? o->null : "\\N";
+		d->header = o->header == 1;
+	} else {
+		d->delimiter = o->delimiter ? o->delimiter[0] : ',';
+		d->quote = o->quote ? o->quote[0] : '"';
+		d->escape = o->escape ? o->escape[0] : d->quote;
+		d->null = o->null ? o->null : "";
+		d->header = o->header != 0;
+	}
+	d->null_len = (uint32_t)strlen(d->null);
+}

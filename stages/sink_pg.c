@@ -1,2 +1,391 @@
-/* placeholder: being written */
-typedef int placeholder_sink_pg_t;
+/* sink_pg.c - one transaction per batch: binary COPY of the encoded tuples, text COPY of the
+ * records left to the server, then COMMIT; records the server refuses are isolated and the
+ * rest still commits. */
+#include "sink_pg.h"
+
+#include "../pipeline/limits.h"
+#include "encode.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct pgsink {
+	PGconn *conn;
+	const char *copy_bin_sql;
+	const char *copy_txt_sql;
+	struct buf hdr; /* binary COPY header and trailer, built once */
+	uint64_t statements;
+	uint64_t isolation_retries;
+};
+
+/* Backoff between connection attempts: 100 ms doubling up to 5 s. */
+#define CONNECT_BACKOFF_MS_MIN 100
+#define CONNECT_BACKOFF_MS_MAX 5000
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* libpq's messages end in a newline and may span lines; keep the first line. */
+static void first_line(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = strcspn(src, "\n");
+	if (n >= dstsz)
+		n = dstsz - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+PGconn *pg_connect(const char *dsn, uint32_t timeout_s, struct err *e)
+{
+	const char *conninfo = dsn ? dsn : "";
+	double deadline = now_s() + timeout_s;
+	long backoff = CONNECT_BACKOFF_MS_MIN;
+	for (;;) {
+		/* PQping tells a server that is down or starting up (retry) from
+		 * bad parameters (give up at once). */
+		PGPing ping = PQping(conninfo);
+		if (ping == PQPING_NO_ATTEMPT) {
+			PGconn *c = PQconnectdb(conninfo);
+			char m[512];
+			first_line(m, sizeof m, c ? PQerrorMessage(c) : "out of memory");
+			PQfinish(c);
+			err_set(e, EXIT_CONFIG, "invalid connection string: %s", m);
+			return NULL;
+		}
+		if (ping == PQPING_OK) {
+			PGconn *c = PQconnectdb(conninfo);
+			if (c != NULL && PQstatus(c) == CONNECTION_OK) {
+				if (PQsetClientEncoding(c, "UTF8") != 0) {
+					err_set(e, EXIT_UNAVAILABLE, "cannot set client_encoding UTF8: %s",
+						PQerrorMessage(c));
+					PQfinish(c);
+					return NULL;
+				}
+				return c;
+			}
+			char m[512];
+			first_line(m, sizeof m, c ? PQerrorMessage(c) : "out of memory");
+			PQfinish(c);
+			/* The server answers but refuses us (authentication, no such
+			 * database): retrying will not help. */
+			err_set(e, EXIT_UNAVAILABLE, "cannot connect to PostgreSQL: %s", m);
+			return NULL;
+		}
+		if (now_s() + backoff / 1000.0 > deadline) {
+			PGconn *c = PQconnectdb(conninfo);
+			char m[512];
+			first_line(m, sizeof m, c ? PQerrorMessage(c) : "out of memory");
+			PQfinish(c);
+			err_set(e, EXIT_UNAVAILABLE, "PostgreSQL unavailable after %u s: %s", timeout_s, m);
+			return NULL;
+		}
+		sleep_ms(backoff);
+		backoff = backoff * 2 > CONNECT_BACKOFF_MS_MAX ? CONNECT_BACKOFF_MS_MAX : backoff * 2;
+	}
+}
+
+/* Fills e from a failed result or the connection; connection failures are
+ * retryable and EXIT_UNAVAILABLE. */
+static int result_error(PGconn *c, PGresult *r, const char *what, struct err *e)
+{
+	char m[768];
+	first_line(m, sizeof m, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+	if (m[0] == '\0')
+		first_line(m, sizeof m, PQerrorMessage(c));
+	bool lost = PQstatus(c) != CONNECTION_OK;
+	err_set(e, lost ? EXIT_UNAVAILABLE : EXIT_SOFTWARE, "%s: %s", what, m);
+	if (lost)
+		e->retryable = true;
+	return -1;
+}
+
+int pg_exec(PGconn *c, const char *sql, struct err *e)
+{
+	PGresult *r = PQexec(c, sql);
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		result_error(c, r, sql, e);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+struct pgsink *pgsink_create(PGconn *conn)
+{
+	struct pgsink *s = calloc(1, sizeof *s);
+	if (s == NULL || buf_init(&s->hdr, 64) < 0) {
+		free(s);
+		return NULL;
+	}
+	s->conn = conn;
+	encode_copy_header(&s->hdr);
+	return s;
+}
+
+void pgsink_free(struct pgsink *s)
+{
+	if (s == NULL)
+		return;
+	PQfinish(s->conn);
+	buf_free(&s->hdr);
+	free(s);
+}
+
+void pgsink_set_copy(struct pgsink *s, const char *copy_bin_sql, const char *copy_txt_sql)
+{
+	s->copy_bin_sql = copy_bin_sql;
+	s->copy_txt_sql = copy_txt_sql;
+}
+
+uint64_t pgsink_statements(const struct pgsink *s)
+{
+	return s->statements;
+}
+
+uint64_t pgsink_isolation_retries(const struct pgsink *s)
+{
+	return s->isolation_retries;
+}
+
+/* What a failed COPY said. */
+struct copy_failure {
+	char sqlstate[6];
+	char message[768];
+	char column[64];
+	uint64_t line; /* 1-based tuple of this COPY, 0 when the server named none */
+};
+
+/* The error context of COPY reads "COPY t, line N[, column c]: ..." (binary
+ * COPY counts tuples as lines). Takes the first such line. */
+static void parse_copy_context(const char *ctx, struct copy_failure *f)
+{
+	f->line = 0;
+	f->column[0] = '\0';
+	if (ctx == NULL)
+		return;
+	const char *p = strstr(ctx, "COPY ");
+	if (p == NULL)
+		return;
+	const char *eol = strchr(p, '\n');
+	const char *l = strstr(p, ", line ");
+	if (l == NULL || (eol && l > eol))
+		return;
+	f->line = strtoull(l + 7, NULL, 10);
+	const char *c = strstr(l, ", column ");
+	if (c != NULL && (eol == NULL || c < eol)) {
+		c += 9;
+		size_t n = strcspn(c, ":\n");
+		if (n >= sizeof f->column)
+			n = sizeof f->column - 1;
+		memcpy(f->column, c, n);
+		f->column[n] = '\0';
+	}
+}
+
+enum copy_outcome { COPY_DONE = 0, COPY_REFUSED = 1, COPY_FATAL = -1 };
+
+/* Sends bytes to an open COPY in pieces of COPY_SEND_BYTES. */
+static int put_copy(PGconn *c, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t k = n < COPY_SEND_BYTES ? n : COPY_SEND_BYTES;
+		if (PQputCopyData(c, p, (int)k) != 1)
+			return -1;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* One COPY of tuples [lo, hi) of one kind. COPY_REFUSED fills f when the
+ * server refused a record (SQLSTATE class 22 or 23); COPY_FATAL sets e. */
+static enum copy_outcome copy_range(struct pgsink *s, bool binary, const struct sink_batch *b, uint32_t lo,
+				    uint32_t hi, struct copy_failure *f, struct err *e)
+{
+	PGconn *c = s->conn;
+	s->statements++;
+	PGresult *r = PQexec(c, binary ? s->copy_bin_sql : s->copy_txt_sql);
+	if (r == NULL || PQresultStatus(r) != PGRES_COPY_IN) {
+		result_error(c, r, "COPY", e);
+		if (r && !e->retryable)
+			e->code = EXIT_CONFIG;
+		PQclear(r);
+		return COPY_FATAL;
+	}
+	PQclear(r);
+	int rc;
+	if (binary) {
+		static const unsigned char trailer[2] = {0xff, 0xff};
+		rc = put_copy(c, s->hdr.data, s->hdr.len);
+		if (rc == 0)
+			rc = put_copy(c, b->bin->data + b->bin_off[lo], b->bin_off[hi] - b->bin_off[lo]);
+		if (rc == 0)
+			rc = put_copy(c, (const char *)trailer, sizeof trailer);
+	} else {
+		rc = put_copy(c, b->txt->data + b->txt_off[lo], b->txt_off[hi] - b->txt_off[lo]);
+	}
+	if (PQputCopyEnd(c, NULL) != 1)
+		rc = -1;
+	enum copy_outcome out = COPY_DONE;
+	while ((r = PQgetResult(c)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_COPY_IN) {
+			/* Only if sending failed half-way: end the COPY. */
+			PQputCopyEnd(c, "aborted");
+		} else if (st != PGRES_COMMAND_OK && out == COPY_DONE) {
+			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) &&
+			    PQstatus(c) == CONNECTION_OK) {
+				memcpy(f->sqlstate, state, 5);
+				f->sqlstate[5] = '\0';
+				const char *pm = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+				snprintf(f->message, sizeof f->message, "%s", pm ? pm : "");
+				parse_copy_context(PQresultErrorField(r, PG_DIAG_CONTEXT), f);
+				out = COPY_REFUSED;
+			} else {
+				result_error(c, r, "COPY", e);
+				out = COPY_FATAL;
+			}
+		}
+		PQclear(r);
+	}
+	if (rc < 0 && out == COPY_DONE) {
+		result_error(c, NULL, "COPY", e);
+		out = COPY_FATAL;
+	}
+	return out;
+}
+
+struct isolate {
+	struct pgsink *s;
+	const struct sink_batch *b;
+	bool binary;
+	sink_reject_fn *on_reject;
+	void *ctx;
+	long committed;
+};
+
+static void reject_tuple(struct isolate *is, uint32_t k, const struct copy_failure *f)
+{
+	const uint32_t *rec = is->binary ? is->b->bin_rec : is->b->txt_rec;
+	is->on_reject(is->ctx, rec[k], f->sqlstate, f->message, f->column[0] ? f->column : NULL);
+}
+
+/* Loads tuples [lo, hi) each attempt under its own savepoint, so that a
+ * refused record costs a rollback of that attempt only. After a refusal at
+ * line L the L-1 tuples before it are known to load, the refused one is
+ * rejected, and the rest goes on in windows that start near the distance
+ * between refusals and double while they succeed: a batch with k bad records
+ * costs O(k log n) statements and not k resends of the whole batch. */
+static int isolate_range(struct isolate *is, uint32_t lo, uint32_t hi, struct err *e)
+{
+	uint32_t window = hi - lo;
+	while (lo < hi) {
+		uint32_t end = hi - lo > window ? lo + window : hi;
+		struct copy_failure f;
+		if (pg_exec(is->s->conn, "SAVEPOINT edonu_isolate", e) < 0)
+			return -1;
+		enum copy_outcome out = copy_range(is->s, is->binary, is->b, lo, end, &f, e);
+		if (out == COPY_FATAL)
+			return -1;
+		if (out == COPY_DONE) {
+			if (pg_exec(is->s->conn, "RELEASE SAVEPOINT edonu_isolate", e) < 0)
+				return -1;
+			is->committed += end - lo;
+			lo = end;
+			window = window > UINT32_MAX / 2 ? UINT32_MAX : window * 2;
+			continue;
+		}
+		is->s->isolation_retries++;
+		if (pg_exec(is->s->conn, "ROLLBACK TO SAVEPOINT edonu_isolate", e) < 0 ||
+		    pg_exec(is->s->conn, "RELEASE SAVEPOINT edonu_isolate", e) < 0)
+			return -1;
+		if (f.line >= 1 && f.line <= end - lo) {
+			uint32_t bad = lo + (uint32_t)f.line - 1;
+			if (bad > lo && isolate_range(is, lo, bad, e) < 0)
+				return -1;
+			reject_tuple(is, bad, &f);
+			lo = bad + 1;
+			window = (uint32_t)f.line * 2;
+		} else if (end - lo == 1) {
+			reject_tuple(is, lo, &f);
+			lo = end;
+		} else {
+			uint32_t mid = lo + (end - lo) / 2;
+			if (isolate_range(is, lo, mid, e) < 0 || isolate_range(is, mid, end, e) < 0)
+				return -1;
+			lo = end;
+		}
+	}
+	return 0;
+}
+
+/* Ends a transaction that went wrong; the connection may be gone. */
+static void rollback_quietly(PGconn *c)
+{
+	if (PQstatus(c) != CONNECTION_OK)
+		return;
+	PGresult *r = PQexec(c, "ROLLBACK");
+	PQclear(r);
+}
+
+long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn *on_reject, void *ctx, struct err *e)
+{
+	PGconn *c = s->conn;
+	struct copy_failure f;
+	if (pg_exec(c, "BEGIN", e) < 0)
+		return -1;
+	/* Fast path: everything in one COPY of each kind. */
+	enum copy_outcome ob = COPY_DONE, ot = COPY_DONE;
+	if (b->nbin > 0)
+		ob = copy_range(s, true, b, 0, b->nbin, &f, e);
+	if (ob == COPY_DONE && b->ntxt > 0)
+		ot = copy_range(s, false, b, 0, b->ntxt, &f, e);
+	if (ob == COPY_FATAL || ot == COPY_FATAL) {
+		rollback_quietly(c);
+		return -1;
+	}
+	long committed;
+	if (ob == COPY_DONE && ot == COPY_DONE) {
+		committed = (long)b->nbin + (long)b->ntxt;
+	} else {
+		/* Some record was refused: start over and isolate. */
+		if (pg_exec(c, "ROLLBACK", e) < 0 || pg_exec(c, "BEGIN", e) < 0)
+			return -1;
+		struct isolate is = {s, b, true, on_reject, ctx, 0};
+		if (isolate_range(&is, 0, b->nbin, e) < 0) {
+			rollback_quietly(c);
+			return -1;
+		}
+		is.binary = false;
+		if (isolate_range(&is, 0, b->ntxt, e) < 0) {
+			rollback_quietly(c);
+			return -1;
+		}
+		committed = is.committed;
+	}
+	if (b->extra_sql != NULL && pg_exec(c, b->extra_sql, e) < 0) {
+		rollback_quietly(c);
+		return -1;
+	}
+	if (pg_exec(c, "COMMIT", e) < 0) {
+		rollback_quietly(c);
+		return -1;
+	}
+	return committed;
+}

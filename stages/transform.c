@@ -1,2 +1,191 @@
-/* placeholder: being written */
-typedef int placeholder_transform_t;
+/* transform.c - field-to-column mapping and the COPY statements that follow from it. */
+#include "transform.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int transform_find_column(const struct table_info *t, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < t->ncols; i++)
+		if (strlen(t->cols[i].enc.name) == len && memcmp(t->cols[i].enc.name, name, len) == 0)
+			return (int)i;
+	int found = -1;
+	for (uint32_t i = 0; i < t->ncols; i++) {
+		if (strlen(t->cols[i].enc.name) == len && strncasecmp(t->cols[i].enc.name, name, len) == 0) {
+			if (found >= 0)
+				return -1;
+			found = (int)i;
+		}
+	}
+	return found;
+}
+
+/* Appends name quoted as an SQL identifier ("a""b"). */
+static size_t put_ident(char *out, const char *name)
+{
+	size_t n = 0;
+	out[n++] = '"';
+	for (const char *p = name; *p; p++) {
+		if (*p == '"')
+			out[n++] = '"';
+		out[n++] = *p;
+	}
+	out[n++] = '"';
+	return n;
+}
+
+/* Builds both COPY statements once the column list is known. */
+static int build_sql(struct mapping *m, const struct table_info *t, struct err *e)
+{
+	/* Each column name is at most 63 bytes, doubled by quoting, plus quotes and ", ". */
+	size_t cap = strlen(t->sql_name) + (size_t)m->nfields * (2 * 64 + 4) + 96;
+	char *list = malloc(cap);
+	m->copy_bin_sql = malloc(cap);
+	m->copy_txt_sql = malloc(cap);
+	if (list == NULL || m->copy_bin_sql == NULL || m->copy_txt_sql == NULL) {
+		free(list);
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	size_t n = 0;
+	m->all_binary = true;
+	for (uint32_t k = 0; k < m->nfields; k++) {
+		if (k > 0) {
+			list[n++] = ',';
+			list[n++] = ' ';
+		}
+		n += put_ident(list + n, t->cols[m->col[k]].enc.name);
+		if (t->cols[m->col[k]].enc.kind == ENC_NONE)
+			m->all_binary = false;
+	}
+	list[n] = '\0';
+	snprintf(m->copy_bin_sql, cap, "COPY %s (%s) FROM STDIN (FORMAT binary)", t->sql_name, list);
+	snprintf(m->copy_txt_sql, cap, "COPY %s (%s) FROM STDIN", t->sql_name, list);
+	free(list);
+	return 0;
+}
+
+static int map_init(struct mapping *m, uint32_t n, struct err *e)
+{
+	memset(m, 0, sizeof *m);
+	m->col = calloc(n ? n : 1, sizeof *m->col);
+	if (m->col == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	return 0;
+}
+
+/* Adds column ci as the next field unless it is already there or generated. */
+static int map_add(struct mapping *m, const struct table_info *t, int ci, const char *name, size_t len,
+		   const char *where, struct err *e)
+{
+	if (ci < 0)
+		return err_set(e, EXIT_CONFIG, "column \"%.*s\"%s does not exist in table %s", (int)len, name, where,
+			       t->display);
+	if (t->cols[ci].generated)
+		return err_set(e, EXIT_CONFIG, "column \"%s\" of table %s is generated and cannot be loaded",
+			       t->cols[ci].enc.name, t->display);
+	for (uint32_t k = 0; k < m->nfields; k++)
+		if (m->col[k] == (uint32_t)ci)
+			return err_set(e, EXIT_CONFIG, "column \"%s\"%s is given more than once", t->cols[ci].enc.name,
+				       where);
+	m->col[m->nfields++] = (uint32_t)ci;
+	return 0;
+}
+
+int transform_map_header(struct mapping *m, const struct table_info *t, const struct field *names, uint32_t n,
+			 const char *source, struct err *e)
+{
+	if (map_init(m, n, e) < 0)
+		return -1;
+	char where[512];
+	snprintf(where, sizeof where, " (header of %s)", source);
+	for (uint32_t k = 0; k < n; k++) {
+		if (names[k].null || names[k].len == 0) {
+			transform_free(m);
+			return err_set(e, EXIT_CONFIG, "%s: header field %u is empty", source, k + 1);
+		}
+		int ci = transform_find_column(t, names[k].ptr, names[k].len);
+		if (map_add(m, t, ci, names[k].ptr, names[k].len, where, e) < 0) {
+			transform_free(m);
+			return -1;
+		}
+	}
+	if (build_sql(m, t, e) < 0) {
+		transform_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+int transform_map_list(struct mapping *m, const struct table_info *t, const char *list, struct err *e)
+{
+	if (list == NULL) {
+		if (map_init(m, t->ncols, e) < 0)
+			return -1;
+		for (uint32_t i = 0; i < t->ncols; i++)
+			if (!t->cols[i].generated)
+				m->col[m->nfields++] = i;
+		if (m->nfields == 0) {
+			transform_free(m);
+			return err_set(e, EXIT_CONFIG, "table %s has no columns to load", t->display);
+		}
+	} else {
+		uint32_t n = 1;
+		for (const char *p = list; *p; p++)
+			n += *p == ',';
+		if (map_init(m, n, e) < 0)
+			return -1;
+		const char *p = list;
+		for (;;) {
+			const char *end = strchr(p, ',');
+			size_t len = end ? (size_t)(end - p) : strlen(p);
+			/* Spaces around names are a typing convenience, not part of them. */
+			while (len > 0 && *p == ' ') {
+				p++;
+				len--;
+			}
+			while (len > 0 && p[len - 1] == ' ')
+				len--;
+			if (len == 0) {
+				transform_free(m);
+				return err_set(e, EXIT_CONFIG, "--columns has an empty name");
+			}
+			if (map_add(m, t, transform_find_column(t, p, len), p, len, " (--columns)", e) < 0) {
+				transform_free(m);
+				return -1;
+			}
+			if (end == NULL)
+				break;
+			p = end + 1;
+		}
+	}
+	if (build_sql(m, t, e) < 0) {
+		transform_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+void transform_free(struct mapping *m)
+{
+	free(m->col);
+	free(m->copy_bin_sql);
+	free(m->copy_txt_sql);
+	memset(m, 0, sizeof *m);
+}
+
+int transform_check_fields(const struct mapping *m, const struct table_info *t, uint32_t nfields, char *msg,
+			   size_t msgsz, const char **column)
+{
+	if (nfields == m->nfields)
+		return 0;
+	if (nfields < m->nfields) {
+		*column = t->cols[m->col[nfields]].enc.name;
+		snprintf(msg, msgsz, "missing data for column \"%s\"", *column);
+	} else {
+		*column = NULL;
+		snprintf(msg, msgsz, "extra data after last expected column");
+	}
+	return -1;
+}

@@ -1,0 +1,109 @@
+/* load.h - the load command's shared state: sources, workers, rings and counters. */
+#ifndef EDONU_LOAD_H
+#define EDONU_LOAD_H
+
+#include "../io/rejects.h"
+#include "../stages/record.h"
+#include "../stages/transform.h"
+#include "buf.h"
+#include "catalog.h"
+#include "chunk.h"
+#include "limits.h"
+#include "options.h"
+#include "ring.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+
+/* One input: a file or standard input. Written by the reader thread before
+ * its first chunk is handed on; read-only for the workers after that. */
+struct source {
+	const char *name; /* as given; "-" for standard input */
+	uint32_t index;
+	struct dialect dialect;
+	struct mapping map;
+	bool mapped;
+	/* Set by the reader when the input ends. */
+	uint64_t records;
+	uint64_t bytes;
+	int64_t size; /* -1 when unknown */
+};
+
+/* Counters a worker updates and the monitor reads; on a cache line of their own. */
+struct worker_counters {
+	alignas(CACHE_LINE_BYTES) _Atomic uint64_t loaded;
+	_Atomic uint64_t rejected;
+	_Atomic uint64_t batches;
+	_Atomic uint64_t deferred;     /* records sent through text COPY */
+	_Atomic uint64_t statements;
+	_Atomic uint64_t isolation_retries;
+	_Atomic uint64_t parse_ns;     /* parse + transform + encode */
+	_Atomic uint64_t sink_ns;      /* COPY and COMMIT */
+};
+
+struct load;
+
+struct worker {
+	uint32_t id;
+	pthread_t thread;
+	struct load *ld;
+	struct ring *todo; /* reader -> worker: chunks to load */
+	struct ring *done; /* worker -> reader: chunks to refill */
+	sem_t todo_sem;
+	struct pgsink *sink;
+	const struct source *cur_src;
+	struct chunk *chunks[CHUNKS_PER_WORKER];
+	/* Per-chunk work space, sized at start-up for a full chunk. */
+	struct buf scratch;
+	struct buf bin;
+	struct buf txt;
+	struct field *fields;
+	uint32_t *bin_off, *bin_rec, *txt_off, *txt_rec;
+	/* Where the last reject's line was computed, so that the next one in
+	 * the same chunk continues from there instead of from the start. */
+	const struct chunk *line_chunk;
+	uint32_t line_rec;
+	uint64_t line_no;
+	struct worker_counters n;
+};
+
+struct load {
+	const struct options *o;
+	struct table_info table;
+	struct rejects *rejects;
+	uint32_t nworkers;
+	uint32_t batch_rows;
+	size_t chunk_bytes;
+	struct worker *workers;
+	sem_t free_sem;     /* counts chunks in the workers' done rings */
+	sem_t finished_sem; /* posted when the last worker has exited */
+	uint32_t workers_started;
+	_Atomic uint32_t workers_alive;
+	_Atomic bool reader_done;
+	_Atomic bool stop;  /* a fatal error or a signal: stop reading */
+	_Atomic int fatal_code;
+	pthread_mutex_t fatal_lock;
+	struct err fatal;   /* the first fatal error */
+	/* Reader-side counters. */
+	_Atomic uint64_t bytes_read;
+	_Atomic uint64_t read_ns;
+	struct source *sources;
+	uint32_t nsources;
+	_Atomic uint32_t cur_source;
+};
+
+/* Records the first fatal error and asks everyone to stop. */
+void load_fail(struct load *ld, const struct err *e);
+
+/* Worker threads: start them (connections are opened by workers_create). */
+int workers_create(struct load *ld, struct err *e);
+int workers_start(struct load *ld, struct err *e);
+void workers_join(struct load *ld);
+void workers_destroy(struct load *ld);
+
+/* The load command; returns the exit code. */
+int load_main(const struct options *o);
+
+#endif

@@ -1,0 +1,64 @@
+/* options.h - the command line: one typed table of options drives parsing, validation and --help. */
+#ifndef EDONU_OPTIONS_H
+#define EDONU_OPTIONS_H
+
+#include "../stages/record.h"
+#include "err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum command {
+	CMD_NONE = 0,
+	CMD_LOAD,
+	CMD_GEN,
+};
+
+enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_ALWAYS, PROGRESS_NEVER };
+enum log_format { LOG_TEXT = 0, LOG_JSON };
+
+struct options {
+	enum command cmd;
+
+	/* load */
+	const char *dsn;
+	const char *table;
+	enum input_format format;
+	int header;            /* -1: the format's default (csv yes, text no) */
+	const char *delimiter; /* one byte each, checked by options_parse */
+	const char *quote;
+	const char *escape;
+	const char *null;
+	const char *columns;   /* "a,b,c" as given */
+	uint32_t workers;      /* 0: online cores */
+	uint32_t batch_rows;
+	const char *rejects;
+	enum progress_mode progress;
+	const char *summary;
+	enum log_format log_format;
+	uint32_t connect_timeout_s;
+
+	/* gen */
+	const char *shape;
+	const char *gen_format;
+	uint64_t rows;
+	uint64_t seed;
+	uint64_t bad_every;
+	const char *output;
+	const char *table_sql; /* print the DDL for this table name and exit */
+
+	const char **files;    /* operands */
+	int nfiles;
+};
+
+/* Parses argv into o. Returns 0 to go on, 1 when --help/--version was served
+ * (exit 0), -1 on a usage error (e: EXIT_USAGE with a one-line message). */
+int options_parse(struct options *o, int argc, char **argv, struct err *e);
+
+/* The dialect the options describe for format f (CSV or TEXT). */
+void options_dialect(const struct options *o, enum input_format f, struct dialect *d);
+
+void options_usage(FILE *out, enum command cmd);
+
+#endif

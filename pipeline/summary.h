@@ -1,0 +1,39 @@
+/* summary.h - the end-of-run account: a short table on stderr and, with --summary, a JSON object. */
+#ifndef EDONU_SUMMARY_H
+#define EDONU_SUMMARY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct summary {
+	const char *table;
+	uint64_t records_read;
+	uint64_t loaded;
+	uint64_t rejected;
+	uint64_t skipped;
+	uint64_t deferred;
+	uint64_t bytes;
+	double seconds;
+	uint64_t batches;
+	uint64_t retries;
+	uint64_t statements;
+	uint32_t workers;
+	uint32_t files;
+	double read_s;  /* reader thread: read, decode, frame */
+	double parse_s; /* workers: parse, map, encode */
+	double sink_s;  /* workers: COPY and COMMIT */
+	int exit_code;
+	const char *error; /* the fatal error, if any */
+};
+
+/* Records per minute over the whole run. */
+double summary_records_per_minute(const struct summary *s);
+
+/* The table on stderr (a human's view). */
+void summary_print(FILE *out, const struct summary *s);
+
+/* The JSON object to path ("-": stdout), written to a temporary file and
+ * renamed so that readers never see half of it. Returns 0 or -1 (errno). */
+int summary_write_json(const char *path, const struct summary *s);
+
+#endif
