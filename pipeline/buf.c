@@ -8,8 +8,9 @@
 int buf_init(struct buf *b, size_t cap)
 {
 	b->len = 0;
-	b->cap = cap;
 	b->data = malloc(cap ? cap : 1);
+	/* On failure the buffer is empty but usable: the first put grows it. */
+	b->cap = b->data ? cap : 0;
 	return b->data ? 0 : -1;
 }
 

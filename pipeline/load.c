@@ -3,6 +3,7 @@
  * (progress, signals), then writes the summary. */
 #include "load.h"
 
+#include "../io/fingerprint.h"
 #include "../io/reader.h"
 #include "../stages/frame.h"
 #include "../stages/parse_csv.h"
@@ -110,6 +111,24 @@ static void emit_chunk(struct load *ld, struct chunk *c, const struct source *s)
 	sem_post(&w->todo_sem);
 }
 
+/* Completes a mapping: upsert statements when asked, and the statements
+ * the workers run for this source. */
+static int finish_mapping(struct load *ld, struct source *s, struct err *e)
+{
+	const struct options *o = ld->o;
+	if (o->on_conflict != CONFLICT_ERROR &&
+	    transform_set_upsert(&s->map, &ld->table, o->key, o->on_conflict == CONFLICT_UPDATE, e) < 0)
+		return -1;
+	s->statements = (struct sink_statements){
+		.copy_bin = s->map.copy_bin_sql,
+		.copy_txt = s->map.copy_txt_sql,
+		.stage = s->map.stage_sql,
+		.merge = s->map.merge_sql,
+	};
+	s->mapped = true;
+	return 0;
+}
+
 /* Maps the header record's names to columns. */
 static int map_header(struct load *ld, struct source *s, struct framer *f, struct err *e)
 {
@@ -136,7 +155,7 @@ static int map_header(struct load *ld, struct source *s, struct framer *f, struc
 	else
 		rc = transform_map_header(&s->map, &ld->table, names, (uint32_t)n, s->name, e);
 	if (rc == 0)
-		s->mapped = true;
+		rc = finish_mapping(ld, s, e);
 	free(names);
 	buf_free(&scratch);
 	return rc;
@@ -168,13 +187,14 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 	}
 	options_dialect(o, fmt, &s->dialect);
 	if (!s->dialect.header || o->columns != NULL) {
-		if (transform_map_list(&s->map, &ld->table, o->columns, e) < 0) {
+		if (transform_map_list(&s->map, &ld->table, o->columns, e) < 0 || finish_mapping(ld, s, e) < 0) {
 			reader_close(r);
 			return -1;
 		}
-		s->mapped = true;
 	}
-	struct framer *f = frame_create(&s->dialect, ld->batch_rows, ld->chunk_bytes);
+	/* The source's own batch_rows and chunk size: with them its chunk
+	 * numbers are those of every earlier run. */
+	struct framer *f = frame_create(&s->dialect, s->batch_rows, chunk_bytes_for(s->batch_rows));
 	if (f == NULL) {
 		reader_close(r);
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
@@ -195,8 +215,14 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 					break;
 				}
 			} else if (ev == FRAME_CHUNK) {
-				emit_chunk(ld, c, s);
-				c = acquire_chunk(ld, rr);
+				if (ledger_chunk_done(&s->ledger, c->seq)) {
+					/* Committed on an earlier run. */
+					s->skipped += c->nrecords;
+					chunk_reset(c);
+				} else {
+					emit_chunk(ld, c, s);
+					c = acquire_chunk(ld, rr);
+				}
 			} else if (ev == FRAME_END) {
 				ended = true;
 				break;
@@ -216,10 +242,15 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 		enum frame_event ev = frame_finish(f, c);
 		if (ev == FRAME_HEADER)
 			rc = map_header(ld, s, f, e);
+		else if (ev == FRAME_CHUNK && ledger_chunk_done(&s->ledger, c->seq))
+			s->skipped += c->nrecords;
 		else if (ev == FRAME_CHUNK) {
 			emit_chunk(ld, c, s);
 			c = NULL;
 		}
+		s->read_whole = rc == 0;
+	} else if (rc == 0 && ended) {
+		s->read_whole = true;
 	}
 	if (c != NULL)
 		release_chunk(ld, c);
@@ -237,6 +268,8 @@ static void *reader_main(void *arg)
 	uint64_t bytes_before = 0;
 	for (uint32_t i = 0; i < ld->nsources && !atomic_load(&ld->stop); i++) {
 		atomic_store(&ld->cur_source, i);
+		if (ld->sources[i].ledger.complete)
+			continue;
 		struct err e;
 		err_clear(&e);
 		if (read_source(ld, &ld->sources[i], &rr, &e) < 0)
@@ -268,6 +301,44 @@ static int check_inputs(const struct options *o, int64_t *total, struct err *e)
 			*total += st.st_size;
 		else
 			*total = -1;
+	}
+	return 0;
+}
+
+/* Finds the source's ledger identity and what of it is committed. Files are
+ * known by their content; standard input and pipes by --source-id, or, without
+ * it, by an identity of this run alone (the ledger then still guards a retried
+ * commit, but a rerun cannot resume). */
+static int begin_source(struct load *ld, PGconn *conn, struct source *s, struct err *e)
+{
+	const struct options *o = ld->o;
+	if (o->dry_run)
+		return 0;
+	char id[96];
+	int fp = strcmp(s->name, "-") == 0 ? 0 : fingerprint_file(s->name, id + 5, sizeof id - 5, e);
+	if (fp < 0)
+		return -1;
+	if (fp == 1) {
+		memcpy(id, "file:", 5);
+	} else if (o->source_id != NULL) {
+		snprintf(id, sizeof id, "id:%s", o->source_id);
+	} else {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(id, sizeof id, "run:%lld.%09ld:%ld", (long long)ts.tv_sec, ts.tv_nsec, (long)getpid());
+	}
+	if (ledger_begin(conn, id, ld->table.display, s->name, o->batch_rows, o->force != 0, &s->ledger, e) < 0)
+		return -1;
+	s->batch_rows = s->ledger.batch_rows;
+	if (s->ledger.complete) {
+		s->records = s->ledger.records;
+		s->skipped = s->ledger.records;
+		log_event(LOG_INFO, "source_skipped",
+			  "%s: already loaded into %s (%llu records); --force loads it again", s->name, ld->table.display,
+			  (unsigned long long)s->ledger.records);
+	} else if (s->ledger.ndone > 0) {
+		log_event(LOG_INFO, "source_resumed", "%s: resuming: %u chunks of %u records committed earlier", s->name,
+			  s->ledger.ndone, s->batch_rows);
 	}
 	return 0;
 }
@@ -312,26 +383,34 @@ int load_main(const struct options *o)
 		goto fail;
 	if (catalog_read(conn, o->table, &ld->table, &e) < 0)
 		goto fail;
-	PQfinish(conn);
-	conn = NULL;
+	/* conn stays open as the control connection: it holds the sources'
+	 * ledger locks for the whole run. */
+	if (!o->dry_run && ledger_setup(conn, &e) < 0)
+		goto fail;
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	ld->nworkers = o->workers ? o->workers : (uint32_t)(ncpu > 0 ? ncpu : 1);
 	if (ld->nworkers > WORKERS_MAX)
 		ld->nworkers = WORKERS_MAX;
-	ld->batch_rows = o->batch_rows;
-	ld->chunk_bytes = chunk_bytes_for(ld->batch_rows);
-	ld->nsources = nfiles;
 	ld->sources = calloc(nfiles, sizeof *ld->sources);
 	if (ld->sources == NULL) {
 		err_set(&e, EXIT_SOFTWARE, "out of memory");
 		goto fail;
 	}
+	ld->nsources = nfiles;
+	ld->batch_rows = o->batch_rows;
 	for (uint32_t i = 0; i < nfiles; i++) {
-		ld->sources[i].name = files[i];
-		ld->sources[i].index = i;
-		ld->sources[i].size = -1;
+		struct source *src = &ld->sources[i];
+		src->name = files[i];
+		src->index = i;
+		src->size = -1;
+		src->batch_rows = o->batch_rows;
+		if (begin_source(ld, conn, src, &e) < 0)
+			goto fail;
+		if (src->batch_rows > ld->batch_rows)
+			ld->batch_rows = src->batch_rows;
 	}
+	ld->chunk_bytes = chunk_bytes_for(ld->batch_rows);
 	if (workers_create(ld, &e) < 0)
 		goto fail;
 
@@ -397,11 +476,19 @@ int load_main(const struct options *o)
 	workers_join(ld);
 	if (show)
 		progress_end();
+	/* Sources read whole in a run that did not fail are complete. */
+	for (uint32_t i = 0; i < ld->nsources; i++) {
+		struct source *src = &ld->sources[i];
+		if (src->read_whole && !src->ledger.complete && src->ledger.source_id[0] &&
+		    !atomic_load(&ld->fatal_code) && !got_signal && ledger_finish(conn, &src->ledger, &e) < 0)
+			load_fail(ld, &e);
+	}
 
 fail_started:;
-	uint64_t records = 0, bytes = 0;
+	uint64_t records = 0, bytes = 0, skipped = 0;
 	for (uint32_t i = 0; i < ld->nsources; i++) {
 		records += ld->sources[i].records;
+		skipped += ld->sources[i].skipped;
 		bytes += ld->sources[i].bytes;
 	}
 	struct summary s = {
@@ -409,11 +496,13 @@ fail_started:;
 		.records_read = records,
 		.loaded = SUM(ld, loaded),
 		.rejected = SUM(ld, rejected),
+		.skipped = skipped,
 		.deferred = SUM(ld, deferred),
 		.bytes = bytes,
 		.seconds = mono_s() - t_start,
 		.batches = SUM(ld, batches),
-		.retries = SUM(ld, isolation_retries),
+		.retries = SUM(ld, retries),
+		.isolation_retries = SUM(ld, isolation_retries),
 		.statements = SUM(ld, statements),
 		.workers = ld->nworkers,
 		.files = nfiles,
@@ -431,12 +520,10 @@ fail_started:;
 		s.error = "interrupted by a signal; run again to finish";
 	} else if (s.rejected > 0) {
 		code = EXIT_DATAERR;
-	} else {
-		ASSERT(s.records_read == s.loaded + s.rejected);
 	}
 	s.exit_code = code;
-	if (code == EXIT_OK || code == EXIT_DATAERR)
-		ASSERT(s.records_read == s.loaded + s.rejected);
+	if (code == EXIT_OK || (code == EXIT_DATAERR && atomic_load(&ld->fatal_code) == 0))
+		ASSERT(s.records_read == s.loaded + s.rejected + s.skipped);
 	summary_print(stderr, &s);
 	if (o->summary && summary_write_json(o->summary, &s) < 0) {
 		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
@@ -457,9 +544,12 @@ fail:
 	code = e.code ? e.code : EXIT_SOFTWARE;
 	if (ld->rejects)
 		rejects_close(ld->rejects, NULL);
-	PQfinish(conn);
+	ld->rejects = NULL;
 done:
 	workers_destroy(ld);
+	for (uint32_t i = 0; i < ld->nsources; i++)
+		ledger_end(conn, &ld->sources[i].ledger);
+	PQfinish(conn);
 	for (uint32_t i = 0; i < ld->nsources; i++)
 		transform_free(&ld->sources[i].map);
 	free(ld->sources);

@@ -4,10 +4,12 @@
 
 #include "../io/rejects.h"
 #include "../stages/record.h"
+#include "../stages/sink_pg.h"
 #include "../stages/transform.h"
 #include "buf.h"
 #include "catalog.h"
 #include "chunk.h"
+#include "ledger.h"
 #include "limits.h"
 #include "options.h"
 #include "ring.h"
@@ -24,11 +26,17 @@ struct source {
 	uint32_t index;
 	struct dialect dialect;
 	struct mapping map;
+	struct sink_statements statements; /* from map, once mapped */
 	bool mapped;
-	/* Set by the reader when the input ends. */
-	uint64_t records;
+	/* Exactly once: the ledger's view of this input (see ledger.h). */
+	struct ledger_source ledger;
+	uint32_t batch_rows;  /* the source's chunking: a resumed source keeps its own */
+	/* Set by the reader. */
+	uint64_t records;     /* records framed, header excluded */
+	uint64_t skipped;     /* records of chunks committed on an earlier run */
 	uint64_t bytes;
-	int64_t size; /* -1 when unknown */
+	int64_t size;         /* -1 when unknown */
+	bool read_whole;      /* read to its end without error or interruption */
 };
 
 /* Counters a worker updates and the monitor reads; on a cache line of their own. */
@@ -39,6 +47,7 @@ struct worker_counters {
 	_Atomic uint64_t deferred;     /* records sent through text COPY */
 	_Atomic uint64_t statements;
 	_Atomic uint64_t isolation_retries;
+	_Atomic uint64_t retries;      /* whole-chunk retries after transient failures */
 	_Atomic uint64_t parse_ns;     /* parse + transform + encode */
 	_Atomic uint64_t sink_ns;      /* COPY and COMMIT */
 };
@@ -57,6 +66,7 @@ struct worker {
 	struct chunk *chunks[CHUNKS_PER_WORKER];
 	/* Per-chunk work space, sized at start-up for a full chunk. */
 	struct buf scratch;
+	struct buf pending;          /* the chunk's rejects, written after its COMMIT */
 	struct buf bin;
 	struct buf txt;
 	struct field *fields;
@@ -74,7 +84,8 @@ struct load {
 	struct table_info table;
 	struct rejects *rejects;
 	uint32_t nworkers;
-	uint32_t batch_rows;
+	uint32_t batch_rows;          /* the largest of the sources' batch_rows: chunk capacity */
+	_Atomic uint64_t rejected_total; /* for --max-rejects */
 	size_t chunk_bytes;
 	struct worker *workers;
 	sem_t free_sem;     /* counts chunks in the workers' done rings */

@@ -56,6 +56,18 @@ static const struct opt_def opt_defs[] = {
 	 "progress on stderr (auto: when stderr is a terminal)"},
 	{"summary", OPT_STRING, OFF(summary), FOR_LOAD, "FILE|-", "write the summary as JSON to FILE or stdout"},
 	{"log-format", OPT_ENUM, OFF(log_format), FOR_LOAD, "text|json", "log lines on stderr as logfmt or JSON"},
+	{"max-rejects", OPT_U64, OFF(max_rejects), FOR_LOAD, "N",
+	 "stop once more than N records are rejected; what committed stays (default: no limit)"},
+	{"on-conflict", OPT_ENUM, OFF(on_conflict), FOR_LOAD, "error|ignore|update",
+	 "a record whose --key exists: reject it, skip it, or update the row's other columns (default error)"},
+	{"key", OPT_STRING, OFF(key), FOR_LOAD, "a,b", "the unique key for --on-conflict ignore|update"},
+	{"dry-run", OPT_TRUE, OFF(dry_run), FOR_LOAD, NULL,
+	 "parse, validate and encode everything, report rejects, write nothing"},
+	{"force", OPT_TRUE, OFF(force), FOR_LOAD, NULL, "load an input again that the ledger says is loaded"},
+	{"source-id", OPT_STRING, OFF(source_id), FOR_LOAD, "ID",
+	 "ledger identity of standard input, so that a rerun resumes it (files: from their content)"},
+	{"retry-timeout", OPT_U32, OFF(retry_timeout_s), FOR_LOAD, "SECONDS",
+	 "on a lost connection or server restart, reconnect and retry for this long (default 60)"},
 	{"connect-timeout", OPT_U32, OFF(connect_timeout_s), FOR_LOAD, "SECONDS",
 	 "give up connecting to PostgreSQL after this long (default 60)"},
 
@@ -204,6 +216,8 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 	o->header = -1;
 	o->batch_rows = BATCH_ROWS_DEFAULT;
 	o->connect_timeout_s = 60;
+	o->retry_timeout_s = 60;
+	o->max_rejects = UINT64_MAX;
 	o->rows = 1000000;
 	o->seed = 1;
 	o->shape = "orders";
@@ -290,6 +304,12 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 			return err_set(e, EXIT_USAGE, "--workers is at most %u", WORKERS_MAX);
 		if (o->batch_rows > BATCH_ROWS_MAX)
 			return err_set(e, EXIT_USAGE, "--batch-rows is at most %u", BATCH_ROWS_MAX);
+		if (o->on_conflict != CONFLICT_ERROR && o->key == NULL)
+			return err_set(e, EXIT_USAGE, "--on-conflict ignore|update needs --key");
+		if (o->key != NULL && o->on_conflict == CONFLICT_ERROR)
+			return err_set(e, EXIT_USAGE, "--key goes with --on-conflict ignore|update");
+		if (o->source_id != NULL && (o->source_id[0] == '\0' || strlen(o->source_id) > 80))
+			return err_set(e, EXIT_USAGE, "--source-id must have 1 to 80 characters");
 	} else if (o->nfiles > 0) {
 		return err_set(e, EXIT_USAGE, "gen takes no operands (\"%s\"); use -o FILE", o->files[0]);
 	}

@@ -15,6 +15,8 @@ enum command {
 	CMD_GEN,
 };
 
+enum on_conflict { CONFLICT_ERROR = 0, CONFLICT_IGNORE, CONFLICT_UPDATE };
+
 enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_ALWAYS, PROGRESS_NEVER };
 enum log_format { LOG_TEXT = 0, LOG_JSON };
 
@@ -38,6 +40,13 @@ struct options {
 	const char *summary;
 	enum log_format log_format;
 	uint32_t connect_timeout_s;
+	uint32_t retry_timeout_s; /* reconnect and retry a chunk for at most this long */
+	uint64_t max_rejects;     /* stop past this many rejects; UINT64_MAX: no limit */
+	enum on_conflict on_conflict;
+	const char *key;          /* "a,b": the conflict key for --on-conflict */
+	int dry_run;
+	int force;
+	const char *source_id;
 
 	/* gen */
 	const char *shape;

@@ -72,6 +72,7 @@ int summary_write_json(const char *path, const struct summary *s)
 	buf_put(&b, "},", 2);
 	put_kv_u64(&b, "batches", s->batches, true);
 	put_kv_u64(&b, "retries", s->retries, true);
+	put_kv_u64(&b, "isolation_retries", s->isolation_retries, true);
 	put_kv_u64(&b, "statements", s->statements, true);
 	put_kv_u64(&b, "keys_invalidated", 0, true);
 	put_kv_u64(&b, "workers", s->workers, true);

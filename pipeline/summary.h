@@ -15,7 +15,8 @@ struct summary {
 	uint64_t bytes;
 	double seconds;
 	uint64_t batches;
-	uint64_t retries;
+	uint64_t retries;           /* whole-chunk retries after transient failures */
+	uint64_t isolation_retries; /* statements rerun to isolate refused records */
 	uint64_t statements;
 	uint32_t workers;
 	uint32_t files;

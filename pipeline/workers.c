@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,44 +57,86 @@ static uint64_t record_line(struct worker *w, const struct chunk *c, uint32_t re
 	return n;
 }
 
-struct reject_ctx {
-	struct worker *w;
-	const struct chunk *c;
+/* A reject waiting in w->pending for its chunk's outcome: written to the
+ * rejects file only once the chunk has committed, so a chunk that is retried
+ * or rolled back leaves no lines behind, and a rerun never repeats one. */
+struct pending_reject {
+	uint32_t rec;
+	uint16_t column_len;  /* 0: no column */
+	uint16_t message_len;
+	char sqlstate[6];     /* "" when the server did not say */
+	/* column and message bytes follow */
 };
 
-static void write_reject(struct worker *w, const struct chunk *c, uint32_t rec, const char *column,
-			 const char *sqlstate, const char *message)
+static void add_reject(struct worker *w, uint32_t rec, const char *column, const char *sqlstate, const char *message)
 {
-	const char *raw = c->data + c->rec_off[rec];
-	size_t raw_len = c->rec_off[rec + 1] - c->rec_off[rec];
-	if (!(c->rec_flags[rec] & REC_TOO_LONG)) {
-		/* The end-of-line is not part of the record. */
-		if (raw_len > 0 && raw[raw_len - 1] == '\n')
-			raw_len--;
-		if (raw_len > 0 && raw[raw_len - 1] == '\r')
-			raw_len--;
+	struct pending_reject p = {.rec = rec};
+	size_t cl = column ? strlen(column) : 0;
+	size_t ml = strlen(message);
+	p.column_len = (uint16_t)(cl < 63 ? cl : 63);
+	p.message_len = (uint16_t)(ml < 1024 ? ml : 1024);
+	if (sqlstate)
+		snprintf(p.sqlstate, sizeof p.sqlstate, "%s", sqlstate);
+	buf_put(&w->pending, &p, sizeof p);
+	buf_put(&w->pending, column ? column : "", p.column_len);
+	buf_put(&w->pending, message, p.message_len);
+	/* Keep entries aligned for the next header. */
+	size_t pad = (alignof(struct pending_reject) - w->pending.len % alignof(struct pending_reject)) %
+		     alignof(struct pending_reject);
+	buf_reserve(&w->pending, pad);
+	w->pending.len += pad;
+}
+
+/* Writes the chunk's pending rejects; returns how many. */
+static uint64_t flush_rejects(struct worker *w, const struct chunk *c)
+{
+	uint64_t n = 0;
+	size_t off = 0;
+	while (off < w->pending.len) {
+		const struct pending_reject *p = (const void *)(w->pending.data + off);
+		const char *column = (const char *)(p + 1);
+		const char *message = column + p->column_len;
+		char col[64], msg[1025];
+		memcpy(col, column, p->column_len);
+		col[p->column_len] = '\0';
+		memcpy(msg, message, p->message_len);
+		msg[p->message_len] = '\0';
+		uint32_t rec = p->rec;
+		const char *raw = c->data + c->rec_off[rec];
+		size_t raw_len = c->rec_off[rec + 1] - c->rec_off[rec];
+		if (!(c->rec_flags[rec] & REC_TOO_LONG)) {
+			/* The end-of-line is not part of the record. */
+			if (raw_len > 0 && raw[raw_len - 1] == '\n')
+				raw_len--;
+			if (raw_len > 0 && raw[raw_len - 1] == '\r')
+				raw_len--;
+		}
+		struct reject r = {
+			.source = c->src->name,
+			.record = c->first_record + rec,
+			.line = record_line(w, c, rec),
+			.byte_offset = c->byte_offset + c->rec_off[rec],
+			.column = p->column_len ? col : NULL,
+			.sqlstate = p->sqlstate[0] ? p->sqlstate : NULL,
+			.message = msg,
+			.raw = raw,
+			.raw_len = raw_len,
+		};
+		struct err e;
+		if (rejects_write(w->ld->rejects, &r, &e) < 0)
+			load_fail(w->ld, &e);
+		n++;
+		size_t sz = sizeof *p + p->column_len + p->message_len;
+		sz += (alignof(struct pending_reject) - sz % alignof(struct pending_reject)) % alignof(struct pending_reject);
+		off += sz;
 	}
-	struct reject r = {
-		.source = c->src->name,
-		.record = c->first_record + rec,
-		.line = record_line(w, c, rec),
-		.byte_offset = c->byte_offset + c->rec_off[rec],
-		.column = column,
-		.sqlstate = sqlstate,
-		.message = message,
-		.raw = raw,
-		.raw_len = raw_len,
-	};
-	struct err e;
-	if (rejects_write(w->ld->rejects, &r, &e) < 0)
-		load_fail(w->ld, &e);
-	atomic_fetch_add_explicit(&w->n.rejected, 1, memory_order_relaxed);
+	w->pending.len = 0;
+	return n;
 }
 
 static void on_server_reject(void *ctx, uint32_t rec, const char *sqlstate, const char *message, const char *column)
 {
-	struct reject_ctx *rc = ctx;
-	write_reject(rc->w, rc->c, rec, column, sqlstate, message);
+	add_reject(ctx, rec, column, sqlstate, message);
 }
 
 /* Appends record fields as one text COPY line (tab, \N, escapes). */
@@ -129,7 +172,7 @@ static void encode_chunk(struct worker *w, const struct chunk *c, struct sink_ba
 		if (c->rec_flags[i] & REC_TOO_LONG) {
 			snprintf(msg, sizeof msg, "record is longer than %zu bytes, the most a chunk holds",
 				 w->ld->chunk_bytes);
-			write_reject(w, c, i, NULL, NULL, msg);
+			add_reject(w, i, NULL, NULL, msg);
 			continue;
 		}
 		const char *rec = c->data + c->rec_off[i];
@@ -140,12 +183,12 @@ static void encode_chunk(struct worker *w, const struct chunk *c, struct sink_ba
 				 ? text_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, sizeof msg)
 				 : csv_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, sizeof msg);
 		if (nf < 0) {
-			write_reject(w, c, i, NULL, NULL, msg);
+			add_reject(w, i, NULL, NULL, msg);
 			continue;
 		}
 		const char *column = NULL;
 		if (transform_check_fields(m, t, (uint32_t)nf, msg, sizeof msg, &column) < 0) {
-			write_reject(w, c, i, column, NULL, msg);
+			add_reject(w, i, column, NULL, msg);
 			continue;
 		}
 		bool defer = !m->all_binary;
@@ -164,7 +207,7 @@ static void encode_chunk(struct worker *w, const struct chunk *c, struct sink_ba
 				size_t before = w->bin.len;
 				enum enc_status st = encode_binary(col, sess, f->ptr, f->len, &w->bin, msg, sizeof msg);
 				if (st == ENC_REJECT) {
-					write_reject(w, c, i, col->name, NULL, msg);
+					add_reject(w, i, col->name, NULL, msg);
 					rejected = true;
 					break;
 				}
@@ -203,34 +246,119 @@ static void encode_chunk(struct worker *w, const struct chunk *c, struct sink_ba
 	atomic_fetch_add_explicit(&w->n.deferred, ntxt, memory_order_relaxed);
 }
 
+/* Backoff between retries of a chunk: 100 ms doubling to 5 s. */
+#define RETRY_BACKOFF_MS_MIN 100
+#define RETRY_BACKOFF_MS_MAX 5000
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Commits the batch, retrying transient failures (lost connection, server
+ * restart, deadlock) with capped exponential backoff for --retry-timeout.
+ * After a lost connection the ledger says whether the COMMIT happened
+ * before the connection went; then the chunk is not sent again. Returns
+ * the records committed, or -1 after a fatal error (reported). */
+static long commit_with_retry(struct worker *w, const struct chunk *c, const struct sink_batch *b, size_t client_mark)
+{
+	const struct options *o = w->ld->o;
+	uint64_t deadline = now_ns() + (uint64_t)o->retry_timeout_s * 1000000000u;
+	long backoff = RETRY_BACKOFF_MS_MIN;
+	for (;;) {
+		/* Rejects of a failed attempt are recomputed by the next one. */
+		w->pending.len = client_mark;
+		struct err e;
+		err_clear(&e);
+		long committed = pgsink_commit(w->sink, b, on_server_reject, w, &e);
+		if (committed >= 0)
+			return committed;
+		if (!e.retryable || atomic_load(&w->ld->fatal_code)) {
+			load_fail(w->ld, &e);
+			return -1;
+		}
+		for (;;) {
+			if (now_ns() + (uint64_t)backoff * 1000000u > deadline) {
+				struct err f;
+				err_set(&f, EXIT_UNAVAILABLE, "%s: chunk %llu: gave up after %u s: %s", c->src->name,
+					(unsigned long long)c->seq, o->retry_timeout_s, e.msg);
+				load_fail(w->ld, &f);
+				return -1;
+			}
+			log_event(LOG_WARN, "chunk_retry", "%s: chunk %llu: retrying in %ld ms after: %s", c->src->name,
+				  (unsigned long long)c->seq, backoff, e.msg);
+			atomic_fetch_add_explicit(&w->n.retries, 1, memory_order_relaxed);
+			sleep_ms(backoff);
+			backoff = backoff * 2 > RETRY_BACKOFF_MS_MAX ? RETRY_BACKOFF_MS_MAX : backoff * 2;
+			if (PQstatus(pgsink_conn(w->sink)) == CONNECTION_OK)
+				break;
+			PGconn *conn = pg_connect(o->dsn, 1, &e);
+			if (conn == NULL)
+				continue;
+			pgsink_set_conn(w->sink, conn);
+			if (b->ledger_source_id == NULL)
+				break;
+			uint64_t loaded = 0;
+			int done = ledger_chunk_committed(conn, b->ledger_source_id, b->ledger_target, b->chunk, &loaded, &e);
+			if (done < 0)
+				continue;
+			if (done == 1)
+				return (long)loaded; /* committed before the connection went */
+			break;
+		}
+	}
+}
+
 static void process_chunk(struct worker *w, struct chunk *c)
 {
-	if (w->cur_src != c->src) {
-		pgsink_set_copy(w->sink, c->src->map.copy_bin_sql, c->src->map.copy_txt_sql);
-		w->cur_src = c->src;
+	struct load *ld = w->ld;
+	const struct source *src = c->src;
+	if (w->cur_src != src) {
+		pgsink_set_statements(w->sink, &src->statements);
+		w->cur_src = src;
 	}
 	uint64_t t0 = now_ns();
 	struct sink_batch b;
+	w->pending.len = 0;
 	encode_chunk(w, c, &b);
+	size_t client_mark = w->pending.len;
 	uint64_t t1 = now_ns();
-	long committed = 0;
-	if (b.nbin + b.ntxt > 0) {
-		struct reject_ctx rc = {w, c};
-		struct err e;
-		err_clear(&e);
-		committed = pgsink_commit(w->sink, &b, on_server_reject, &rc, &e);
-		if (committed < 0) {
-			load_fail(w->ld, &e);
-			committed = 0;
+	long committed;
+	if (ld->o->dry_run) {
+		committed = (long)b.nbin + (long)b.ntxt;
+	} else {
+		if (src->ledger.source_id[0]) {
+			b.ledger_source_id = src->ledger.source_id;
+			b.ledger_target = src->ledger.target;
+			b.chunk = c->seq;
+			b.records = c->nrecords;
 		}
+		/* A chunk whose records were all rejected still gets its
+		 * ledger row, so that a rerun does not reject them again. */
+		committed = commit_with_retry(w, c, &b, client_mark);
 	}
 	uint64_t t2 = now_ns();
+	if (committed < 0)
+		return;
+	uint64_t nrej = flush_rejects(w, c);
+	atomic_fetch_add_explicit(&w->n.rejected, nrej, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.loaded, (uint64_t)committed, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.batches, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.parse_ns, t1 - t0, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.sink_ns, t2 - t1, memory_order_relaxed);
 	atomic_store_explicit(&w->n.statements, pgsink_statements(w->sink), memory_order_relaxed);
 	atomic_store_explicit(&w->n.isolation_retries, pgsink_isolation_retries(w->sink), memory_order_relaxed);
+	if (nrej > 0) {
+		uint64_t total = atomic_fetch_add(&ld->rejected_total, nrej) + nrej;
+		if (total > ld->o->max_rejects) {
+			struct err e;
+			err_set(&e, EXIT_DATAERR, "more than %llu records rejected (--max-rejects): stopped; what was committed stays",
+				(unsigned long long)ld->o->max_rejects);
+			load_fail(ld, &e);
+		}
+	}
 }
 
 static void *worker_main(void *arg)
@@ -277,7 +405,7 @@ int workers_create(struct load *ld, struct err *e)
 		uint32_t rmax = ld->batch_rows;
 		/* Encoded tuples take about as much room as their text; start
 		 * there and let a rare wide chunk grow the buffer. */
-		if (buf_init(&w->scratch, ld->chunk_bytes) < 0 || buf_init(&w->bin, ld->chunk_bytes + ld->chunk_bytes / 2) < 0 ||
+		if (buf_init(&w->scratch, ld->chunk_bytes) < 0 || buf_init(&w->pending, 16 << 10) < 0 || buf_init(&w->bin, ld->chunk_bytes + ld->chunk_bytes / 2) < 0 ||
 		    buf_init(&w->txt, 64 << 10) < 0)
 			return err_set(e, EXIT_SOFTWARE, "out of memory");
 		w->fields = calloc(FIELDS_MAX, sizeof *w->fields);
@@ -357,6 +485,7 @@ void workers_destroy(struct load *ld)
 		ring_free(w->done);
 		sem_destroy(&w->todo_sem);
 		buf_free(&w->scratch);
+		buf_free(&w->pending);
 		buf_free(&w->bin);
 		buf_free(&w->txt);
 		free(w->fields);

@@ -14,8 +14,8 @@
 
 struct pgsink {
 	PGconn *conn;
-	const char *copy_bin_sql;
-	const char *copy_txt_sql;
+	struct sink_statements st;
+	bool staged; /* the staging table exists on this connection */
 	struct buf hdr; /* binary COPY header and trailer, built once */
 	uint64_t statements;
 	uint64_t isolation_retries;
@@ -98,8 +98,17 @@ PGconn *pg_connect(const char *dsn, uint32_t timeout_s, struct err *e)
 	}
 }
 
-/* Fills e from a failed result or the connection; connection failures are
- * retryable and EXIT_UNAVAILABLE. */
+bool pg_sqlstate_transient(const char *st)
+{
+	if (st == NULL || strlen(st) != 5)
+		return false;
+	return strncmp(st, "08", 2) == 0 || strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
+	       strncmp(st, "53", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 ||
+	       strcmp(st, "57P03") == 0;
+}
+
+/* Fills e from a failed result or the connection; a lost connection or a
+ * transient SQLSTATE is retryable (EXIT_UNAVAILABLE when it persists). */
 static int result_error(PGconn *c, PGresult *r, const char *what, struct err *e)
 {
 	char m[768];
@@ -107,9 +116,13 @@ static int result_error(PGconn *c, PGresult *r, const char *what, struct err *e)
 	if (m[0] == '\0')
 		first_line(m, sizeof m, PQerrorMessage(c));
 	bool lost = PQstatus(c) != CONNECTION_OK;
-	err_set(e, lost ? EXIT_UNAVAILABLE : EXIT_SOFTWARE, "%s: %s", what, m);
-	if (lost)
-		e->retryable = true;
+	bool transient = lost || (r && pg_sqlstate_transient(PQresultErrorField(r, PG_DIAG_SQLSTATE)));
+	/* Class 42 (undefined column, no unique index for ON CONFLICT,
+	 * permission denied) is a matter of configuration. */
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	int code = transient ? EXIT_UNAVAILABLE : st && strncmp(st, "42", 2) == 0 ? EXIT_CONFIG : EXIT_SOFTWARE;
+	err_set(e, code, "%s: %s", what, m);
+	e->retryable = transient;
 	return -1;
 }
 
@@ -146,10 +159,23 @@ void pgsink_free(struct pgsink *s)
 	free(s);
 }
 
-void pgsink_set_copy(struct pgsink *s, const char *copy_bin_sql, const char *copy_txt_sql)
+void pgsink_set_conn(struct pgsink *s, PGconn *conn)
 {
-	s->copy_bin_sql = copy_bin_sql;
-	s->copy_txt_sql = copy_txt_sql;
+	PQfinish(s->conn);
+	s->conn = conn;
+	s->staged = false;
+}
+
+PGconn *pgsink_conn(struct pgsink *s)
+{
+	return s->conn;
+}
+
+void pgsink_set_statements(struct pgsink *s, const struct sink_statements *st)
+{
+	if (s->st.stage != st->stage)
+		s->staged = false;
+	s->st = *st;
 }
 
 uint64_t pgsink_statements(const struct pgsink *s)
@@ -212,6 +238,39 @@ static int put_copy(PGconn *c, const char *p, size_t n)
 	return 0;
 }
 
+/* Sorts a failed statement into a refusal of some record (SQLSTATE class 22
+ * or 23, with the connection still up) or a failure of the whole batch. */
+static enum copy_outcome classify(PGconn *c, PGresult *r, const char *what, struct copy_failure *f, struct err *e)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) && PQstatus(c) == CONNECTION_OK) {
+		memcpy(f->sqlstate, state, 5);
+		f->sqlstate[5] = '\0';
+		const char *pm = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		snprintf(f->message, sizeof f->message, "%s", pm ? pm : "");
+		parse_copy_context(PQresultErrorField(r, PG_DIAG_CONTEXT), f);
+		return COPY_REFUSED;
+	}
+	result_error(c, r, what, e);
+	return COPY_FATAL;
+}
+
+/* Upserts: moves the staged rows into the table and empties the stage. A
+ * refusal here names no line, so the caller bisects. */
+static enum copy_outcome merge_stage(struct pgsink *s, struct copy_failure *f, struct err *e)
+{
+	s->statements++;
+	PGresult *r = PQexec(s->conn, s->st.merge);
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		enum copy_outcome out = classify(s->conn, r, "INSERT ... ON CONFLICT", f, e);
+		f->line = 0;
+		PQclear(r);
+		return out;
+	}
+	PQclear(r);
+	return COPY_DONE;
+}
+
 /* One COPY of tuples [lo, hi) of one kind. COPY_REFUSED fills f when the
  * server refused a record (SQLSTATE class 22 or 23); COPY_FATAL sets e. */
 static enum copy_outcome copy_range(struct pgsink *s, bool binary, const struct sink_batch *b, uint32_t lo,
@@ -219,7 +278,7 @@ static enum copy_outcome copy_range(struct pgsink *s, bool binary, const struct 
 {
 	PGconn *c = s->conn;
 	s->statements++;
-	PGresult *r = PQexec(c, binary ? s->copy_bin_sql : s->copy_txt_sql);
+	PGresult *r = PQexec(c, binary ? s->st.copy_bin : s->st.copy_txt);
 	if (r == NULL || PQresultStatus(r) != PGRES_COPY_IN) {
 		result_error(c, r, "COPY", e);
 		if (r && !e->retryable)
@@ -248,19 +307,7 @@ static enum copy_outcome copy_range(struct pgsink *s, bool binary, const struct 
 			/* Only if sending failed half-way: end the COPY. */
 			PQputCopyEnd(c, "aborted");
 		} else if (st != PGRES_COMMAND_OK && out == COPY_DONE) {
-			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-			if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) &&
-			    PQstatus(c) == CONNECTION_OK) {
-				memcpy(f->sqlstate, state, 5);
-				f->sqlstate[5] = '\0';
-				const char *pm = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-				snprintf(f->message, sizeof f->message, "%s", pm ? pm : "");
-				parse_copy_context(PQresultErrorField(r, PG_DIAG_CONTEXT), f);
-				out = COPY_REFUSED;
-			} else {
-				result_error(c, r, "COPY", e);
-				out = COPY_FATAL;
-			}
+			out = classify(c, r, "COPY", f, e);
 		}
 		PQclear(r);
 	}
@@ -268,6 +315,8 @@ static enum copy_outcome copy_range(struct pgsink *s, bool binary, const struct 
 		result_error(c, NULL, "COPY", e);
 		out = COPY_FATAL;
 	}
+	if (out == COPY_DONE && s->st.merge != NULL)
+		out = merge_stage(s, f, e);
 	return out;
 }
 
@@ -344,10 +393,41 @@ static void rollback_quietly(PGconn *c)
 	PQclear(r);
 }
 
+/* The chunk's ledger row, in the batch's transaction. */
+static int write_ledger_row(struct pgsink *s, const struct sink_batch *b, long committed, struct err *e)
+{
+	char chunk[24], records[24], loaded[24], rejected[24];
+	snprintf(chunk, sizeof chunk, "%llu", (unsigned long long)b->chunk);
+	snprintf(records, sizeof records, "%u", b->records);
+	snprintf(loaded, sizeof loaded, "%ld", committed);
+	snprintf(rejected, sizeof rejected, "%ld", (long)b->records - committed);
+	const char *p[6] = {b->ledger_source_id, b->ledger_target, chunk, records, loaded, rejected};
+	s->statements++;
+	PGresult *r = PQexecParams(s->conn,
+				   "INSERT INTO edonu_ingest.chunks (source_id, target, chunk, records, loaded, rejected) "
+				   "VALUES ($1, $2, $3, $4, $5, $6)",
+				   6, NULL, p, NULL, NULL, 0);
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		result_error(s->conn, r, "ledger row", e);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
 long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn *on_reject, void *ctx, struct err *e)
 {
 	PGconn *c = s->conn;
 	struct copy_failure f;
+	if (s->st.stage != NULL && !s->staged) {
+		if (pg_exec(c, s->st.stage, e) < 0) {
+			if (!e->retryable)
+				e->code = EXIT_CONFIG;
+			return -1;
+		}
+		s->staged = true;
+	}
 	if (pg_exec(c, "BEGIN", e) < 0)
 		return -1;
 	/* Fast path: everything in one COPY of each kind. */
@@ -379,7 +459,7 @@ long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn 
 		}
 		committed = is.committed;
 	}
-	if (b->extra_sql != NULL && pg_exec(c, b->extra_sql, e) < 0) {
+	if (b->ledger_source_id != NULL && write_ledger_row(s, b, committed, e) < 0) {
 		rollback_quietly(c);
 		return -1;
 	}

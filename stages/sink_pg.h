@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* True for SQLSTATEs worth retrying the whole transaction for. */
+bool pg_sqlstate_transient(const char *sqlstate);
+
 /* Connects with dsn (NULL: libpq defaults and PG* variables), retrying with
  * capped exponential backoff while the server does not answer, for at most
  * timeout_s seconds; sets client_encoding UTF8. NULL with e (EXIT_UNAVAILABLE)
@@ -31,8 +34,12 @@ struct sink_batch {
 	const uint32_t *txt_off;
 	const uint32_t *txt_rec;
 	uint32_t ntxt;
-	/* Run inside the transaction after the rows (the chunk's ledger row); may be NULL. */
-	const char *extra_sql;
+	/* The chunk's ledger row, written in the same transaction when
+	 * ledger_source_id is not NULL (see pipeline/ledger.h). */
+	const char *ledger_source_id;
+	const char *ledger_target;
+	uint64_t chunk;
+	uint32_t records; /* all records of the chunk, rejected ones included */
 };
 
 /* Told of each record the server refused: its record index, SQLSTATE, the
@@ -41,19 +48,37 @@ typedef void sink_reject_fn(void *ctx, uint32_t rec, const char *sqlstate, const
 
 struct pgsink;
 
-/* Takes ownership of conn. copy_bin_sql and copy_txt_sql are the two COPY
- * statements of the target (same column list, binary and text format). */
+/* Takes ownership of conn. */
 struct pgsink *pgsink_create(PGconn *conn);
 void pgsink_free(struct pgsink *s);
-void pgsink_set_copy(struct pgsink *s, const char *copy_bin_sql, const char *copy_txt_sql);
+/* Replaces a lost connection (the old one is closed); per-connection set-up
+ * such as the staging table is redone on next use. */
+void pgsink_set_conn(struct pgsink *s, PGconn *conn);
+PGconn *pgsink_conn(struct pgsink *s);
+
+/* The statements of the target: two COPY statements with the same column
+ * list (binary and text format). For upserts, stage_sql creates the
+ * session's staging table (run once per connection), the COPY statements
+ * fill it, and merge_sql moves its rows into the table (INSERT ... ON
+ * CONFLICT) and empties it; both NULL for plain loads. The strings must
+ * outlive their use. */
+struct sink_statements {
+	const char *copy_bin;
+	const char *copy_txt;
+	const char *stage;
+	const char *merge;
+};
+void pgsink_set_statements(struct pgsink *s, const struct sink_statements *st);
 
 /* Loads the batch in one transaction and commits it. When the server refuses
  * a record (data exception or constraint violation, SQLSTATE classes 22 and
  * 23) the transaction is retried without it, found by the line number the
  * server reports or by bisection; each such record goes to on_reject and the
  * rest commits. Returns the number of tuples committed, or -1 with e when the
- * batch could not be committed (connection lost: e->retryable; nothing of it
- * is committed then). */
+ * batch could not be committed. e->retryable marks failures that a retry of
+ * the whole batch may cure: a lost connection (then whether COMMIT happened
+ * is unknown: ask the ledger), serialization failure, deadlock, too many
+ * connections or out of resources (53xxx), administrator shutdown (57P01-03). */
 long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn *on_reject, void *ctx, struct err *e);
 
 /* Counters for the summary. */

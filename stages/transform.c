@@ -1,6 +1,9 @@
 /* transform.c - field-to-column mapping and the COPY statements that follow from it. */
 #include "transform.h"
 
+#include "../pipeline/buf.h"
+#include "../pipeline/limits.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,8 +170,159 @@ int transform_map_list(struct mapping *m, const struct table_info *t, const char
 	return 0;
 }
 
+/* A growable string for the statements; aborts on out-of-memory via buf. */
+static void put_str(struct buf *b, const char *s)
+{
+	buf_put(b, s, strlen(s));
+}
+
+static void put_ident_buf(struct buf *b, const char *name)
+{
+	buf_reserve(b, 2 * strlen(name) + 3);
+	b->len += put_ident(b->data + b->len, name);
+}
+
+/* "a", "b" for the columns in idx[0..n). */
+static void put_list(struct buf *b, const struct table_info *t, const uint32_t *idx, uint32_t n, const char *prefix)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		if (k > 0)
+			put_str(b, ", ");
+		put_str(b, prefix);
+		put_ident_buf(b, t->cols[idx[k]].enc.name);
+	}
+}
+
+static char *buf_take(struct buf *b)
+{
+	buf_putc(b, '\0');
+	char *s = b->data;
+	b->data = NULL;
+	return s;
+}
+
+int transform_set_upsert(struct mapping *m, const struct table_info *t, const char *keys, bool update,
+			 struct err *e)
+{
+	uint32_t key[COLUMNS_MAX];
+	uint32_t nkey = 0;
+	const char *p = keys;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		while (len > 0 && *p == ' ') {
+			p++;
+			len--;
+		}
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		int ci = len ? transform_find_column(t, p, len) : -1;
+		bool mapped = false;
+		for (uint32_t k = 0; ci >= 0 && k < m->nfields; k++)
+			mapped |= m->col[k] == (uint32_t)ci;
+		if (ci < 0)
+			return err_set(e, EXIT_CONFIG, "--key column \"%.*s\" does not exist in table %s", (int)len, p,
+				       t->display);
+		if (!mapped)
+			return err_set(e, EXIT_CONFIG, "--key column \"%s\" is not among the loaded columns",
+				       t->cols[ci].enc.name);
+		if (nkey == COLUMNS_MAX)
+			return err_set(e, EXIT_CONFIG, "--key has too many columns");
+		key[nkey++] = (uint32_t)ci;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	struct buf b;
+	if (buf_init(&b, 1024) < 0)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+
+	/* The stage has the loaded columns' types and no constraints: the
+	 * table's own constraints judge the rows when they are merged. */
+	put_str(&b, "CREATE TEMP TABLE edonu_stage ON COMMIT DELETE ROWS AS SELECT ");
+	put_list(&b, t, m->col, m->nfields, "");
+	put_str(&b, " FROM ");
+	put_str(&b, t->sql_name);
+	put_str(&b, " WITH NO DATA; ALTER TABLE pg_temp.edonu_stage ADD COLUMN edonu_seq bigint GENERATED ALWAYS AS IDENTITY");
+	free(m->stage_sql);
+	m->stage_sql = buf_take(&b);
+
+	/* Rows with a NULL in the key never conflict, so DISTINCT ON (which
+	 * would fold them together) sees only rows with a whole key. */
+	buf_init(&b, 1024);
+	put_str(&b, "INSERT INTO ");
+	put_str(&b, t->sql_name);
+	put_str(&b, " (");
+	put_list(&b, t, m->col, m->nfields, "");
+	put_str(&b, ") SELECT ");
+	put_list(&b, t, m->col, m->nfields, "");
+	put_str(&b, " FROM (SELECT DISTINCT ON (");
+	put_list(&b, t, key, nkey, "");
+	put_str(&b, ") * FROM pg_temp.edonu_stage WHERE ");
+	for (uint32_t k = 0; k < nkey; k++) {
+		if (k > 0)
+			put_str(&b, " AND ");
+		put_ident_buf(&b, t->cols[key[k]].enc.name);
+		put_str(&b, " IS NOT NULL");
+	}
+	put_str(&b, " ORDER BY ");
+	for (uint32_t k = 0; k < nkey; k++) {
+		put_ident_buf(&b, t->cols[key[k]].enc.name);
+		put_str(&b, ", ");
+	}
+	put_str(&b, update ? "edonu_seq DESC" : "edonu_seq");
+	put_str(&b, ") s UNION ALL SELECT ");
+	put_list(&b, t, m->col, m->nfields, "");
+	put_str(&b, " FROM pg_temp.edonu_stage WHERE ");
+	for (uint32_t k = 0; k < nkey; k++) {
+		if (k > 0)
+			put_str(&b, " OR ");
+		put_ident_buf(&b, t->cols[key[k]].enc.name);
+		put_str(&b, " IS NULL");
+	}
+	put_str(&b, " ON CONFLICT (");
+	put_list(&b, t, key, nkey, "");
+	put_str(&b, ") DO ");
+	uint32_t nset = 0;
+	if (update) {
+		for (uint32_t k = 0; k < m->nfields; k++) {
+			bool is_key = false;
+			for (uint32_t j = 0; j < nkey; j++)
+				is_key |= key[j] == m->col[k];
+			if (is_key)
+				continue;
+			put_str(&b, nset++ ? ", " : "UPDATE SET ");
+			put_ident_buf(&b, t->cols[m->col[k]].enc.name);
+			put_str(&b, " = EXCLUDED.");
+			put_ident_buf(&b, t->cols[m->col[k]].enc.name);
+		}
+	}
+	if (nset == 0)
+		put_str(&b, "NOTHING");
+	put_str(&b, "; DELETE FROM pg_temp.edonu_stage");
+	free(m->merge_sql);
+	m->merge_sql = buf_take(&b);
+
+	/* The COPY statements now fill the stage. */
+	buf_init(&b, 1024);
+	put_str(&b, "COPY pg_temp.edonu_stage (");
+	put_list(&b, t, m->col, m->nfields, "");
+	put_str(&b, ") FROM STDIN (FORMAT binary)");
+	free(m->copy_bin_sql);
+	m->copy_bin_sql = buf_take(&b);
+	buf_init(&b, 1024);
+	put_str(&b, "COPY pg_temp.edonu_stage (");
+	put_list(&b, t, m->col, m->nfields, "");
+	put_str(&b, ") FROM STDIN");
+	free(m->copy_txt_sql);
+	m->copy_txt_sql = buf_take(&b);
+	return 0;
+}
+
 void transform_free(struct mapping *m)
 {
+	free(m->stage_sql);
+	free(m->merge_sql);
 	free(m->col);
 	free(m->copy_bin_sql);
 	free(m->copy_txt_sql);

@@ -17,6 +17,11 @@ struct mapping {
 	char *copy_bin_sql; /* COPY t (a, b) FROM STDIN (FORMAT binary) */
 	char *copy_txt_sql; /* COPY t (a, b) FROM STDIN: text format, tab, \N */
 	bool all_binary;    /* every mapped column has a binary encoder */
+	/* Upserts (transform_set_upsert): the COPY statements fill the
+	 * session's staging table; stage_sql creates it, merge_sql moves its
+	 * rows into the table with INSERT ... ON CONFLICT and empties it. */
+	char *stage_sql;
+	char *merge_sql;
 };
 
 /* By the header's names (source names the input in messages). Each name
@@ -29,6 +34,13 @@ int transform_map_header(struct mapping *m, const struct table_info *t, const st
  * list is NULL, as COPY without a column list. EXIT_CONFIG on an unknown or
  * repeated column. */
 int transform_map_list(struct mapping *m, const struct table_info *t, const char *list, struct err *e);
+
+/* Turns a mapping into an upsert on the unique key keys ("a,b", each a
+ * mapped column): update sets every other mapped column from the record
+ * (the last record of a key in a batch wins), else existing keys are left
+ * alone (the first record wins). EXIT_CONFIG on a key that is not mapped. */
+int transform_set_upsert(struct mapping *m, const struct table_info *t, const char *keys, bool update,
+			 struct err *e);
 
 void transform_free(struct mapping *m);
 
