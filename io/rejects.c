@@ -1,2 +1,265 @@
-/* placeholder: being written */
-typedef int placeholder_rejects_t;
+/* rejects.c - the rejects file: NDJSON lines from all workers, serialised by a mutex and buffered. */
+#include "rejects.h"
+
+#include "../pipeline/buf.h"
+#include "../pipeline/limits.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Lines are collected and written in blocks of about this size: rejects are
+ * rare enough that one write per line would be fine, but a file of bad input
+ * can reject every record, and then a block write keeps up with the loader. */
+#define REJECTS_FLUSH_BYTES ((size_t)64 << 10)
+
+struct rejects {
+	pthread_mutex_t lock;
+	int fd;              /* -1: write nothing */
+	char *path;
+	struct buf out;
+	int write_errno;     /* first failed write, reported by close */
+};
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one.
+ * Same rules as stages/utf8.c (PostgreSQL's), repeated here because the
+ * rejects writer must not depend on the stages. */
+static size_t json_utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t l;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		l = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		l = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		l = 4;
+	else
+		return 0;
+	if (l > n)
+		return 0;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < l; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return l;
+}
+
+/* Appends "..." with RFC 8259 escaping. Bytes that are not valid UTF-8 are
+ * written as \u00XX of the byte value, so the line stays valid JSON; returns
+ * whether any were. */
+static bool json_put_checked(struct buf *out, const char *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)p;
+	bool invalid = false;
+	/* Worst case six output bytes per input byte, plus the quotes. */
+	buf_reserve(out, 6 * len + 2);
+	char *o = out->data + out->len;
+	*o++ = '"';
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			i++;
+			continue;
+		}
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+			i++;
+			continue;
+		}
+		size_t l = c < 0x20 ? 0 : json_utf8_seq(s + i, len - i);
+		if (l > 0) {
+			memcpy(o, s + i, l);
+			o += l;
+			i += l;
+			continue;
+		}
+		if (c >= 0x80)
+			invalid = true;
+		memcpy(o, "\\u00", 4);
+		o[4] = hex[c >> 4];
+		o[5] = hex[c & 15];
+		o += 6;
+		i++;
+	}
+	*o++ = '"';
+	out->len = (size_t)(o - out->data);
+	return invalid;
+}
+
+void json_put_string(struct buf *out, const char *p, size_t len)
+{
+	json_put_checked(out, p, len);
+}
+
+static void json_put_u64(struct buf *out, uint64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+	buf_put(out, tmp, (size_t)n);
+}
+
+static void json_put_key(struct buf *out, const char *key)
+{
+	buf_putc(out, ',');
+	buf_putc(out, '"');
+	buf_put(out, key, strlen(key));
+	buf_put(out, "\":", 2);
+}
+
+struct rejects *rejects_open(const char *path, struct err *e)
+{
+	struct rejects *r = calloc(1, sizeof *r);
+	if (r == NULL) {
+		err_set(e, EXIT_SOFTWARE, "out of memory");
+		return NULL;
+	}
+	r->fd = -1;
+	if (path != NULL) {
+		r->path = strdup(path);
+		if (r->path == NULL) {
+			free(r);
+			err_set(e, EXIT_SOFTWARE, "out of memory");
+			return NULL;
+		}
+		r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (r->fd < 0) {
+			err_set(e, EXIT_CONFIG, "cannot open the rejects file %s: %s", path, strerror(errno));
+			free(r->path);
+			free(r);
+			return NULL;
+		}
+		if (buf_init(&r->out, 2 * REJECTS_FLUSH_BYTES) < 0) {
+			close(r->fd);
+			free(r->path);
+			free(r);
+			err_set(e, EXIT_SOFTWARE, "out of memory");
+			return NULL;
+		}
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+/* Writes the buffer out; called with the lock held. Keeps the first error. */
+static int rejects_flush_locked(struct rejects *r)
+{
+	size_t off = 0;
+	while (off < r->out.len) {
+		ssize_t n = write(r->fd, r->out.data + off, r->out.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (r->write_errno == 0)
+				r->write_errno = errno;
+			r->out.len = 0;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	r->out.len = 0;
+	return 0;
+}
+
+int rejects_write(struct rejects *r, const struct reject *rej, struct err *e)
+{
+	if (r->fd < 0)
+		return 0;
+	/* Cut long records at a character boundary, so a cut multi-byte
+	 * character does not look like invalid input. */
+	size_t raw_len = rej->raw ? rej->raw_len : 0;
+	bool truncated = raw_len > REJECT_RAW_BYTES_MAX;
+	if (truncated) {
+		raw_len = REJECT_RAW_BYTES_MAX;
+		for (int k = 0; k < 3 && raw_len > 0; k++) {
+			unsigned char c = (unsigned char)rej->raw[raw_len];
+			if ((c & 0xc0) != 0x80)
+				break;
+			raw_len--;
+		}
+	}
+	const char *msg = rej->message ? rej->message : "";
+
+	pthread_mutex_lock(&r->lock);
+	struct buf *o = &r->out;
+	buf_put(o, "{\"source\":", 10);
+	if (rej->source)
+		json_put_checked(o, rej->source, strlen(rej->source));
+	else
+		buf_put(o, "null", 4);
+	json_put_key(o, "record");
+	json_put_u64(o, rej->record);
+	json_put_key(o, "line");
+	json_put_u64(o, rej->line);
+	json_put_key(o, "byte_offset");
+	json_put_u64(o, rej->byte_offset);
+	if (rej->column) {
+		json_put_key(o, "column");
+		json_put_checked(o, rej->column, strlen(rej->column));
+	}
+	if (rej->sqlstate) {
+		json_put_key(o, "sqlstate");
+		json_put_checked(o, rej->sqlstate, strlen(rej->sqlstate));
+	}
+	json_put_key(o, "message");
+	json_put_checked(o, msg, strlen(msg));
+	json_put_key(o, "raw");
+	bool invalid = json_put_checked(o, rej->raw ? rej->raw : "", raw_len);
+	if (invalid)
+		buf_put(o, ",\"raw_invalid_utf8\":true", 24);
+	if (truncated)
+		buf_put(o, ",\"raw_truncated\":true", 21);
+	buf_put(o, "}\n", 2);
+	int rc = 0;
+	if (o->len >= REJECTS_FLUSH_BYTES)
+		rc = rejects_flush_locked(r);
+	int err_no = r->write_errno;
+	pthread_mutex_unlock(&r->lock);
+	if (rc < 0)
+		return err_set(e, EXIT_SOFTWARE, "cannot write the rejects file %s: %s", r->path, strerror(err_no));
+	return 0;
+}
+
+int rejects_close(struct rejects *r, struct err *e)
+{
+	if (r == NULL)
+		return 0;
+	int rc = 0;
+	if (r->fd >= 0) {
+		pthread_mutex_lock(&r->lock);
+		rejects_flush_locked(r);
+		pthread_mutex_unlock(&r->lock);
+		if (close(r->fd) < 0 && r->write_errno == 0)
+			r->write_errno = errno;
+		if (r->write_errno != 0)
+			rc = err_set(e, EXIT_SOFTWARE, "cannot write the rejects file %s: %s", r->path,
+				     strerror(r->write_errno));
+		buf_free(&r->out);
+	}
+	pthread_mutex_destroy(&r->lock);
+	free(r->path);
+	free(r);
+	return rc;
+}
