@@ -1,2 +1,510 @@
-/* placeholder: being written */
-typedef int placeholder_frame_t;
+/* frame.c - cuts the decoded input into numbered chunks of whole records, finding record ends as PostgreSQL's COPY FROM does. */
+#include "frame.h"
+
+#include "../pipeline/limits.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* The end-of-line style, decided by the first record end as CopyReadLineText
+ * decides it: a CR then decides whether later CRs end records. */
+enum { EOL_UNKNOWN = 0, EOL_NL, EOL_CR, EOL_CRNL };
+
+/* Progress of a possible end-of-data marker "\." (PostgreSQL recognises it
+ * anywhere after an unescaped backslash in text format, and in CSV only as
+ * the first bytes of a line). */
+enum { EOD_NONE = 0, EOD_BACKSLASH, EOD_DOT, EOD_DOT_CR };
+
+/* Everything the scanner changes while it walks the input. It is a value so
+ * that frame_feed can take a copy at each record boundary and return to it
+ * when a chunk fills up in the middle of a record: the bytes after that copy
+ * are then scanned again into the next chunk, which keeps chunk contents
+ * independent of how the input was cut into blocks. */
+struct scan {
+	uint64_t off;        /* stream offset of the next byte */
+	uint64_t line;       /* physical line (1-based) of the next byte */
+	uint64_t rec_len;    /* bytes of the current record seen so far, kept or not */
+	uint64_t rec_off0;   /* stream offset where the current record began */
+	uint64_t rec_line0;  /* line where the current record began */
+	uint64_t bs_rec_len; /* rec_len before the backslash of a possible "\." */
+	uint8_t eol;
+	uint8_t eod;
+	bool in_quote;     /* csv: inside a quoted section */
+	bool last_was_esc; /* csv: the previous byte was an escape inside quotes */
+	bool bs_pending;   /* text: the previous byte was a backslash, this one is escaped */
+	bool cr_pending;   /* a CR that may end the record: the next byte decides */
+	bool skipping;     /* the record outgrew a chunk: its remaining bytes are dropped */
+};
+
+struct framer {
+	bool csv;
+	char quote;
+	int escape; /* -1 when it equals quote: then a quote simply toggles, as in PostgreSQL */
+	uint32_t batch_rows;
+	size_t chunk_bytes;
+	bool special[256]; /* bytes the scanner must look at; all others are copied as they are */
+
+	struct scan st;
+	uint64_t records;     /* records completed, header excluded */
+	uint64_t seq;         /* number of the next chunk */
+	unsigned bom_held;    /* bytes of a possible BOM seen at the very start */
+	bool bom_done;
+	bool header_pending;
+	bool ended;
+	bool chunk_open; /* the chunk passed in is the one being filled */
+
+	/* The partial record of a chunk that filled up, moved here because the
+	 * full chunk leaves for a worker at once. chunk_bytes long. */
+	char *carry;
+	size_t carry_len;
+	/* The header record without its end-of-line. */
+	char *header;
+	size_t header_len;
+};
+
+struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes)
+{
+	ASSERT(d->format == FORMAT_CSV || d->format == FORMAT_TEXT);
+	ASSERT(batch_rows > 0 && chunk_bytes > 0);
+	struct framer *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return NULL;
+	f->csv = d->format == FORMAT_CSV;
+	f->quote = d->quote ? d->quote : '"';
+	char esc = d->escape ? d->escape : f->quote;
+	f->escape = esc == f->quote ? -1 : (unsigned char)esc;
+	f->batch_rows = batch_rows;
+	f->chunk_bytes = chunk_bytes;
+	f->special['\n'] = true;
+	f->special['\r'] = true;
+	if (f->csv) {
+		f->special[(unsigned char)f->quote] = true;
+		if (f->escape >= 0)
+			f->special[f->escape] = true;
+	} else {
+		f->special['\\'] = true;
+	}
+	f->st.line = 1;
+	f->st.rec_line0 = 1;
+	f->header_pending = d->header;
+	f->carry = malloc(chunk_bytes);
+	f->header = malloc(chunk_bytes);
+	if (f->carry == NULL || f->header == NULL) {
+		frame_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void frame_free(struct framer *f)
+{
+	if (f == NULL)
+		return;
+	free(f->carry);
+	free(f->header);
+	free(f);
+}
+
+/* Returns the first byte in [p, end) that the scanner must look at, or end.
+ * Sixteen bytes per step with SSE2; a table lookup per byte for the tail. */
+static inline const char *find_special(const struct framer *f, const char *p, const char *end)
+{
+#ifdef __SSE2__
+	const __m128i nl = _mm_set1_epi8('\n');
+	const __m128i cr = _mm_set1_epi8('\r');
+	const __m128i a = _mm_set1_epi8(f->csv ? f->quote : '\\');
+	const __m128i b = _mm_set1_epi8(f->csv && f->escape >= 0 ? (char)f->escape : (f->csv ? f->quote : '\\'));
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, cr)),
+					 _mm_or_si128(_mm_cmpeq_epi8(v, a), _mm_cmpeq_epi8(v, b)));
+		unsigned mask = (unsigned)_mm_movemask_epi8(m);
+		if (mask != 0)
+			return p + __builtin_ctz(mask);
+		p += 16;
+	}
+#endif
+	while (p < end && !f->special[(unsigned char)*p])
+		p++;
+	return p;
+}
+
+/* Starts filling c if it is a fresh chunk: the carried partial record goes first. */
+static void open_chunk(struct framer *f, struct chunk *c)
+{
+	if (f->chunk_open)
+		return;
+	ASSERT(c->records_max >= f->batch_rows && c->data_cap >= f->chunk_bytes);
+	c->nrecords = 0;
+	c->rec_off[0] = 0;
+	c->data_len = 0;
+	memcpy(c->data, f->carry, f->carry_len);
+	c->data_len = f->carry_len;
+	f->carry_len = 0;
+	f->chunk_open = true;
+}
+
+/* Appends n bytes of the current record to c. Returns -1 when they do not fit
+ * and c already holds whole records (the caller closes c); a record alone in
+ * its chunk that outgrows it is cut to its first REJECT_RAW_BYTES_MAX bytes
+ * and the rest of it is skipped. */
+static int append(struct framer *f, struct chunk *c, const char *p, size_t n)
+{
+	if (n == 0 || f->st.skipping)
+		return 0;
+	size_t cap = f->chunk_bytes;
+	if (n <= cap - c->data_len) {
+		memcpy(c->data + c->data_len, p, n);
+		c->data_len += n;
+		return 0;
+	}
+	if (c->nrecords > 0)
+		return -1;
+	size_t keep = cap < REJECT_RAW_BYTES_MAX ? cap : REJECT_RAW_BYTES_MAX;
+	if (c->data_len < keep) {
+		size_t k = keep - c->data_len < n ? keep - c->data_len : n;
+		memcpy(c->data + c->data_len, p, k);
+		c->data_len += k;
+	} else {
+		c->data_len = keep;
+	}
+	f->st.skipping = true;
+	return 0;
+}
+
+/* Moves the partial record out of the full chunk c so that c can leave. */
+static void close_full_chunk(struct framer *f, struct chunk *c)
+{
+	size_t start = c->rec_off[c->nrecords];
+	f->carry_len = c->data_len - start;
+	memcpy(f->carry, c->data + start, f->carry_len);
+	c->data_len = start;
+	f->chunk_open = false;
+}
+
+/* Outcome of completing a record. */
+enum done { DONE_OK, DONE_HEADER, DONE_FULL };
+
+/* The current record's bytes are all in c: count it (or keep it as the
+ * header) and start the next record at the current position. */
+static enum done finish_record(struct framer *f, struct chunk *c)
+{
+	enum done r = DONE_OK;
+	size_t start = c->rec_off[c->nrecords];
+	if (f->header_pending) {
+		size_t len = c->data_len - start;
+		const char *h = c->data + start;
+		if (len > 0 && h[len - 1] == '\n')
+			len--;
+		if (len > 0 && h[len - 1] == '\r')
+			len--;
+		memcpy(f->header, h, len);
+		f->header_len = len;
+		c->data_len = start;
+		f->header_pending = false;
+		r = DONE_HEADER;
+	} else {
+		uint32_t i = c->nrecords;
+		if (i == 0) {
+			c->seq = f->seq++;
+			c->first_record = f->records + 1;
+			c->first_line = f->st.rec_line0;
+			c->byte_offset = f->st.rec_off0;
+		}
+		c->rec_flags[i] = f->st.skipping ? REC_TOO_LONG : 0;
+		c->nrecords = i + 1;
+		c->rec_off[i + 1] = (uint32_t)c->data_len;
+		f->records++;
+		if (c->nrecords == f->batch_rows)
+			r = DONE_FULL;
+	}
+	f->st.skipping = false;
+	f->st.rec_len = 0;
+	f->st.rec_off0 = f->st.off;
+	f->st.rec_line0 = f->st.line;
+	return r;
+}
+
+/* At an end-of-data marker: the record keeps only the bytes before the
+ * marker's backslash, and is dropped when there were none. */
+static enum done end_of_data(struct framer *f, struct chunk *c)
+{
+	size_t start = c->rec_off[c->nrecords];
+	uint64_t keep = f->st.bs_rec_len;
+	if (c->data_len - start > keep)
+		c->data_len = start + (size_t)keep;
+	f->ended = true;
+	if (keep == 0) {
+		c->data_len = start;
+		f->st.skipping = false;
+		f->st.rec_len = 0;
+		return DONE_OK;
+	}
+	enum done r = finish_record(f, c);
+	return r == DONE_HEADER ? DONE_HEADER : DONE_OK;
+}
+
+/* Consumes one byte as part of the current record. */
+static inline void take(struct framer *f, const char **pos)
+{
+	(*pos)++;
+	f->st.off++;
+	f->st.rec_len++;
+}
+
+/* What stepping over one byte did. */
+enum step { STEP_ON, STEP_RECORD_END, STEP_EOD };
+
+/* Handles the byte at *pos when it is special or the scanner is in one of
+ * its look-ahead states. Consumes the byte, or leaves it for the next call
+ * after leaving the look-ahead state. */
+static enum step step_byte(struct framer *f, const char **pos)
+{
+	struct scan *s = &f->st;
+	unsigned char b = (unsigned char)**pos;
+
+	if (s->cr_pending) {
+		s->cr_pending = false;
+		if (b == '\n') {
+			take(f, pos);
+			s->line++;
+			if (s->eol == EOL_UNKNOWN)
+				s->eol = EOL_CRNL;
+			return STEP_RECORD_END;
+		}
+		if (s->eol == EOL_UNKNOWN) {
+			/* A first line ended by a bare CR: CR ends every line. */
+			s->eol = EOL_CR;
+			s->line++;
+			return STEP_RECORD_END;
+		}
+		/* A stray CR in a CRLF input stays in the record for the parser to reject. */
+		return STEP_ON;
+	}
+	if (s->eod == EOD_BACKSLASH) {
+		s->eod = EOD_NONE;
+		if (b == '.') {
+			take(f, pos);
+			s->eod = EOD_DOT;
+		}
+		return STEP_ON;
+	}
+	if (s->eod == EOD_DOT) {
+		s->eod = EOD_NONE;
+		if (b == '\n') {
+			take(f, pos);
+			s->line++;
+			return STEP_EOD;
+		}
+		if (b == '\r') {
+			take(f, pos);
+			s->eod = EOD_DOT_CR;
+		}
+		return STEP_ON;
+	}
+	if (s->eod == EOD_DOT_CR) {
+		s->eod = EOD_NONE;
+		if (b == '\n')
+			take(f, pos);
+		s->line++;
+		return STEP_EOD;
+	}
+	if (s->bs_pending) {
+		/* Text: the byte after a backslash is data whatever it is; a newline
+		 * escaped so stays in the record. */
+		s->bs_pending = false;
+		take(f, pos);
+		if (b == '.')
+			s->eod = EOD_DOT;
+		else if (b == '\n' || (b == '\r' && s->eol == EOL_CR))
+			s->line++;
+		return STEP_ON;
+	}
+
+	if (f->csv) {
+		/* CopyReadLineText's quote and escape rules, byte for byte. */
+		if (s->in_quote && (int)b == f->escape)
+			s->last_was_esc = !s->last_was_esc;
+		if (b == (unsigned char)f->quote && !s->last_was_esc)
+			s->in_quote = !s->in_quote;
+		if ((int)b != f->escape)
+			s->last_was_esc = false;
+		if (s->in_quote) {
+			take(f, pos);
+			if (b == '\n' || (b == '\r' && s->eol == EOL_CR))
+				s->line++;
+			return STEP_ON;
+		}
+	} else if (b == '\\') {
+		s->bs_rec_len = s->rec_len;
+		take(f, pos);
+		s->bs_pending = true;
+		return STEP_ON;
+	}
+	take(f, pos);
+	if (b == '\n') {
+		s->line++;
+		if (s->eol == EOL_UNKNOWN)
+			s->eol = EOL_NL;
+		return STEP_RECORD_END;
+	}
+	if (b == '\r') {
+		if (s->eol == EOL_CR) {
+			s->line++;
+			return STEP_RECORD_END;
+		}
+		if (s->eol != EOL_NL)
+			s->cr_pending = true;
+	}
+	return STEP_ON;
+}
+
+static inline bool in_lookahead(const struct scan *s)
+{
+	return s->cr_pending || s->eod != EOD_NONE || s->bs_pending || s->last_was_esc;
+}
+
+/* Skips a UTF-8 byte order mark at the very start; bytes that only looked
+ * like its beginning become data of the first record. */
+static void skip_bom(struct framer *f, struct chunk *c, const char **pos, const char *end)
+{
+	static const char bom[3] = {'\xef', '\xbb', '\xbf'};
+	while (!f->bom_done && *pos < end) {
+		if (**pos == bom[f->bom_held]) {
+			(*pos)++;
+			f->st.off++;
+			if (++f->bom_held == 3) {
+				f->bom_done = true;
+				f->st.rec_off0 = f->st.off;
+			}
+		} else {
+			f->bom_done = true;
+			ASSERT(append(f, c, bom, f->bom_held) == 0);
+			f->st.rec_len = f->bom_held;
+		}
+	}
+}
+
+enum frame_event frame_feed(struct framer *f, struct chunk *c, const char *buf, size_t len, size_t *consumed)
+{
+	*consumed = 0;
+	if (f->ended) {
+		*consumed = len;
+		return FRAME_END;
+	}
+	open_chunk(f, c);
+	const char *pos = buf, *end = buf + len;
+	skip_bom(f, c, &pos, end);
+	const char *run = pos;    /* first byte not yet copied into c */
+	struct scan saved = f->st; /* the scanner as it was at run */
+
+	while (pos < end) {
+		enum step st;
+		if (in_lookahead(&f->st)) {
+			st = step_byte(f, &pos);
+		} else {
+			if (f->csv && f->st.rec_len == 0 && *pos == '\\') {
+				/* Only a line's first byte can start CSV's "\." marker. */
+				f->st.bs_rec_len = 0;
+				take(f, &pos);
+				f->st.eod = EOD_BACKSLASH;
+				continue;
+			}
+			const char *q = find_special(f, pos, end);
+			f->st.off += (uint64_t)(q - pos);
+			f->st.rec_len += (uint64_t)(q - pos);
+			pos = q;
+			if (pos == end)
+				break;
+			st = step_byte(f, &pos);
+		}
+		if (st == STEP_ON)
+			continue;
+		if (append(f, c, run, (size_t)(pos - run)) < 0) {
+			f->st = saved;
+			close_full_chunk(f, c);
+			*consumed = (size_t)(run - buf);
+			return FRAME_CHUNK;
+		}
+		run = pos;
+		enum done d = st == STEP_EOD ? end_of_data(f, c) : finish_record(f, c);
+		saved = f->st;
+		if (f->ended) {
+			*consumed = (size_t)(pos - buf);
+			return d == DONE_HEADER ? FRAME_HEADER : FRAME_END;
+		}
+		if (d == DONE_HEADER) {
+			*consumed = (size_t)(pos - buf);
+			return FRAME_HEADER;
+		}
+		if (d == DONE_FULL) {
+			*consumed = (size_t)(pos - buf);
+			f->chunk_open = false;
+			return FRAME_CHUNK;
+		}
+	}
+	if (append(f, c, run, (size_t)(pos - run)) < 0) {
+		f->st = saved;
+		close_full_chunk(f, c);
+		*consumed = (size_t)(run - buf);
+		return FRAME_CHUNK;
+	}
+	*consumed = len;
+	return FRAME_MORE;
+}
+
+enum frame_event frame_finish(struct framer *f, struct chunk *c)
+{
+	open_chunk(f, c);
+	enum done d = DONE_OK;
+	if (!f->ended) {
+		struct scan *s = &f->st;
+		if (!f->bom_done && f->bom_held > 0) {
+			f->bom_done = true;
+			ASSERT(append(f, c, "\xef\xbb\xbf", f->bom_held) == 0);
+			s->rec_len = f->bom_held;
+		}
+		if (s->eod == EOD_DOT || s->eod == EOD_DOT_CR) {
+			/* "\." at the very end of the input ends the data as well. */
+			s->eod = EOD_NONE;
+			d = end_of_data(f, c);
+		} else {
+			if (s->cr_pending && s->eol == EOL_UNKNOWN)
+				s->eol = EOL_CR;
+			s->cr_pending = false;
+			s->eod = EOD_NONE;
+			s->bs_pending = false;
+			if (s->rec_len > 0)
+				d = finish_record(f, c);
+		}
+		f->ended = true;
+	}
+	if (d == DONE_HEADER)
+		return FRAME_HEADER;
+	if (c->nrecords > 0) {
+		f->chunk_open = false;
+		return FRAME_CHUNK;
+	}
+	return FRAME_MORE;
+}
+
+void frame_header(const struct framer *f, const char **p, size_t *len)
+{
+	*p = f->header;
+	*len = f->header_len;
+}
+
+uint64_t frame_records(const struct framer *f)
+{
+	return f->records;
+}
+
+uint64_t frame_bytes(const struct framer *f)
+{
+	return f->st.off;
+}
