@@ -1,8 +1,402 @@
+/* test_reader.c - the reader returns a file's or a pipe's bytes exactly and in order, decodes zstd by content, and reports errors by class. */
+#include "../../io/reader.h"
+#include "../../io/zstd_stream.h"
+#include "../../pipeline/limits.h"
+
 #include <CUnit/Basic.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zstd.h>
+
+static char tmp_dir[256];
+
+static int suite_init(void)
+{
+	const char *base = getenv("TMPDIR");
+	snprintf(tmp_dir, sizeof tmp_dir, "%s/test_reader.XXXXXX", base && *base ? base : "/tmp");
+	signal(SIGPIPE, SIG_IGN);
+	return mkdtemp(tmp_dir) == NULL ? -1 : 0;
+}
+
+static int suite_clean(void)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void tmp_path(char *out, size_t cap, const char *name)
+{
+	snprintf(out, cap, "%s/%s", tmp_dir, name);
+}
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+	FILE *fp = fopen(path, "wb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	CU_ASSERT_EQUAL(fwrite(p, 1, n, fp), n);
+	fclose(fp);
+}
+
+/* Bytes that differ from block to block and inside a block, so a block out of place shows. */
+static char *pattern(size_t n)
+{
+	char *p = malloc(n);
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (char)x;
+	}
+	return p;
+}
+
+/* Text that compresses well, like a CSV. */
+static char *csv_text(size_t n)
+{
+	char *p = malloc(n + 64);
+	size_t len = 0;
+	for (unsigned i = 0; len < n; i++)
+		len += (size_t)sprintf(p + len, "%u,order-%u,%u.%02u,EUR\n", i % 97, i, i % 1000, i % 100);
+	return p;
+}
+
+/* Reads everything; returns the byte count or -1, and the bytes in *out. */
+static long read_all(struct reader *r, char **out, struct err *e, long *blocks)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap);
+	long nb = 0;
+	for (;;) {
+		const char *data;
+		long n = reader_next(r, &data, e);
+		if (n < 0) {
+			free(buf);
+			*out = NULL;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		nb++;
+		if (len + (size_t)n > cap) {
+			while (len + (size_t)n > cap)
+				cap *= 2;
+			buf = realloc(buf, cap);
+		}
+		memcpy(buf + len, data, (size_t)n);
+		len += (size_t)n;
+	}
+	if (blocks)
+		*blocks = nb;
+	*out = buf;
+	return (long)len;
+}
+
+static void check_file(const char *path, const char *want, size_t n, bool plain, bool zstd, size_t raw_bytes)
+{
+	struct err e;
+	err_clear(&e);
+	struct reader *r = reader_open(path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(reader_is_zstd(r), zstd);
+	CU_ASSERT_EQUAL(reader_size(r), (int64_t)raw_bytes);
+	if (plain)
+		reader_use_plain_read(r);
+	char *got;
+	long blocks = 0;
+	long len = read_all(r, &got, &e, &blocks);
+	CU_ASSERT_EQUAL(len, (long)n);
+	if (len == (long)n)
+		CU_ASSERT_EQUAL(memcmp(got, want, n), 0);
+	CU_ASSERT_EQUAL(reader_bytes_read(r), raw_bytes);
+	/* End of input stays the end. */
+	const char *data;
+	CU_ASSERT_EQUAL(reader_next(r, &data, &e), 0);
+	free(got);
+	reader_close(r);
+}
+
+/* A regular file larger than all read buffers together comes back byte for byte, in order, with io_uring and with read(2). */
+static void test_regular_file(void)
+{
+	size_t n = READ_BUF_BYTES * READ_BUFS_IN_FLIGHT * 2 + 12345;
+	char *p = pattern(n);
+	char path[300];
+	tmp_path(path, sizeof path, "big.csv");
+	write_file(path, p, n);
+	check_file(path, p, n, false, false, n);
+	check_file(path, p, n, true, false, n);
+	/* A file shorter than the zstd magic is plain input. */
+	tmp_path(path, sizeof path, "tiny.csv");
+	write_file(path, "ab", 2);
+	check_file(path, "ab", 2, false, false, 2);
+	free(p);
+}
+
+/* An empty file gives end of input at once and no error. */
+static void test_empty_file(void)
+{
+	char path[300];
+	tmp_path(path, sizeof path, "empty.csv");
+	write_file(path, "", 0);
+	check_file(path, "", 0, false, false, 0);
+	check_file(path, "", 0, true, false, 0);
+}
+
+/* A missing file and a directory fail at open with EXIT_NOINPUT and a message naming them. */
+static void test_missing_and_directory(void)
+{
+	struct err e;
+	err_clear(&e);
+	char path[300];
+	tmp_path(path, sizeof path, "orders.csv");
+	CU_ASSERT_PTR_NULL(reader_open(path, &e));
+	CU_ASSERT_EQUAL(e.code, EXIT_NOINPUT);
+	char want[400];
+	snprintf(want, sizeof want, "cannot open %s: No such file or directory", path);
+	CU_ASSERT_STRING_EQUAL(e.msg, want);
+	err_clear(&e);
+	CU_ASSERT_PTR_NULL(reader_open(tmp_dir, &e));
+	CU_ASSERT_EQUAL(e.code, EXIT_NOINPUT);
+	snprintf(want, sizeof want, "%s: is a directory", tmp_dir);
+	CU_ASSERT_STRING_EQUAL(e.msg, want);
+}
+
+/* Forks a writer that sends p[0..n) into a pipe in uneven pieces, the first one a single byte; returns the read end. */
+static int pipe_writer(const char *p, size_t n, pid_t *pid)
+{
+	int fds[2];
+	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	*pid = fork();
+	CU_ASSERT_FATAL(*pid >= 0);
+	if (*pid == 0) {
+		close(fds[0]);
+		size_t at = 0, piece = 1;
+		while (at < n) {
+			size_t k = n - at < piece ? n - at : piece;
+			ssize_t w = write(fds[1], p + at, k);
+			if (w <= 0)
+				_exit(1);
+			at += (size_t)w;
+			piece = piece * 7 % 200003 + 1;
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	return fds[0];
+}
+
+static void check_pipe(const char *want_raw, size_t raw_n, const char *want, size_t n, bool via_stdin, bool plain,
+		       bool zstd)
+{
+	pid_t pid;
+	int fd = pipe_writer(want_raw, raw_n, &pid);
+	int saved = -1;
+	char path[64];
+	if (via_stdin) {
+		saved = dup(STDIN_FILENO);
+		CU_ASSERT_FATAL(dup2(fd, STDIN_FILENO) == STDIN_FILENO);
+		close(fd);
+		snprintf(path, sizeof path, "-");
+	} else {
+		snprintf(path, sizeof path, "/dev/fd/%d", fd);
+	}
+	struct err e;
+	err_clear(&e);
+	struct reader *r = reader_open(path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(reader_size(r), -1);
+	if (plain)
+		reader_use_plain_read(r);
+	char *got;
+	long len = read_all(r, &got, &e, NULL);
+	CU_ASSERT_EQUAL(len, (long)n);
+	if (len == (long)n)
+		CU_ASSERT_EQUAL(memcmp(got, want, n), 0);
+	CU_ASSERT_EQUAL(reader_is_zstd(r), zstd);
+	CU_ASSERT_EQUAL(reader_bytes_read(r), raw_n);
+	free(got);
+	reader_close(r);
+	int status;
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (via_stdin) {
+		dup2(saved, STDIN_FILENO);
+		close(saved);
+	} else {
+		close(fd);
+	}
+}
+
+/* A pipe (by path and as standard input) delivers all the writer's bytes in order, with io_uring and with read(2). */
+static void test_pipe(void)
+{
+	size_t n = READ_BUF_BYTES * 3 + 999;
+	char *p = pattern(n);
+	check_pipe(p, n, p, n, false, false, false);
+	check_pipe(p, n, p, n, true, false, false);
+	check_pipe(p, n, p, n, false, true, false);
+	free(p);
+}
+
+static size_t compress_into(char *dst, size_t cap, const char *src, size_t n)
+{
+	size_t z = ZSTD_compress(dst, cap, src, n, 3);
+	CU_ASSERT_FATAL(!ZSTD_isError(z));
+	return z;
+}
+
+/* A zstd file is recognised by its magic whatever its name and decodes to the original, across read buffers and output buffers. */
+static void test_zstd_file(void)
+{
+	size_t n = READ_BUF_BYTES * 5 + 77;
+	char *text = csv_text(n);
+	/* Incompressible bytes too, so the compressed file spans several read buffers. */
+	char *noise = pattern(n);
+	memcpy(text + n / 2, noise, n / 2);
+	size_t cap = ZSTD_compressBound(n);
+	char *z = malloc(cap);
+	size_t zn = compress_into(z, cap, text, n);
+	CU_ASSERT_TRUE(zn > READ_BUF_BYTES);
+	char path[300];
+	tmp_path(path, sizeof path, "orders.csv");
+	write_file(path, z, zn);
+	check_file(path, text, n, false, true, zn);
+	check_file(path, text, n, true, true, zn);
+	free(z);
+	free(noise);
+	free(text);
+}
+
+/* Concatenated zstd frames, with a skippable frame first and between them, decode to the concatenated contents. */
+static void test_zstd_frames(void)
+{
+	size_t n1 = 300000, n2 = 2500000;
+	char *a = csv_text(n1), *b = csv_text(n2);
+	size_t cap = ZSTD_compressBound(n1) + ZSTD_compressBound(n2) + 64;
+	char *z = malloc(cap);
+	size_t zn = 0;
+	static const unsigned char skip[] = {0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 'n', 'o', 't', 'e'};
+	memcpy(z, skip, sizeof skip);
+	zn += sizeof skip;
+	zn += compress_into(z + zn, cap - zn, a, n1);
+	memcpy(z + zn, skip, sizeof skip);
+	zn += sizeof skip;
+	zn += compress_into(z + zn, cap - zn, b, n2);
+	CU_ASSERT_TRUE(zstd_stream_detect(skip, sizeof skip));
+	char *want = malloc(n1 + n2);
+	memcpy(want, a, n1);
+	memcpy(want + n1, b, n2);
+	char path[300];
+	tmp_path(path, sizeof path, "two.zst");
+	write_file(path, z, zn);
+	check_file(path, want, n1 + n2, false, true, zn);
+	free(want);
+	free(z);
+	free(a);
+	free(b);
+}
+
+/* A zstd file cut short, or with damaged bytes, ends in EXIT_DATAERR naming the file. */
+static void test_zstd_truncated(void)
+{
+	size_t n = 2000000;
+	char *text = csv_text(n);
+	size_t cap = ZSTD_compressBound(n);
+	char *z = malloc(cap);
+	size_t zn = compress_into(z, cap, text, n);
+	char path[300];
+	tmp_path(path, sizeof path, "cut.csv.zst");
+	write_file(path, z, zn / 2);
+	struct err e;
+	err_clear(&e);
+	struct reader *r = reader_open(path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	char *got;
+	CU_ASSERT_EQUAL(read_all(r, &got, &e, NULL), -1);
+	CU_ASSERT_EQUAL(e.code, EXIT_DATAERR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
+	reader_close(r);
+	/* Damage in the middle of the frame. */
+	for (size_t i = zn / 3; i < zn / 3 + 64; i++)
+		z[i] = (char)~z[i];
+	write_file(path, z, zn);
+	err_clear(&e);
+	r = reader_open(path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(read_all(r, &got, &e, NULL), -1);
+	CU_ASSERT_EQUAL(e.code, EXIT_DATAERR);
+	reader_close(r);
+	free(z);
+	free(text);
+}
+
+/* zstd arriving through a pipe (first byte alone) is detected and decoded, with io_uring and with read(2). */
+static void test_zstd_pipe(void)
+{
+	size_t n = READ_BUF_BYTES * 3 + 5;
+	char *text = csv_text(n);
+	size_t cap = ZSTD_compressBound(n);
+	char *z = malloc(cap);
+	size_t zn = compress_into(z, cap, text, n);
+	check_pipe(z, zn, text, n, true, false, true);
+	check_pipe(z, zn, text, n, false, true, true);
+	free(z);
+	free(text);
+}
+
+/* Closing a reader early, with reads still in flight on a file and on a pipe whose writer is still writing, is safe. */
+static void test_close_early(void)
+{
+	size_t n = READ_BUF_BYTES * 6;
+	char *p = pattern(n);
+	char path[300];
+	tmp_path(path, sizeof path, "early.csv");
+	write_file(path, p, n);
+	struct err e;
+	struct reader *r = reader_open(path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	const char *data;
+	CU_ASSERT_TRUE(reader_next(r, &data, &e) > 0);
+	reader_close(r);
+	/* A pipe that stays open: the pending read must be cancelled, not waited for. */
+	int fds[2];
+	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	CU_ASSERT_EQUAL(write(fds[1], "hello", 5), 5);
+	char fdpath[64];
+	snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", fds[0]);
+	r = reader_open(fdpath, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(reader_next(r, &data, &e), 5);
+	reader_close(r);
+	close(fds[0]);
+	close(fds[1]);
+	free(p);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
+	CU_pSuite s = CU_add_suite("reader", suite_init, suite_clean);
+	if (s == NULL)
+		return 1;
+	CU_add_test(s, "regular_file", test_regular_file);
+	CU_add_test(s, "empty_file", test_empty_file);
+	CU_add_test(s, "missing_and_directory", test_missing_and_directory);
+	CU_add_test(s, "pipe", test_pipe);
+	CU_add_test(s, "zstd_file", test_zstd_file);
+	CU_add_test(s, "zstd_frames", test_zstd_frames);
+	CU_add_test(s, "zstd_truncated", test_zstd_truncated);
+	CU_add_test(s, "zstd_pipe", test_zstd_pipe);
+	CU_add_test(s, "close_early", test_close_early);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();
