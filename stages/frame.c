@@ -421,6 +421,12 @@ enum frame_event frame_feed(struct framer *f, struct chunk *c, const char *buf, 
 			pos = q;
 			if (pos == end)
 				break;
+			if (f->csv && f->escape < 0 && *pos == f->quote) {
+				/* The common quote: a toggle, kept out of step_byte's branches. */
+				f->st.in_quote = !f->st.in_quote;
+				take(f, &pos);
+				continue;
+			}
 			st = step_byte(f, &pos);
 		}
 		if (st == STEP_ON)

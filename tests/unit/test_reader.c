@@ -48,6 +48,8 @@ static void write_file(const char *path, const void *p, size_t n)
 static char *pattern(size_t n)
 {
 	char *p = malloc(n);
+	if (p == NULL)
+		abort(); /* no memory: nothing to test */
 	uint64_t x = 88172645463325252ull;
 	for (size_t i = 0; i < n; i++) {
 		x ^= x << 13;
@@ -62,6 +64,8 @@ static char *pattern(size_t n)
 static char *csv_text(size_t n)
 {
 	char *p = malloc(n + 64);
+	if (p == NULL)
+		abort(); /* no memory: nothing to test */
 	size_t len = 0;
 	for (unsigned i = 0; len < n; i++)
 		len += (size_t)sprintf(p + len, "%u,order-%u,%u.%02u,EUR\n", i % 97, i, i % 1000, i % 100);
