@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Proves that edonu-ingest load reports each kind of failure with its
+# sysexits.h exit code and a message on stderr naming the problem: usage
+# errors 64, missing input 66, unknown table or column 78, PostgreSQL
+# unreachable 69.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SOURCE_ROOT="${SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}"
+EDONU_INGEST="${EDONU_INGEST:-$SOURCE_ROOT/build/edonu-ingest}"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+
+FAILED=()
+WORK=""
+# Bound on one loader run; the unreachable-server case may retry first.
+RUN_TIMEOUT_S="${RUN_TIMEOUT_S:-120}"
+
+# expect NAME RC NEEDLE_REGEX ARGS...: runs `edonu-ingest ARGS`, checks the
+# exit code and that one stderr line matches NEEDLE_REGEX (case-insensitive;
+# an empty NEEDLE_REGEX checks the exit code only).
+expect() {
+	local name="$1" want_rc="$2" needle="$3"
+	shift 3
+	local out="$WORK/$name.out" err="$WORK/$name.err" rc=0 line
+	timeout "$RUN_TIMEOUT_S" "$EDONU_INGEST" "$@" </dev/null >"$out" 2>"$err" || rc=$?
+	line="$(grep -v '^[[:space:]]*$' "$err" | grep -i -E -m1 -- "$needle" || true)"
+	if [[ "$rc" != "$want_rc" ]]; then
+		note "FAIL [$name]: exit code $rc, expected $want_rc; stderr:"
+		head -n 5 "$err" >&2
+		FAILED+=("$name")
+	elif [[ -n "$needle" && -z "$line" ]]; then
+		note "FAIL [$name]: exit code $rc as expected, but no stderr line matches /$needle/; stderr:"
+		head -n 5 "$err" >&2
+		FAILED+=("$name")
+	else
+		note "ok [$name]: exit $rc: $line"
+	fi
+}
+
+main() {
+	[[ -x "$EDONU_INGEST" ]] || die "no loader at $EDONU_INGEST (set EDONU_INGEST)"
+	WORK="$(mktemp -d "${TMPDIR:-/tmp}/edonu-cli.XXXXXX")"
+	on_exit "rm -rf '$WORK'"
+	pg_start
+	psql_q "CREATE TABLE t (id integer, name text)"
+	printf 'id,name\n1,one\n2,two\n' >"$WORK/good.csv"
+	printf 'id,bogus_col\n1,x\n' >"$WORK/badheader.csv"
+
+	local dsn="$EDONU_TEST_DSN"
+	# Usage errors.
+	expect unknown_option 64 'no-such-option' load --no-such-option --dsn "$dsn" --table t "$WORK/good.csv"
+	expect unknown_command 64 'frobnicate' frobnicate
+	expect bad_format 64 'format|bogus' load --dsn "$dsn" --table t --format bogus "$WORK/good.csv"
+	expect bad_workers 64 'workers|abc' load --dsn "$dsn" --table t --workers abc "$WORK/good.csv"
+	# Input missing.
+	expect missing_input 66 'does-not-exist' load --dsn "$dsn" --table t "$WORK/does-not-exist.csv"
+	# Configuration: the table or a column does not exist.
+	expect unknown_table 78 'no_such_table' load --dsn "$dsn" --table no_such_table "$WORK/good.csv"
+	expect unknown_header_column 78 'bogus_col' load --dsn "$dsn" --table t "$WORK/badheader.csv"
+	expect unknown_columns_option 78 'nope' load --dsn "$dsn" --table t --columns id,nope --no-header "$WORK/good.csv"
+	# PostgreSQL unreachable: a socket directory with no server in it.
+	local fast=()
+	if "$EDONU_INGEST" load --help 2>&1 | grep -q -- '--connect-timeout'; then
+		fast=(--connect-timeout 2)
+	fi
+	expect server_unreachable 69 'nonexistent|connect|unavailable|server' \
+		load --dsn "host=/nonexistent port=5432 user=postgres dbname=postgres" "${fast[@]}" \
+		--table t "$WORK/good.csv"
+
+	# Nothing above may have loaded a row.
+	assert_eq "rows in t after failed runs" 0 "$(psql_q 'SELECT count(*) FROM t')"
+	# And the good file loads, so the checks above failed for their reason.
+	expect good_load 0 '' load --dsn "$dsn" --table t --progress never "$WORK/good.csv"
+	if [[ "$(psql_q 'SELECT count(*) FROM t')" != 2 ]]; then
+		note "FAIL [good_load]: t does not hold the file's 2 rows"
+		FAILED+=(good_load_rows)
+	fi
+
+	if ((${#FAILED[@]} > 0)); then
+		die "failed: ${FAILED[*]}"
+	fi
+}
+
+main "$@"
