@@ -29,9 +29,11 @@ struct reject {
 struct rejects *rejects_open(const char *path, struct err *e);
 
 /* Writes one line; safe to call from several threads (a mutex serialises
- * lines; rejects are off the hot path). raw is cut at REJECT_RAW_BYTES_MAX;
+ * lines; rejects are off the hot path). raw is cut at REJECT_RAW_BYTES_MAX
+ * (back to a character boundary) and "raw_truncated":true is then added;
  * invalid UTF-8 bytes in raw are written as \u00XX escapes of the byte value
- * and "raw_invalid_utf8":true is added. Returns 0 or -1 (e set). */
+ * and "raw_invalid_utf8":true is added. Lines are buffered and written in
+ * blocks of 64 KiB and at close. Returns 0 or -1 (e set). */
 int rejects_write(struct rejects *r, const struct reject *rej, struct err *e);
 
 /* Flushes and closes; returns -1 (e set) when the data did not reach the file. */
