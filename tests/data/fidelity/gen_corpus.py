@@ -281,7 +281,10 @@ def csv_records():
     # Unquoted empty is NULL: a record of NULLs.
     recs.append(csv_row([str(nid())] + [None] * (len(COLS) - 1)))
 
-    # CSV-level cases, written raw (bytes exactly as in the file).
+    # CSV-level cases, written raw (bytes exactly as in the file).  Every
+    # record but the last has an even number of quotes: an unbalanced quote
+    # swallows the following lines in a whole-file load, which a
+    # per-record oracle cannot reproduce, so it comes only at the very end.
     def raw(body):
         recs.append(("%d," % nid()).encode() + body)
 
@@ -299,7 +302,7 @@ def csv_records():
                    b'x"",y', b'  "lead"', b'"trail"  ', b'trailing   ',
                    b'"quoted, with ""all"" of it\nacross lines\r\nand CRLF"',
                    b'""', b'', b'"\\N"', b'\\N', b'"abc"def"ghi"',
-                   b'"unterminated,comma"x"', b'" "', b' ',
+                   b'"closes"x"reopens,comma"', b'" "', b' ',
                    b'a\rb', b'"a\rb"', b'\xef\xbb\xbfbom-inside',
                    b'nul\x00byte', b'"quoted nul\x00"', b'bad\xffutf8',
                    b'"bad\xc3(utf8 quoted"', b'"\\."']:
@@ -331,6 +334,7 @@ def csv_records():
         recs.append(csv_row(row))
     # Last: a quote that never closes, at the very end of the input.
     raw(b"," * (rest - 1) + b'"never closed, ends the file\n')
+    assert all(r.count(b'"') % 2 == 0 for r in recs[:-1])
     return recs
 
 
