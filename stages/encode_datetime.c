@@ -1,2 +1,277 @@
-/* placeholder: being written */
-typedef int placeholder_encode_datetime_t;
+/* encode_datetime.c - ISO 8601 date, timestamp and timestamptz text to their binary forms, as PostgreSQL 15's date_in/timestamp_in/timestamptz_in would store them. */
+#include "encode.h"
+
+/* Only the forms whose meaning does not depend on DateStyle, TimeZone or
+ * the zone abbreviation tables are decided here:
+ *
+ *   [ws] YYYY-M[M]-D[D] [ws]                                   date, timestamp(tz)
+ *   [ws] YYYY-M[M]-D[D] (ws+|T|t) H[H]:MM[:SS[.f{1,6}]] [ws] [offset] [ws]
+ *   offset: Z | z | (+|-)H[H] | (+|-)HHMM | (+|-)H[H]:MM
+ *   [ws] infinity | -infinity [ws]                           (any case)
+ *
+ * The year has four digits (0001-9999), which DecodeNumber always reads as
+ * year-month-day whatever DateStyle says. Everything else (other field
+ * orders, month names, BC, zone names, 'now', more than six fractional
+ * digits, ...) is deferred to the server. */
+
+#define USECS_PER_SEC INT64_C(1000000)
+#define USECS_PER_DAY INT64_C(86400000000)
+#define POSTGRES_EPOCH_JDATE 2451545 /* date2j(2000, 1, 1) */
+#define MAX_TZDISP_HOUR 15           /* DecodeTimezone's limit */
+
+struct iso_dt {
+	int special; /* +1 infinity, -1 -infinity, 0 a date */
+	int year, mon, mday;
+	int hour, min, sec;
+	int32_t usec;
+	bool has_tz;
+	int32_t tz_east_sec; /* offset east of UTC */
+};
+
+static inline bool is_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static inline bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Reads at most maxn digits at *s; returns how many were read. */
+static int read_digits(const char **s, const char *e, int maxn, int *val)
+{
+	int n = 0, v = 0;
+	while (n < maxn && *s < e && is_digit((unsigned char)**s)) {
+		v = v * 10 + (**s - '0');
+		(*s)++;
+		n++;
+	}
+	*val = v;
+	return n;
+}
+
+static bool equal_icase(const char *s, size_t n, const char *word)
+{
+	if (strlen(word) != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + ('a' - 'A'));
+		if (c != word[i])
+			return false;
+	}
+	return true;
+}
+
+static bool is_leap(int y)
+{
+	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+/* PostgreSQL's date2j: Julian day number of a proleptic Gregorian date. */
+static int date2j(int y, int m, int d)
+{
+	if (m > 2) {
+		m += 1;
+		y += 4800;
+	} else {
+		m += 13;
+		y += 4799;
+	}
+	int century = y / 100;
+	int julian = y * 365 - 32167;
+	julian += y / 4 - century + century / 4;
+	julian += 7834 * m / 256 + d;
+	return julian;
+}
+
+/* time_overflows of PostgreSQL 14+: 24:00:00 and a leap second :60 are
+ * accepted (they roll over), anything past 24:00:00 is not. */
+static bool time_overflows(int hour, int min, int sec, int32_t usec)
+{
+	if (hour > 24 || min >= 60 || sec > 60)
+		return true;
+	return (((int64_t)hour * 60 + min) * 60 + sec) * USECS_PER_SEC + usec > USECS_PER_DAY;
+}
+
+/* Parses one of the forms above. ENC_REJECT only for errors the server
+ * certainly reports, in the order it finds them: the time field, then the
+ * offset, then the date (ValidateDate runs after all fields are read). */
+static enum enc_status parse_iso(const char *p, size_t len, bool date_only, struct iso_dt *r, char *msg,
+				 size_t msgsz)
+{
+	const char *s = p, *e = p + len;
+	while (s < e && is_space((unsigned char)*s))
+		s++;
+	while (e > s && is_space((unsigned char)e[-1]))
+		e--;
+	*r = (struct iso_dt){0};
+	if (equal_icase(s, (size_t)(e - s), "infinity")) {
+		r->special = 1;
+		return ENC_OK;
+	}
+	if (equal_icase(s, (size_t)(e - s), "-infinity")) {
+		r->special = -1;
+		return ENC_OK;
+	}
+
+	if (read_digits(&s, e, 4, &r->year) != 4 || s == e || *s != '-')
+		return ENC_DEFER;
+	s++;
+	if (read_digits(&s, e, 2, &r->mon) == 0 || s == e || *s != '-')
+		return ENC_DEFER;
+	s++;
+	if (read_digits(&s, e, 2, &r->mday) == 0)
+		return ENC_DEFER;
+
+	bool time_err = false, tz_err = false;
+	if (s < e) {
+		if (date_only)
+			return ENC_DEFER;
+		if (*s == 'T' || *s == 't') {
+			s++;
+		} else if (is_space((unsigned char)*s)) {
+			while (s < e && is_space((unsigned char)*s))
+				s++;
+		} else {
+			return ENC_DEFER;
+		}
+		if (read_digits(&s, e, 2, &r->hour) == 0 || s == e || *s != ':')
+			return ENC_DEFER;
+		s++;
+		if (read_digits(&s, e, 2, &r->min) != 2)
+			return ENC_DEFER;
+		if (s < e && *s == ':') {
+			s++;
+			if (read_digits(&s, e, 2, &r->sec) != 2)
+				return ENC_DEFER;
+			if (s < e && *s == '.') {
+				s++;
+				int frac, n = read_digits(&s, e, 6, &frac);
+				/* "ss." and seven or more digits (rounded through
+				 * a double by the server) are left to it. */
+				if (n == 0 || (s < e && is_digit((unsigned char)*s)))
+					return ENC_DEFER;
+				for (; n < 6; n++)
+					frac *= 10;
+				r->usec = frac;
+			}
+		}
+		time_err = time_overflows(r->hour, r->min, r->sec, r->usec);
+		while (s < e && is_space((unsigned char)*s))
+			s++;
+		if (s < e) {
+			if (*s == 'Z' || *s == 'z') {
+				s++;
+				r->has_tz = true;
+			} else if (*s == '+' || *s == '-') {
+				bool west = *s == '-';
+				s++;
+				int v, hr, mi = 0, n = read_digits(&s, e, 4, &v);
+				if (n == 1 || n == 2) {
+					hr = v;
+					if (s < e && *s == ':') {
+						s++;
+						if (read_digits(&s, e, 2, &mi) != 2)
+							return ENC_DEFER;
+					}
+				} else if (n == 4) {
+					hr = v / 100;
+					mi = v % 100;
+				} else {
+					return ENC_DEFER;
+				}
+				r->has_tz = true;
+				tz_err = hr > MAX_TZDISP_HOUR || mi >= 60;
+				r->tz_east_sec = (hr * 60 + mi) * 60 * (west ? -1 : 1);
+			} else {
+				return ENC_DEFER;
+			}
+		}
+		if (s != e)
+			return ENC_DEFER;
+	}
+
+	bool date_err = r->year == 0 || r->mon < 1 || r->mon > 12 || r->mday < 1 ||
+			r->mday > days_in_month(r->year, r->mon);
+	if (time_err || (!tz_err && date_err)) {
+		encode_set_msg(msg, msgsz, "date/time field value out of range: \"%.*s\"", (int)len, p);
+		return ENC_REJECT;
+	}
+	if (tz_err) {
+		encode_set_msg(msg, msgsz, "time zone displacement out of range: \"%.*s\"", (int)len, p);
+		return ENC_REJECT;
+	}
+	return ENC_OK;
+}
+
+enum enc_status encode_date(const char *p, size_t len, struct buf *out, char *msg, size_t msgsz)
+{
+	struct iso_dt t;
+	enum enc_status st = parse_iso(p, len, true, &t, msg, msgsz);
+	if (st != ENC_OK)
+		return st;
+	int32_t days;
+	if (t.special > 0)
+		days = INT32_MAX; /* DATE_NOEND */
+	else if (t.special < 0)
+		days = INT32_MIN; /* DATE_NOBEGIN */
+	else
+		days = date2j(t.year, t.mon, t.mday) - POSTGRES_EPOCH_JDATE;
+	buf_reserve(out, 8);
+	buf_put_be32(out, 4);
+	buf_put_be32(out, (uint32_t)days);
+	return ENC_OK;
+}
+
+/* AdjustTimestampForTypmod: timestamp(p) rounds half away from zero to p
+ * fractional digits. */
+static int64_t round_to_typmod(int64_t ts, int32_t typmod)
+{
+	static const int64_t scales[6] = {1000000, 100000, 10000, 1000, 100, 10};
+	int64_t sc = scales[typmod], off = sc / 2;
+	if (ts >= 0)
+		return ((ts + off) / sc) * sc;
+	return -((((-ts) + off) / sc) * sc);
+}
+
+enum enc_status encode_timestamp(const char *p, size_t len, int32_t typmod, bool with_tz, bool tz_utc,
+				 struct buf *out, char *msg, size_t msgsz)
+{
+	if (typmod < -1 || typmod > 6)
+		return ENC_DEFER;
+	struct iso_dt t;
+	enum enc_status st = parse_iso(p, len, false, &t, msg, msgsz);
+	if (st != ENC_OK)
+		return st;
+	int64_t ts;
+	if (t.special > 0) {
+		ts = INT64_MAX; /* TIMESTAMP_NOEND */
+	} else if (t.special < 0) {
+		ts = INT64_MIN; /* TIMESTAMP_NOBEGIN */
+	} else {
+		/* timestamp without time zone ignores an offset; timestamptz
+		 * without one takes the session zone, known only when UTC. */
+		if (with_tz && !t.has_tz && !tz_utc)
+			return ENC_DEFER;
+		int64_t days = date2j(t.year, t.mon, t.mday) - POSTGRES_EPOCH_JDATE;
+		int64_t tod = (((int64_t)t.hour * 60 + t.min) * 60 + t.sec) * USECS_PER_SEC + t.usec;
+		ts = days * USECS_PER_DAY + tod;
+		if (with_tz)
+			ts -= (int64_t)t.tz_east_sec * USECS_PER_SEC;
+		if (typmod >= 0 && typmod < 6)
+			ts = round_to_typmod(ts, typmod);
+	}
+	buf_reserve(out, 12);
+	buf_put_be32(out, 8);
+	buf_put_be64(out, (uint64_t)ts);
+	return ENC_OK;
+}
