@@ -1,0 +1,660 @@
+/* journal.c - append-only, checksummed, fdatasync'ed journal of invalidation key lists, replayed at start-up and compacted by rewrite. */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* On-disk record, little-endian:
+ *   u32 crc32c of bytes [4, 24 + len)
+ *   u8  type (REC_HEADER, REC_ENTRY, REC_DONE), u8[3] zero
+ *   u32 len     payload bytes
+ *   u32 nkeys   keys in the payload (entries)
+ *   u64 id      entry id; for the header, the next id to hand out
+ *   payload     header: the target string; entry: key list; done: empty
+ * The file is a header record followed by entry and done records. A record
+ * whose checksum fails ends the file: it can only be a write that a crash
+ * cut short, since every entry is synced before its chunk commits. */
+#define REC_HEAD_BYTES 24u
+enum {
+	REC_HEADER = 1,
+	REC_ENTRY = 2,
+	REC_DONE = 3,
+};
+/* A target string longer than this is the caller's mistake. */
+#define TARGET_BYTES_MAX 4096u
+
+/* A pending entry: appended, not done. */
+struct jentry {
+	uint64_t id;
+	uint64_t off; /* of the record head */
+	uint32_t len;
+	uint32_t nkeys;
+};
+
+struct journal {
+	pthread_mutex_t mu;
+	int fd;
+	int lock_fd;
+	int dir_fd;
+	bool broken; /* an fdatasync failed: no append can be trusted any more */
+	char *target;
+	char path[PATH_MAX];
+	char tmp_path[PATH_MAX];
+	uint64_t end;         /* file size: where the next record goes */
+	uint64_t next_id;
+	uint64_t replay_below; /* entries with smaller ids were pending at open */
+	uint64_t compact_at;   /* compact when end passes this */
+	size_t compact_bytes;
+	struct jentry *pend; /* sorted by id */
+	size_t npend, cappend;
+	uint64_t pend_keys;
+	uint64_t pend_bytes;
+	struct buf io; /* scratch for reads and the header */
+};
+
+/* ------------------------------------------------------------------ crc32c */
+
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+static uint32_t crc32c(uint32_t crc, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	crc = ~crc;
+	for (size_t i = 0; i < n; i++)
+		crc = crc_table[(crc ^ s[i]) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+/* Fills head and returns the record's checksum (the payload included). */
+static void rec_head(unsigned char head[REC_HEAD_BYTES], int type, uint64_t id, uint32_t nkeys, const void *payload,
+		     uint32_t len)
+{
+	memset(head, 0, REC_HEAD_BYTES);
+	head[4] = (unsigned char)type;
+	put_le32(head + 8, len);
+	put_le32(head + 12, nkeys);
+	put_le64(head + 16, id);
+	uint32_t crc = crc32c(0, head + 4, REC_HEAD_BYTES - 4);
+	crc = crc32c(crc, payload, len);
+	put_le32(head, crc);
+}
+
+/* ------------------------------------------------------------------ file I/O */
+
+static int write_all_at(int fd, const struct iovec *iov_in, int n, uint64_t off)
+{
+	struct iovec iov[2];
+	ASSERT(n <= 2);
+	memcpy(iov, iov_in, sizeof iov[0] * (size_t)n);
+	int i = 0;
+	while (i < n) {
+		ssize_t w = pwritev(fd, iov + i, n - i, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += (uint64_t)w;
+		while (i < n && (size_t)w >= iov[i].iov_len) {
+			w -= (ssize_t)iov[i].iov_len;
+			i++;
+		}
+		if (i < n) {
+			iov[i].iov_base = (char *)iov[i].iov_base + w;
+			iov[i].iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/* Reads exactly n bytes at off; 0, or -1 (errno set; 0 at end of file). */
+static int read_all_at(int fd, void *p, size_t n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t r = pread(fd, p, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = 0;
+			return -1;
+		}
+		p = (char *)p + r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+static int write_record(int fd, uint64_t off, int type, uint64_t id, uint32_t nkeys, const void *payload,
+			uint32_t len)
+{
+	unsigned char head[REC_HEAD_BYTES];
+	rec_head(head, type, id, nkeys, payload, len);
+	struct iovec iov[2] = {{head, REC_HEAD_BYTES}, {(void *)payload, len}};
+	return write_all_at(fd, iov, len ? 2 : 1, off);
+}
+
+/* ------------------------------------------------------------------ state dir */
+
+/* mkdir -p with mode 0700 for every directory it creates. */
+static int mkdir_p(char *path)
+{
+	for (char *s = path + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		int rc = mkdir(path, 0700);
+		*s = '/';
+		if (rc != 0 && errno != EEXIST)
+			return -1;
+	}
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return -1;
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+int journal_state_dir(const char *opt, char *out, size_t outsz, struct err *e)
+{
+	const char *from;
+	int n = -1;
+	const char *v;
+	if (opt != NULL && opt[0]) {
+		from = "--state-dir";
+		n = snprintf(out, outsz, "%s", opt);
+	} else if ((v = getenv("STATE_DIRECTORY")) != NULL && v[0] && v[0] != ':') {
+		from = "$STATE_DIRECTORY";
+		n = snprintf(out, outsz, "%.*s", (int)strcspn(v, ":"), v);
+	} else if ((v = getenv("XDG_STATE_HOME")) != NULL && v[0] == '/') {
+		from = "$XDG_STATE_HOME";
+		n = snprintf(out, outsz, "%s/edonu-ingest", v);
+	} else if ((v = getenv("HOME")) != NULL && v[0]) {
+		from = "$HOME";
+		n = snprintf(out, outsz, "%s/.local/state/edonu-ingest", v);
+	} else {
+		return err_set(e, EXIT_CONFIG,
+			       "no state directory: set --state-dir (or STATE_DIRECTORY, XDG_STATE_HOME or HOME)");
+	}
+	if (n < 0 || (size_t)n >= outsz)
+		return err_set(e, EXIT_CONFIG, "state directory from %s is too long", from);
+	/* Strip trailing slashes so mkdir_p and messages see one form. */
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	if (mkdir_p(out) != 0)
+		return err_set(e, EXIT_CONFIG, "state directory %s (from %s): %s", out, from, strerror(errno));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ pending table */
+
+static int pend_push(struct journal *j, struct jentry en)
+{
+	if (j->npend == j->cappend) {
+		size_t cap = j->cappend ? 2 * j->cappend : 64;
+		struct jentry *p = realloc(j->pend, cap * sizeof *p);
+		if (p == NULL)
+			return -1;
+		j->pend = p;
+		j->cappend = cap;
+	}
+	/* Ids only grow, so appending keeps the table sorted. */
+	ASSERT(j->npend == 0 || j->pend[j->npend - 1].id < en.id);
+	j->pend[j->npend++] = en;
+	j->pend_keys += en.nkeys;
+	j->pend_bytes += REC_HEAD_BYTES + en.len;
+	return 0;
+}
+
+static ssize_t pend_find(const struct journal *j, uint64_t id)
+{
+	size_t lo = 0, hi = j->npend;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (j->pend[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < j->npend && j->pend[lo].id == id ? (ssize_t)lo : -1;
+}
+
+/* O(pending): fine, since pending entries are the chunks in flight plus
+ * whatever piled up while Redis was down. */
+static void pend_remove(struct journal *j, size_t i)
+{
+	j->pend_keys -= j->pend[i].nkeys;
+	j->pend_bytes -= REC_HEAD_BYTES + j->pend[i].len;
+	memmove(j->pend + i, j->pend + i + 1, (j->npend - i - 1) * sizeof *j->pend);
+	j->npend--;
+}
+
+/* ------------------------------------------------------------------ open */
+
+static uint64_t fnv1a64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+/* Reads the file: the header, then records until the end or the first bad
+ * one. Sets j->end to the end of the last good record. */
+static int scan(struct journal *j, struct err *e)
+{
+	uint64_t off = 0;
+	unsigned char head[REC_HEAD_BYTES];
+	bool have_header = false;
+	uint64_t max_id = 0;
+	for (;;) {
+		if (read_all_at(j->fd, head, REC_HEAD_BYTES, off) != 0) {
+			if (errno != 0)
+				return err_set(e, EXIT_TEMPFAIL, "reading %s: %s", j->path, strerror(errno));
+			break;
+		}
+		uint32_t len = get_le32(head + 8);
+		int type = head[4];
+		if (len > JOURNAL_ENTRY_BYTES_MAX || type < REC_HEADER || type > REC_DONE ||
+		    (type == REC_HEADER) != !have_header)
+			break;
+		buf_reserve(&j->io, len);
+		if (read_all_at(j->fd, j->io.data, len, off + REC_HEAD_BYTES) != 0) {
+			if (errno != 0)
+				return err_set(e, EXIT_TEMPFAIL, "reading %s: %s", j->path, strerror(errno));
+			break;
+		}
+		uint32_t crc = crc32c(0, head + 4, REC_HEAD_BYTES - 4);
+		crc = crc32c(crc, j->io.data, len);
+		if (crc != get_le32(head))
+			break;
+		uint64_t id = get_le64(head + 16);
+		if (type == REC_HEADER) {
+			if (len != strlen(j->target) || memcmp(j->io.data, j->target, len) != 0)
+				return err_set(e, EXIT_CONFIG, "journal %s belongs to another target (\"%.*s\")", j->path,
+					       (int)(len > 200 ? 200 : len), j->io.data);
+			have_header = true;
+			if (id > max_id)
+				max_id = id - 1;
+		} else if (type == REC_ENTRY) {
+			if (id > max_id)
+				max_id = id;
+			/* A replayed id appearing twice cannot happen; keep the table sorted anyway. */
+			if (j->npend == 0 || j->pend[j->npend - 1].id < id) {
+				struct jentry en = {.id = id, .off = off, .len = len, .nkeys = get_le32(head + 12)};
+				if (pend_push(j, en) != 0)
+					return err_set(e, EXIT_SOFTWARE, "out of memory");
+			}
+		} else {
+			ssize_t i = pend_find(j, id);
+			if (i >= 0)
+				pend_remove(j, (size_t)i);
+		}
+		off += REC_HEAD_BYTES + len;
+	}
+	j->end = have_header ? off : 0;
+	j->next_id = max_id + 1;
+	return 0;
+}
+
+/* Writes a fresh file holding the header and the pending entries, syncs it
+ * and renames it over the journal. Caller holds the mutex (or is opening). */
+static int rewrite(struct journal *j, struct err *e)
+{
+	int fd = open(j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(e, EXIT_TEMPFAIL, "cannot create %s: %s", j->tmp_path, strerror(errno));
+	uint32_t tlen = (uint32_t)strlen(j->target);
+	uint64_t off = 0;
+	if (write_record(fd, off, REC_HEADER, j->next_id, 0, j->target, tlen) != 0)
+		goto fail;
+	off += REC_HEAD_BYTES + tlen;
+	uint64_t *newoff = NULL;
+	if (j->npend > 0 && (newoff = malloc(j->npend * sizeof *newoff)) == NULL) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < j->npend; i++) {
+		/* Copy the record as it is: its checksum still holds. */
+		size_t n = REC_HEAD_BYTES + j->pend[i].len;
+		buf_reserve(&j->io, n);
+		struct iovec iov = {j->io.data, n};
+		if (read_all_at(j->fd, j->io.data, n, j->pend[i].off) != 0 || write_all_at(fd, &iov, 1, off) != 0) {
+			if (errno == 0)
+				errno = EIO;
+			free(newoff);
+			goto fail;
+		}
+		newoff[i] = off;
+		off += n;
+	}
+	if (fsync(fd) != 0 || rename(j->tmp_path, j->path) != 0) {
+		free(newoff);
+		goto fail;
+	}
+	/* From here the new file is the journal; a failed directory fsync only
+	 * risks the old file reappearing after a crash, which replays more. */
+	(void)fsync(j->dir_fd);
+	for (size_t i = 0; i < j->npend; i++)
+		j->pend[i].off = newoff[i];
+	free(newoff);
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = fd;
+	j->end = off;
+	j->compact_at = 2 * off > j->compact_bytes ? 2 * off : j->compact_bytes;
+	return 0;
+fail:;
+	int saved = errno;
+	close(fd);
+	unlink(j->tmp_path);
+	return err_set(e, EXIT_TEMPFAIL, "cannot rewrite %s: %s", j->path, strerror(saved));
+}
+
+int journal_open(const char *dir, const char *target, struct journal **out, struct err *e)
+{
+	if (strlen(target) > TARGET_BYTES_MAX)
+		return err_set(e, EXIT_SOFTWARE, "journal target string too long");
+	pthread_once(&crc_once, crc_init);
+	struct journal *j = calloc(1, sizeof *j);
+	if (j == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	j->fd = j->lock_fd = j->dir_fd = -1;
+	j->compact_bytes = JOURNAL_COMPACT_BYTES;
+	pthread_mutex_init(&j->mu, NULL);
+	j->target = strdup(target);
+	if (j->target == NULL || buf_init(&j->io, 64 << 10) != 0) {
+		journal_close(j);
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	uint64_t h = fnv1a64(target);
+	char lock_path[PATH_MAX];
+	int n1 = snprintf(j->path, sizeof j->path, "%s/journal-%016llx.log", dir, (unsigned long long)h);
+	int n2 = snprintf(j->tmp_path, sizeof j->tmp_path, "%s/journal-%016llx.tmp", dir, (unsigned long long)h);
+	int n3 = snprintf(lock_path, sizeof lock_path, "%s/journal-%016llx.lock", dir, (unsigned long long)h);
+	if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n2 >= sizeof j->path || (size_t)n3 >= sizeof lock_path) {
+		journal_close(j);
+		return err_set(e, EXIT_CONFIG, "state directory path too long: %s", dir);
+	}
+	j->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (j->dir_fd < 0) {
+		int err = errno;
+		journal_close(j);
+		return err_set(e, EXIT_CONFIG, "state directory %s: %s", dir, strerror(err));
+	}
+	/* The lock lives on its own file: compaction replaces the journal file,
+	 * and a lock on a replaced inode would no longer exclude anyone. */
+	j->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (j->lock_fd < 0) {
+		int err = errno;
+		journal_close(j);
+		return err_set(e, EXIT_CONFIG, "cannot create %s: %s (is the state directory writable? see --state-dir)",
+			       lock_path, strerror(err));
+	}
+	if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		int err = errno;
+		char pid[32] = "";
+		ssize_t r = pread(j->lock_fd, pid, sizeof pid - 1, 0);
+		if (r > 0)
+			pid[strcspn(pid, "\n")] = '\0';
+		journal_close(j);
+		if (err == EWOULDBLOCK)
+			return err_set(e, EXIT_TEMPFAIL, "another edonu-ingest process (pid %s) holds the journal %s",
+				       pid[0] ? pid : "unknown", lock_path);
+		return err_set(e, EXIT_CONFIG, "cannot lock %s: %s", lock_path, strerror(err));
+	}
+	{
+		/* The pid is only for the message above; failing to write it is harmless. */
+		char pid[32];
+		int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+		if (ftruncate(j->lock_fd, 0) != 0 || pwrite(j->lock_fd, pid, (size_t)n, 0) != n)
+			(void)0;
+	}
+	bool created = false;
+	j->fd = open(j->path, O_RDWR | O_CLOEXEC);
+	if (j->fd < 0 && errno == ENOENT) {
+		j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		created = true;
+	}
+	if (j->fd < 0) {
+		int err = errno;
+		journal_close(j);
+		return err_set(e, EXIT_CONFIG, "cannot open %s: %s", j->path, strerror(err));
+	}
+	if (scan(j, e) != 0) {
+		journal_close(j);
+		return -1;
+	}
+	j->replay_below = j->next_id;
+	j->compact_at = j->compact_bytes;
+	struct stat st;
+	if (fstat(j->fd, &st) != 0) {
+		int err = errno;
+		journal_close(j);
+		return err_set(e, EXIT_TEMPFAIL, "stat %s: %s", j->path, strerror(err));
+	}
+	/* Rewrite when there is nothing to keep (new file, all done), when the
+	 * tail is torn (so new records are not written behind garbage), or when
+	 * the file is past the bound. */
+	if (created || j->end == 0 || j->npend == 0 || (uint64_t)st.st_size != j->end || j->end > j->compact_at) {
+		if (rewrite(j, e) != 0) {
+			journal_close(j);
+			return -1;
+		}
+	}
+	*out = j;
+	return 0;
+}
+
+void journal_close(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->lock_fd >= 0)
+		close(j->lock_fd); /* releases the flock */
+	if (j->dir_fd >= 0)
+		close(j->dir_fd);
+	pthread_mutex_destroy(&j->mu);
+	free(j->pend);
+	free(j->target);
+	buf_free(&j->io);
+	free(j);
+}
+
+/* ------------------------------------------------------------------ append, done, replay */
+
+int64_t journal_append(struct journal *j, const void *keys, size_t len, uint32_t nkeys, struct err *e)
+{
+	if (len > JOURNAL_ENTRY_BYTES_MAX)
+		return err_set(e, EXIT_SOFTWARE, "journal entry of %zu bytes is too large", len);
+	pthread_mutex_lock(&j->mu);
+	if (j->broken) {
+		pthread_mutex_unlock(&j->mu);
+		return err_set(e, EXIT_TEMPFAIL, "journal %s failed to sync earlier; refusing to append", j->path);
+	}
+	uint64_t id = j->next_id;
+	uint64_t off = j->end;
+	if (write_record(j->fd, off, REC_ENTRY, id, nkeys, keys, (uint32_t)len) != 0) {
+		int err = errno;
+		/* Cut the partial record so the next append does not land behind it. */
+		if (ftruncate(j->fd, (off_t)off) != 0)
+			j->broken = true;
+		pthread_mutex_unlock(&j->mu);
+		return err_set(e, EXIT_TEMPFAIL, "writing %s: %s", j->path, strerror(err));
+	}
+	if (fdatasync(j->fd) != 0) {
+		int err = errno;
+		j->broken = true;
+		pthread_mutex_unlock(&j->mu);
+		return err_set(e, EXIT_TEMPFAIL, "syncing %s: %s", j->path, strerror(err));
+	}
+	j->end = off + REC_HEAD_BYTES + len;
+	j->next_id++;
+	struct jentry en = {.id = id, .off = off, .len = (uint32_t)len, .nkeys = nkeys};
+	if (pend_push(j, en) != 0) {
+		/* The entry is durable and will be replayed on the next run; only the
+		 * in-memory accounting is short. */
+		pthread_mutex_unlock(&j->mu);
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	if (j->end > j->compact_at) {
+		struct err ce;
+		/* A failed compaction leaves the old file intact: try again later. */
+		if (rewrite(j, &ce) != 0)
+			j->compact_at = 2 * j->end;
+	}
+	pthread_mutex_unlock(&j->mu);
+	return (int64_t)id;
+}
+
+int journal_done(struct journal *j, uint64_t id, struct err *e)
+{
+	pthread_mutex_lock(&j->mu);
+	ssize_t i = pend_find(j, id);
+	if (i < 0) {
+		pthread_mutex_unlock(&j->mu);
+		return 0;
+	}
+	if (write_record(j->fd, j->end, REC_DONE, id, 0, NULL, 0) != 0) {
+		int err = errno;
+		if (ftruncate(j->fd, (off_t)j->end) != 0)
+			j->broken = true;
+		pthread_mutex_unlock(&j->mu);
+		return err_set(e, EXIT_TEMPFAIL, "writing %s: %s", j->path, strerror(err));
+	}
+	j->end += REC_HEAD_BYTES;
+	pend_remove(j, (size_t)i);
+	pthread_mutex_unlock(&j->mu);
+	return 0;
+}
+
+int journal_replay(struct journal *j, journal_replay_fn fn, void *ctx, struct err *e)
+{
+	struct buf payload;
+	if (buf_init(&payload, 0) != 0)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	uint64_t last = 0;
+	int rc = 0;
+	for (;;) {
+		/* Find the next pending entry after the last one handed over; fn may
+		 * have marked entries done, which shifts the table. */
+		pthread_mutex_lock(&j->mu);
+		size_t lo = 0, hi = j->npend;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (j->pend[mid].id <= last)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == j->npend || j->pend[lo].id >= j->replay_below) {
+			pthread_mutex_unlock(&j->mu);
+			break;
+		}
+		struct jentry en = j->pend[lo];
+		payload.len = 0;
+		buf_reserve(&payload, en.len);
+		int r = read_all_at(j->fd, payload.data, en.len, en.off + REC_HEAD_BYTES);
+		int err = errno;
+		pthread_mutex_unlock(&j->mu);
+		if (r != 0) {
+			rc = err_set(e, EXIT_TEMPFAIL, "reading %s: %s", j->path, err ? strerror(err) : "short file");
+			break;
+		}
+		last = en.id;
+		rc = fn(ctx, en.id, payload.data, en.len, en.nkeys);
+		if (rc != 0)
+			break;
+	}
+	buf_free(&payload);
+	return rc;
+}
+
+void journal_pending(struct journal *j, uint64_t *entries, uint64_t *keys)
+{
+	pthread_mutex_lock(&j->mu);
+	if (entries)
+		*entries = j->npend;
+	if (keys)
+		*keys = j->pend_keys;
+	pthread_mutex_unlock(&j->mu);
+}
+
+int journal_compact(struct journal *j, struct err *e)
+{
+	pthread_mutex_lock(&j->mu);
+	int rc = rewrite(j, e);
+	pthread_mutex_unlock(&j->mu);
+	return rc;
+}
+
+void journal_set_compact_bytes(struct journal *j, size_t bytes)
+{
+	pthread_mutex_lock(&j->mu);
+	j->compact_bytes = bytes;
+	j->compact_at = bytes;
+	pthread_mutex_unlock(&j->mu);
+}
+
+const char *journal_path(const struct journal *j)
+{
+	return j->path;
+}
+
+uint64_t journal_size_bytes(struct journal *j)
+{
+	pthread_mutex_lock(&j->mu);
+	uint64_t n = j->end;
+	pthread_mutex_unlock(&j->mu);
+	return n;
+}
