@@ -88,7 +88,7 @@ install_packages() {
 build() {
 	cd "$ROOT"
 	if [[ -f "$BUILD_DIR/build.ninja" ]]; then
-		meson setup --reconfigure "$BUILD_DIR" --buildtype=release >/dev/null
+		meson setup --reconfigure "$BUILD_DIR" --buildtype=release
 	else
 		meson setup "$BUILD_DIR" --buildtype=release
 	fi

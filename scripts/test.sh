@@ -14,19 +14,17 @@ log() {
 }
 
 # summarize LOG...: reads meson's testlog.json files and prints
-# "N passed, N failed[, N skipped]".  Exits 1 when a test failed or when no
-# log could be read (no results is not a pass).
+# "N passed, N failed[, N skipped]".  Exits 1 when a test failed.  A missing
+# log is skipped here; the caller counts it as a failure.
 summarize() {
 	python3 - "$@" <<'PY'
 import json, sys
 passed = failed = skipped = 0
-read = 0
 for path in sys.argv[1:]:
     try:
         f = open(path, encoding="utf-8", errors="replace")
     except OSError:
         continue
-    read += 1
     with f:
         for line in f:
             line = line.strip()
@@ -42,8 +40,6 @@ for path in sys.argv[1:]:
                 skipped += 1
             else:  # FAIL, TIMEOUT, UNEXPECTEDPASS, ERROR
                 failed += 1
-if read == 0:
-    failed += 1
 line = "%d passed, %d failed" % (passed, failed)
 if skipped:
     line += ", %d skipped" % skipped
@@ -64,29 +60,33 @@ main() {
 		log "set-up or build failed"
 		setup_ok=0
 	fi
+	local missing_logs=0
 	if ((setup_ok)); then
 		meson test -C "$BUILD" --print-errorlogs || log "some tests failed in $BUILD"
+		# No log at all means meson could not even build or start the tests.
+		[[ -f "${logs[0]}" ]] || missing_logs=$((missing_logs + 1))
 	fi
 
 	log "sanitizer build in $ASAN"
 	local asan_ok=1
 	if [[ -f "$ASAN/build.ninja" ]]; then
-		meson setup --reconfigure "$ASAN" -Db_sanitize=address,undefined -Dbuildtype=debug >/dev/null || asan_ok=0
+		meson setup --reconfigure "$ASAN" -Db_sanitize=address,undefined -Dbuildtype=debug || asan_ok=0
 	else
-		meson setup "$ASAN" -Db_sanitize=address,undefined -Dbuildtype=debug >/dev/null || asan_ok=0
+		meson setup "$ASAN" -Db_sanitize=address,undefined -Dbuildtype=debug || asan_ok=0
 	fi
 	if ((asan_ok)); then
 		ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}" \
 			UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
 			meson test -C "$ASAN" --suite unit --print-errorlogs || log "some unit tests failed under sanitizers"
+		[[ -f "${logs[1]}" ]] || missing_logs=$((missing_logs + 1))
 	else
 		log "sanitizer build setup failed"
 	fi
 
-	local extra_failed=$((1 - setup_ok + 1 - asan_ok)) line rc=0
+	local extra_failed=$((1 - setup_ok + 1 - asan_ok + missing_logs)) line rc=0
 	line="$(summarize "${logs[@]}")" || rc=$?
 	if ((extra_failed > 0)); then
-		# Count a failed set-up or build as failures too.
+		# Count a failed set-up, build or test start as failures too.
 		local p f rest
 		p="${line%% passed*}"
 		f="${line#*passed, }"
