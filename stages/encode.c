@@ -101,9 +101,11 @@ void encode_null(struct buf *out)
 	buf_put_be32(out, 0xffffffffu);
 }
 
-/* int2/int4/int8: pg_strtoint16/32/64 of PostgreSQL 15. Out of range is
- * detected while reading digits, so "99999999999x" is out of range, not a
- * syntax error, exactly as the server reports it. */
+/* int2/int4/int8: pg_strtoint16/32/64 of PostgreSQL 15, which accumulate
+ * the value negatively. Overflow of that is detected while reading digits,
+ * so "99999999999x" is out of range, not a syntax error; but a positive
+ * value of exactly max + 1 is refused only after the trailing-junk test,
+ * so "2147483648x" is a syntax error. The messages follow that order. */
 static enum enc_status encode_int(const char *p, size_t len, int bytes, struct buf *out, char *msg, size_t msgsz)
 {
 	static const char *const names[9] = {[2] = "smallint", [4] = "integer", [8] = "bigint"};
@@ -118,15 +120,12 @@ static enum enc_status encode_int(const char *p, size_t len, int bytes, struct b
 	}
 	if (s == e || !is_digit(*s))
 		goto syntax;
-	uint64_t limit = neg ? max + 1 : max;
+	uint64_t limit = max + 1;
 	uint64_t v = 0;
 	do {
 		unsigned d = (unsigned)(*s - '0');
-		if (v > (limit - d) / 10) {
-			encode_set_msg(msg, msgsz, "value \"%.*s\" is out of range for type %s", VAL(p, len),
-				       names[bytes]);
-			return ENC_REJECT;
-		}
+		if (v > (limit - d) / 10)
+			goto range;
 		v = v * 10 + d;
 		s++;
 	} while (s < e && is_digit(*s));
@@ -134,6 +133,8 @@ static enum enc_status encode_int(const char *p, size_t len, int bytes, struct b
 		s++;
 	if (s != e)
 		goto syntax;
+	if (!neg && v == limit)
+		goto range;
 	uint64_t bits = neg ? (uint64_t)0 - v : v;
 	buf_reserve(out, 4 + (size_t)bytes);
 	buf_put_be32(out, (uint32_t)bytes);
@@ -144,6 +145,9 @@ static enum enc_status encode_int(const char *p, size_t len, int bytes, struct b
 	else
 		buf_put_be64(out, bits);
 	return ENC_OK;
+range:
+	encode_set_msg(msg, msgsz, "value \"%.*s\" is out of range for type %s", VAL(p, len), names[bytes]);
+	return ENC_REJECT;
 syntax:
 	encode_set_msg(msg, msgsz, "invalid input syntax for type %s: \"%.*s\"", names[bytes], VAL(p, len));
 	return ENC_REJECT;
@@ -228,8 +232,14 @@ static enum enc_status encode_float(const char *p, size_t len, bool is_double, s
 			bool real_range = is_double ? (d == 0.0 || d >= HUGE_VAL || d <= -HUGE_VAL)
 						    : (f == 0.0f || f >= HUGE_VALF || f <= -HUGE_VALF);
 			if (real_range) {
-				encode_set_msg(msg, msgsz, "\"%.*s\" is out of range for type %s", (int)(end - num),
-					       num, tname);
+				/* float8in quotes the number as strtod read it;
+				 * float4in quotes the whole input. */
+				if (is_double)
+					encode_set_msg(msg, msgsz, "\"%.*s\" is out of range for type %s",
+						       (int)(end - num), num, tname);
+				else
+					encode_set_msg(msg, msgsz, "\"%.*s\" is out of range for type %s", VAL(p, len),
+						       tname);
 				return ENC_REJECT;
 			}
 			/* A denormal: glibc says ERANGE, PostgreSQL keeps it. */

@@ -65,6 +65,15 @@ static const struct enc_case cases[] = {
 	{ENC_INT8, -1, true, "99999999999999999999999", 23, ENC_REJECT, "", "value \"99999999999999999999999\" is out of range for type bigint"},  /* server: error */
 	{ENC_INT8, -1, true, "abc", 3, ENC_REJECT, "", "invalid input syntax for type bigint: \"abc\""},  /* server: error */
 	{ENC_INT8, -1, true, "  -1  ", 6, ENC_OK, "ffffffffffffffff", ""},  /* server: ok */
+	{ENC_INT4, -1, true, "2147483648x", 11, ENC_REJECT, "", "invalid input syntax for type integer: \"2147483648x\""},  /* server: error */
+	{ENC_INT4, -1, true, "-2147483648x", 12, ENC_REJECT, "", "invalid input syntax for type integer: \"-2147483648x\""},  /* server: error */
+	{ENC_INT4, -1, true, "-2147483649x", 12, ENC_REJECT, "", "value \"-2147483649x\" is out of range for type integer"},  /* server: error */
+	{ENC_INT4, -1, true, "2147483648 ", 11, ENC_REJECT, "", "value \"2147483648 \" is out of range for type integer"},  /* server: error */
+	{ENC_INT2, -1, true, "32768x", 6, ENC_REJECT, "", "invalid input syntax for type smallint: \"32768x\""},  /* server: error */
+	{ENC_INT2, -1, true, "32769x", 6, ENC_REJECT, "", "value \"32769x\" is out of range for type smallint"},  /* server: error */
+	{ENC_INT8, -1, true, "9223372036854775808x", 20, ENC_REJECT, "", "invalid input syntax for type bigint: \"9223372036854775808x\""},  /* server: error */
+	{ENC_INT8, -1, true, "9223372036854775809x", 20, ENC_REJECT, "", "value \"9223372036854775809x\" is out of range for type bigint"},  /* server: error */
+	{ENC_INT8, -1, true, "-9223372036854775808x", 21, ENC_REJECT, "", "invalid input syntax for type bigint: \"-9223372036854775808x\""},  /* server: error */
 	{ENC_FLOAT8, -1, true, "0", 1, ENC_OK, "0000000000000000", ""},  /* server: ok */
 	{ENC_FLOAT8, -1, true, "-0", 2, ENC_OK, "8000000000000000", ""},  /* server: ok */
 	{ENC_FLOAT8, -1, true, "1.5", 3, ENC_OK, "3ff8000000000000", ""},  /* server: ok */
@@ -116,6 +125,9 @@ static const struct enc_case cases[] = {
 	{ENC_FLOAT4, -1, true, "3.4028235e38", 12, ENC_OK, "7f7fffff", ""},  /* server: ok */
 	{ENC_FLOAT4, -1, true, "3.40282357e38", 13, ENC_REJECT, "", "\"3.40282357e38\" is out of range for type real"},  /* server: error */
 	{ENC_FLOAT4, -1, true, "1e39", 4, ENC_REJECT, "", "\"1e39\" is out of range for type real"},  /* server: error */
+	{ENC_FLOAT4, -1, true, "  1e39 x", 8, ENC_REJECT, "", "\"  1e39 x\" is out of range for type real"},  /* server: error */
+	{ENC_FLOAT4, -1, true, "  -1e-50z ", 10, ENC_REJECT, "", "\"  -1e-50z \" is out of range for type real"},  /* server: error */
+	{ENC_FLOAT8, -1, true, "  -1e-400z ", 11, ENC_REJECT, "", "\"-1e-400\" is out of range for type double precision"},  /* server: error */
 	{ENC_FLOAT4, -1, true, "1e-45", 5, ENC_OK, "00000001", ""},  /* server: ok */
 	{ENC_FLOAT4, -1, true, "7e-46", 5, ENC_REJECT, "", "\"7e-46\" is out of range for type real"},  /* server: error */
 	{ENC_FLOAT4, -1, true, "1e-40", 5, ENC_OK, "000116c2", ""},  /* server: ok */
@@ -416,6 +428,10 @@ static const struct enc_case cases[] = {
 	{ENC_TIMESTAMP, -1, true, "2024-01-01 100:00", 17, ENC_DEFER, "", ""},  /* server: error */
 	{ENC_TIMESTAMP, -1, true, "2024-01-01 10:00:00-", 20, ENC_DEFER, "", ""},  /* server: error */
 	{ENC_TIMESTAMP, -1, true, "2024-01-01+02", 13, ENC_DEFER, "", ""},  /* server: ok */
+	{ENC_TIMESTAMP, -1, true, "2024-01-01T10:00Z", 17, ENC_OK, "0002b0de36ada800", ""},  /* server: ok */
+	{ENC_TIMESTAMP, -1, true, "2024-01-01 10:00+02", 19, ENC_OK, "0002b0de36ada800", ""},  /* server: ok */
+	{ENC_TIMESTAMPTZ, -1, true, "2024-01-01T10:00-03", 19, ENC_OK, "0002b0e0ba689400", ""},  /* server: ok */
+	{ENC_TIMESTAMPTZ, -1, true, "2024-01-01 10:00:00.999999-15:59", 32, ENC_OK, "0002b0eb9c63a33f", ""},  /* server: ok */
 	{ENC_TIMESTAMP, 0, true, "2024-01-01 10:00:00.5", 21, ENC_OK, "0002b0de36bcea40", ""},  /* server: ok */
 	{ENC_TIMESTAMP, 0, true, "2024-01-01 10:00:00.4999", 24, ENC_OK, "0002b0de36ada800", ""},  /* server: ok */
 	{ENC_TIMESTAMP, 0, true, "1999-12-31 23:59:59.5", 21, ENC_OK, "fffffffffff0bdc0", ""},  /* server: ok */
