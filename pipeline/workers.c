@@ -3,6 +3,7 @@
 #include "load.h"
 
 #include "../stages/encode.h"
+#include "../stages/frame.h"
 #include "../stages/parse_csv.h"
 #include "../stages/parse_text.h"
 #include "../stages/sink_pg.h"
@@ -176,7 +177,11 @@ static void encode_chunk(struct worker *w, const struct chunk *c, struct sink_ba
 			continue;
 		}
 		const char *rec = c->data + c->rec_off[i];
-		size_t len = c->rec_off[i + 1] - c->rec_off[i];
+		size_t len;
+		if (frame_record_data(c, i, d->format != FORMAT_TEXT, &len, msg, sizeof msg) < 0) {
+			add_reject(w, i, NULL, NULL, msg);
+			continue;
+		}
 		w->scratch.len = 0;
 		buf_reserve(&w->scratch, len + 1);
 		int nf = d->format == FORMAT_TEXT

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #ifdef __SSE2__
@@ -13,7 +14,7 @@
 
 /* The end-of-line style, decided by the first record end as CopyReadLineText
  * decides it: a CR then decides whether later CRs end records. */
-enum { EOL_UNKNOWN = 0, EOL_NL, EOL_CR, EOL_CRNL };
+enum { EOL_UNKNOWN = FRAME_EOL_UNKNOWN, EOL_NL = FRAME_EOL_LF, EOL_CR = FRAME_EOL_CR, EOL_CRNL = FRAME_EOL_CRLF };
 
 /* Progress of a possible end-of-data marker "\." (PostgreSQL recognises it
  * anywhere after an unescaped backslash in text format, and in CSV only as
@@ -218,6 +219,7 @@ static enum done finish_record(struct framer *f, struct chunk *c)
 		}
 		c->rec_flags[i] = f->st.skipping ? REC_TOO_LONG : 0;
 		c->nrecords = i + 1;
+		c->eol = f->st.eol;
 		c->rec_off[i + 1] = (uint32_t)c->data_len;
 		f->records++;
 		if (c->nrecords == f->batch_rows)
@@ -513,4 +515,41 @@ uint64_t frame_records(const struct framer *f)
 uint64_t frame_bytes(const struct framer *f)
 {
 	return f->st.off;
+}
+
+int frame_record_data(const struct chunk *c, uint32_t i, bool csv, size_t *len, char *msg, size_t msgsz)
+{
+	const char *rec = c->data + c->rec_off[i];
+	size_t n = c->rec_off[i + 1] - c->rec_off[i];
+	char last = n > 0 ? rec[n - 1] : '\0';
+	bool bad_lf = false;
+	switch (c->eol) {
+	case FRAME_EOL_LF:
+		/* A CR before the LF stays: the parser refuses it as COPY does. */
+		if (last == '\n')
+			n--;
+		break;
+	case FRAME_EOL_CRLF:
+		if (last == '\n') {
+			if (n >= 2 && rec[n - 2] == '\r')
+				n -= 2;
+			else
+				bad_lf = true;
+		}
+		break;
+	case FRAME_EOL_CR:
+		if (last == '\r')
+			n--;
+		else if (last == '\n')
+			bad_lf = true;
+		break;
+	default:
+		break;
+	}
+	if (bad_lf) {
+		snprintf(msg, msgsz, "%s", csv ? "unquoted newline found in data" : "literal newline found in data");
+		return -1;
+	}
+	*len = n;
+	return 0;
 }

@@ -6,6 +6,7 @@
 #include "../pipeline/err.h"
 #include "record.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct framer;
@@ -42,6 +43,17 @@ enum frame_event frame_finish(struct framer *f, struct chunk *c);
 
 /* The header record (end-of-line stripped), valid until frame_free. */
 void frame_header(const struct framer *f, const char **p, size_t *len);
+
+/* Line-ending styles (struct chunk's eol): as COPY does, the first line's
+ * ending decides the style of the whole input. */
+enum { FRAME_EOL_UNKNOWN = 0, FRAME_EOL_LF, FRAME_EOL_CR, FRAME_EOL_CRLF };
+
+/* The bytes of record i of c without its end-of-line, in *len. A record
+ * whose line ends otherwise than the input's style is refused as COPY
+ * refuses it: -1 with "unquoted newline found in data" (csv) or "literal
+ * newline found in data" (text) in msg; a CR left before an LF in an LF
+ * input stays in the data for the parser to refuse. */
+int frame_record_data(const struct chunk *c, uint32_t i, bool csv, size_t *len, char *msg, size_t msgsz);
 
 /* Counters for the summary. */
 uint64_t frame_records(const struct framer *f); /* records framed, header excluded */

@@ -161,6 +161,10 @@ int text_parse_record(const struct dialect *d, const char *rec, size_t len, stru
 				case 'v':
 					c = '\v';
 					break;
+				case '.':
+					/* COPY's line reader takes a backslash-period for the
+					 * end-of-data marker, which must end its line. */
+					return text_fail(msg, msgsz, "end-of-copy marker corrupt");
 				default:
 					/* Any other character after a backslash is itself. */
 					break;

@@ -224,6 +224,56 @@ static void test_crlf(void)
 	free(r);
 }
 
+/* Frames in into one chunk and returns it (the caller frees it). */
+static struct chunk *frame_one(const struct dialect *d, const char *in, size_t len)
+{
+	struct framer *f = frame_create(d, 100, 1 << 16);
+	struct chunk *c = chunk_create(100, 1 << 16);
+	CU_ASSERT_FATAL(f != NULL && c != NULL);
+	size_t used = 0;
+	CU_ASSERT_EQUAL(frame_feed(f, c, in, len, &used), FRAME_MORE);
+	frame_finish(f, c);
+	frame_free(f);
+	return c;
+}
+
+/* The first line's ending sets the input's style, as COPY decides: a record ending otherwise is refused with COPY's message, or keeps its CR for the parser to refuse. */
+static void test_record_data_eol(void)
+{
+	char msg[128];
+	size_t n = 0;
+	/* LF input: a CRLF record keeps its CR. */
+	struct chunk *c = frame_one(&csv_dialect, S("a,b\nc,d\r\ne"));
+	CU_ASSERT_EQUAL_FATAL(c->nrecords, 3);
+	CU_ASSERT_EQUAL(frame_record_data(c, 0, true, &n, msg, sizeof msg), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_EQUAL(frame_record_data(c, 1, true, &n, msg, sizeof msg), 0);
+	CU_ASSERT_EQUAL(n, 4);
+	CU_ASSERT_EQUAL(frame_record_data(c, 2, true, &n, msg, sizeof msg), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	chunk_free(c);
+	/* CRLF input: both bytes go; a bare LF is refused. */
+	c = frame_one(&csv_dialect, S("a,b\r\nc,d\ne,f\r\n"));
+	CU_ASSERT_EQUAL_FATAL(c->nrecords, 3);
+	CU_ASSERT_EQUAL(frame_record_data(c, 0, true, &n, msg, sizeof msg), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_EQUAL(frame_record_data(c, 1, true, &n, msg, sizeof msg), -1);
+	CU_ASSERT_STRING_EQUAL(msg, "unquoted newline found in data");
+	CU_ASSERT_EQUAL(frame_record_data(c, 2, true, &n, msg, sizeof msg), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	chunk_free(c);
+	/* CR input, text format: an LF ends a record only to be refused. */
+	c = frame_one(&text_dialect, S("a\rb\nc\r"));
+	CU_ASSERT_EQUAL_FATAL(c->nrecords, 3);
+	CU_ASSERT_EQUAL(frame_record_data(c, 0, false, &n, msg, sizeof msg), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(frame_record_data(c, 1, false, &n, msg, sizeof msg), -1);
+	CU_ASSERT_STRING_EQUAL(msg, "literal newline found in data");
+	CU_ASSERT_EQUAL(frame_record_data(c, 2, false, &n, msg, sizeof msg), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	chunk_free(c);
+}
+
 /* Newlines inside quotes belong to the record and advance the physical line number of later records. */
 static void test_quoted_newlines(void)
 {
@@ -552,6 +602,7 @@ int main(void)
 	CU_pSuite s = CU_add_suite("frame", NULL, NULL);
 	if (s == NULL)
 		return 1;
+	CU_add_test(s, "record data and line-ending style", test_record_data_eol);
 	CU_add_test(s, "crlf", test_crlf);
 	CU_add_test(s, "quoted_newlines", test_quoted_newlines);
 	CU_add_test(s, "escape_char", test_escape_char);

@@ -319,10 +319,10 @@ static void test_text_plain(void)
 /* Backslash escapes decode as CopyReadAttributesText does: C escapes, octal up to three digits, \x with one or two hex digits, anything else literally. */
 static void test_text_escapes(void)
 {
-	CU_ASSERT_EQUAL_FATAL(text("\\b\\f\\n\\r\\t\\v\t\\\\\t\\a\\N\\.\t\\\t"), 4);
+	CU_ASSERT_EQUAL_FATAL(text("\\b\\f\\n\\r\\t\\v\t\\\\\t\\a\\N\\,\t\\\t"), 4);
 	CU_ASSERT(field_is(0, "\b\f\n\r\t\v"));
 	CU_ASSERT(field_is(1, "\\"));
-	CU_ASSERT(field_is(2, "aN."));
+	CU_ASSERT(field_is(2, "aN,"));
 	CU_ASSERT(field_is(3, "\t"));
 	CU_ASSERT_EQUAL_FATAL(text("\\101\\1018\\7\\0618\t\\x41\\x4\\x4g\\xg\\x414"), 2);
 	CU_ASSERT(field_is(0, "AA8\a18"));
@@ -330,6 +330,16 @@ static void test_text_escapes(void)
 	/* \400 keeps the low 8 bits, as PostgreSQL's val & 0377. */
 	CU_ASSERT_EQUAL_FATAL(text("\\501"), 1);
 	CU_ASSERT(field_is(0, "A"));
+}
+
+/* A backslash-period inside a line is COPY's corrupt end-of-data marker and refuses the record; an escaped backslash before a period does not. */
+static void test_text_eod_marker(void)
+{
+	CU_ASSERT_EQUAL(text("a\\.b"), -1);
+	CU_ASSERT_STRING_EQUAL(msg, "end-of-copy marker corrupt");
+	CU_ASSERT_EQUAL(text("x\t\\."), -1);
+	CU_ASSERT_EQUAL_FATAL(text("a\\\\.b"), 1);
+	CU_ASSERT(field_is(0, "a\\.b"));
 }
 
 /* The NULL marker is compared with the raw text: \N is NULL, \\N is the string \N, a custom marker with escapes too. */
@@ -449,6 +459,7 @@ int main(void)
 	CU_add_test(s, "utf8 boundaries", test_utf8_boundaries);
 	CU_add_test(s, "text plain", test_text_plain);
 	CU_add_test(s, "text escapes", test_text_escapes);
+	CU_add_test(s, "text end-of-data marker", test_text_eod_marker);
 	CU_add_test(s, "text null", test_text_null);
 	CU_add_test(s, "text decoded encoding", test_text_decoded_encoding);
 	CU_add_test(s, "text line breaks", test_text_line_breaks);
