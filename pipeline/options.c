@@ -22,6 +22,7 @@ enum opt_type {
 /* Commands an option belongs to. */
 #define FOR_LOAD (1u << CMD_LOAD)
 #define FOR_GEN (1u << CMD_GEN)
+#define FOR_BENCH (1u << CMD_BENCH)
 
 struct opt_def {
 	const char *name;
@@ -35,7 +36,7 @@ struct opt_def {
 #define OFF(f) offsetof(struct options, f)
 
 static const struct opt_def opt_defs[] = {
-	{"dsn", OPT_STRING, OFF(dsn), FOR_LOAD, "DSN",
+	{"dsn", OPT_STRING, OFF(dsn), FOR_LOAD | FOR_BENCH, "DSN",
 	 "libpq connection string or URI (PG* variables apply when absent)"},
 	{"table", OPT_STRING, OFF(table), FOR_LOAD, "NAME", "target table, may be schema-qualified (required)"},
 	{"format", OPT_ENUM, OFF(format), FOR_LOAD, "auto|csv|text",
@@ -49,7 +50,8 @@ static const struct opt_def opt_defs[] = {
 	 "string that means NULL (default: unquoted empty for csv, \\N for text)"},
 	{"columns", OPT_STRING, OFF(columns), FOR_LOAD, "a,b,c",
 	 "the table columns the input fields fill, in order (instead of the header)"},
-	{"workers", OPT_U32, OFF(workers), FOR_LOAD, "N", "worker threads and connections (default: online cores)"},
+	{"workers", OPT_U32, OFF(workers), FOR_LOAD | FOR_BENCH, "N",
+	 "worker threads and connections (default: online cores)"},
 	{"batch-rows", OPT_U32, OFF(batch_rows), FOR_LOAD, "N", "records per chunk and transaction (default 20000)"},
 	{"rejects", OPT_STRING, OFF(rejects), FOR_LOAD, "FILE", "append rejected records here, one JSON object a line"},
 	{"progress", OPT_ENUM, OFF(progress), FOR_LOAD, "auto|always|never",
@@ -72,8 +74,15 @@ static const struct opt_def opt_defs[] = {
 	 "give up connecting to PostgreSQL after this long (default 60)"},
 
 	{"shape", OPT_STRING, OFF(shape), FOR_GEN, "orders|wide", "record shape (default orders)"},
-	{"rows", OPT_U64, OFF(rows), FOR_GEN, "N", "number of records (default 1000000)"},
-	{"seed", OPT_U64, OFF(seed), FOR_GEN, "N", "random seed; the same seed gives the same bytes (default 1)"},
+	{"rows", OPT_U64, OFF(rows), FOR_GEN | FOR_BENCH, "N",
+	 "number of records (default 1000000; bench --quick: 300000)"},
+	{"seed", OPT_U64, OFF(seed), FOR_GEN | FOR_BENCH, "N",
+	 "random seed; the same seed gives the same bytes (default 1)"},
+	{"quick", OPT_TRUE, OFF(quick), FOR_BENCH, NULL, "a short run that fits in a minute on 2 cores"},
+	{"json", OPT_STRING, OFF(json), FOR_BENCH, "FILE", "also write the figures as JSON to FILE"},
+	{"runs", OPT_U32, OFF(runs), FOR_BENCH, "N", "runs of each end-to-end figure; the median is reported (default 3)"},
+	{"redis", OPT_STRING, OFF(redis), FOR_BENCH, "URL",
+	 "Redis for the figures with invalidation (default: a throwaway server)"},
 	{"bad-every", OPT_U64, OFF(bad_every), FOR_GEN, "K", "make records K, 2K, 3K... invalid (default 0: none)"},
 	{"output", OPT_STRING, OFF(output), FOR_GEN, "FILE", "write here instead of stdout; zstd when FILE ends in .zst"},
 	{"table-sql", OPT_STRING, OFF(table_sql), FOR_GEN, "NAME", "print CREATE TABLE NAME for the shape and exit"},
@@ -91,6 +100,8 @@ static const char *command_name(enum command c)
 		return "load";
 	case CMD_GEN:
 		return "gen";
+	case CMD_BENCH:
+		return "bench";
 	default:
 		return NULL;
 	}
@@ -177,6 +188,7 @@ void options_usage(FILE *out, enum command cmd)
 		      "commands:\n"
 		      "  load [OPTIONS] [FILE...|-]   load files (no FILE or -: standard input)\n"
 		      "  gen [OPTIONS]                write deterministic synthetic ERP records\n"
+		      "  bench [OPTIONS]              benchmark the stages and end-to-end loads against psql \\copy\n"
 		      "\n"
 		      "  --help, -h                   this text; COMMAND --help for a command's options\n"
 		      "  --version                    print the version\n"
@@ -189,6 +201,11 @@ void options_usage(FILE *out, enum command cmd)
 	if (cmd == CMD_LOAD)
 		fputs("usage: edonu-ingest load [OPTIONS] [FILE...|-]\n\nLoads each FILE (or standard input) into "
 		      "--table.\n\noptions:\n",
+		      out);
+	else if (cmd == CMD_BENCH)
+		fputs("usage: edonu-ingest bench [OPTIONS]\n\nMeasures each stage and whole loads side by side with "
+		      "psql \\copy on the same data and server;\nexits 1 when a load falls below 1,000,000 "
+		      "records/min.\n\noptions:\n",
 		      out);
 	else
 		fputs("usage: edonu-ingest gen [OPTIONS]\n\nWrites synthetic records, the same bytes for the same "
@@ -240,6 +257,8 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 		o->cmd = CMD_LOAD;
 	else if (strcmp(c, "gen") == 0)
 		o->cmd = CMD_GEN;
+	else if (strcmp(c, "bench") == 0)
+		o->cmd = CMD_BENCH;
 	else
 		return err_set(e, EXIT_USAGE, "unknown command \"%s\" (try edonu-ingest --help)", c);
 
@@ -293,6 +312,10 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 		}
 		if (set_option(o, &opt_defs[ch - 256], optarg, e) < 0)
 			return -1;
+		if (strcmp(opt_defs[ch - 256].name, "rows") == 0)
+			o->rows_set = 1;
+		if (strcmp(opt_defs[ch - 256].name, "workers") == 0)
+			o->workers_set = 1;
 	}
 	o->files = (const char **)(sub_argv + optind);
 	o->nfiles = sub_argc - optind;
@@ -311,7 +334,7 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 		if (o->source_id != NULL && (o->source_id[0] == '\0' || strlen(o->source_id) > 80))
 			return err_set(e, EXIT_USAGE, "--source-id must have 1 to 80 characters");
 	} else if (o->nfiles > 0) {
-		return err_set(e, EXIT_USAGE, "gen takes no operands (\"%s\"); use -o FILE", o->files[0]);
+		return err_set(e, EXIT_USAGE, "%s takes no operands (\"%s\")", command_name(o->cmd), o->files[0]);
 	}
 	return 0;
 }

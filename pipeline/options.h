@@ -13,6 +13,7 @@ enum command {
 	CMD_NONE = 0,
 	CMD_LOAD,
 	CMD_GEN,
+	CMD_BENCH,
 };
 
 enum on_conflict { CONFLICT_ERROR = 0, CONFLICT_IGNORE, CONFLICT_UPDATE };
@@ -56,6 +57,16 @@ struct options {
 	uint64_t bad_every;
 	const char *output;
 	const char *table_sql; /* print the DDL for this table name and exit */
+
+	/* bench */
+	int quick;
+	const char *json;
+	uint32_t runs;
+	int rows_set;          /* --rows was given (bench picks its own default) */
+	int workers_set;
+
+	/* cache invalidation */
+	const char *redis;
 
 	const char **files;    /* operands */
 	int nfiles;
