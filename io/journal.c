@@ -51,7 +51,6 @@ struct journal {
 	char tmp_path[PATH_MAX];
 	uint64_t end;         /* file size: where the next record goes */
 	uint64_t next_id;
-	uint64_t replay_below; /* entries with smaller ids were pending at open */
 	uint64_t compact_at;   /* compact when end passes this */
 	size_t compact_bytes;
 	struct jentry *pend; /* sorted by id */
@@ -473,7 +472,6 @@ int journal_open(const char *dir, const char *target, struct journal **out, stru
 		journal_close(j);
 		return -1;
 	}
-	j->replay_below = j->next_id;
 	j->compact_at = j->compact_bytes;
 	struct stat st;
 	if (fstat(j->fd, &st) != 0) {
@@ -585,6 +583,11 @@ int journal_replay(struct journal *j, journal_replay_fn fn, void *ctx, struct er
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	uint64_t last = 0;
 	int rc = 0;
+	/* Entries appended while replaying (none, when used as documented)
+	 * wait for the next replay. */
+	pthread_mutex_lock(&j->mu);
+	uint64_t below = j->next_id;
+	pthread_mutex_unlock(&j->mu);
 	for (;;) {
 		/* Find the next pending entry after the last one handed over; fn may
 		 * have marked entries done, which shifts the table. */
@@ -597,7 +600,7 @@ int journal_replay(struct journal *j, journal_replay_fn fn, void *ctx, struct er
 			else
 				hi = mid;
 		}
-		if (lo == j->npend || j->pend[lo].id >= j->replay_below) {
+		if (lo == j->npend || j->pend[lo].id >= below) {
 			pthread_mutex_unlock(&j->mu);
 			break;
 		}

@@ -108,12 +108,13 @@ int64_t journal_append(struct journal *j, const void *keys, size_t len, uint32_t
  * write failed (the entry then stays pending in the file). */
 int journal_done(struct journal *j, uint64_t id, struct err *e);
 
-/* fn gets each entry that was pending at open, in id order, with its key
- * list (valid during the call). It should send the keys and call
- * journal_done(j, id) on success. It returns 0 to go on, anything else to
- * stop (e.g. Redis is down): journal_replay then returns that value, and the
- * rest stays pending. Call at start-up, before workers append. Returns 0
- * when every entry was handed over, or -1 with e on a read error. */
+/* fn gets each entry pending when the call starts (left by an earlier run,
+ * or by this one when Redis was down), in id order, with its key list (valid
+ * during the call). It should send the keys and call journal_done(j, id) on
+ * success. It returns 0 to go on, anything else to stop (e.g. Redis is
+ * down): journal_replay then returns that value, and the rest stays pending.
+ * Call while no worker appends: at start-up, or after the workers stopped.
+ * Returns 0 when every entry was handed over, or -1 with e on a read error. */
 typedef int (*journal_replay_fn)(void *ctx, uint64_t id, const void *keys, size_t len, uint32_t nkeys);
 int journal_replay(struct journal *j, journal_replay_fn fn, void *ctx, struct err *e);
 

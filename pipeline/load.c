@@ -119,6 +119,8 @@ static int finish_mapping(struct load *ld, struct source *s, struct err *e)
 	if (o->on_conflict != CONFLICT_ERROR &&
 	    transform_set_upsert(&s->map, &ld->table, o->key, o->on_conflict == CONFLICT_UPDATE, e) < 0)
 		return -1;
+	if (ld->cache != NULL && cache_compile(ld->cache, &ld->table, &s->map, &s->templates, e) < 0)
+		return -1;
 	s->statements = (struct sink_statements){
 		.copy_bin = s->map.copy_bin_sql,
 		.copy_txt = s->map.copy_txt_sql,
@@ -387,6 +389,12 @@ int load_main(const struct options *o)
 	 * ledger locks for the whole run. */
 	if (!o->dry_run && ledger_setup(conn, &e) < 0)
 		goto fail;
+	/* Cache invalidation: templates checked, journal opened, and keys left
+	 * pending by an earlier run sent first, whatever this run loads. */
+	if (!o->dry_run && cache_open(&ld->cache, o, &ld->table, o->batch_rows, &e) < 0)
+		goto fail;
+	if (ld->cache != NULL)
+		cache_replay(ld->cache);
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	ld->nworkers = o->workers ? o->workers : (uint32_t)(ncpu > 0 ? ncpu : 1);
@@ -510,6 +518,13 @@ fail_started:;
 		.parse_s = (double)SUM(ld, parse_ns) / 1e9,
 		.sink_s = (double)SUM(ld, sink_ns) / 1e9,
 	};
+	uint64_t keys_pending = ld->cache ? cache_finish(ld->cache) : 0;
+	struct cache_stats cs;
+	cache_stats(ld->cache, &cs);
+	s.keys_invalidated = cs.keys_invalidated;
+	s.keys_pending = keys_pending;
+	s.redis_round_trips = cs.round_trips;
+	char pending_msg[160];
 	code = atomic_load(&ld->fatal_code);
 	if (code != 0) {
 		e = ld->fatal;
@@ -518,6 +533,13 @@ fail_started:;
 	} else if (got_signal) {
 		code = EXIT_TEMPFAIL;
 		s.error = "interrupted by a signal; run again to finish";
+	} else if (keys_pending > 0) {
+		code = EXIT_TEMPFAIL;
+		snprintf(pending_msg, sizeof pending_msg,
+			 "%llu cache keys still pending: Redis did not take them; a rerun sends them",
+			 (unsigned long long)keys_pending);
+		s.error = pending_msg;
+		log_event(LOG_ERROR, "invalidation_pending", "%s", pending_msg);
 	} else if (s.rejected > 0) {
 		code = EXIT_DATAERR;
 	}
@@ -550,8 +572,11 @@ done:
 	for (uint32_t i = 0; i < ld->nsources; i++)
 		ledger_end(conn, &ld->sources[i].ledger);
 	PQfinish(conn);
-	for (uint32_t i = 0; i < ld->nsources; i++)
+	for (uint32_t i = 0; i < ld->nsources; i++) {
 		transform_free(&ld->sources[i].map);
+		cache_templates_free(&ld->sources[i].templates);
+	}
+	cache_close(ld->cache);
 	free(ld->sources);
 	catalog_free(&ld->table);
 	pthread_mutex_destroy(&ld->fatal_lock);

@@ -7,6 +7,7 @@
 #include "../stages/sink_pg.h"
 #include "../stages/transform.h"
 #include "buf.h"
+#include "cache.h"
 #include "catalog.h"
 #include "chunk.h"
 #include "ledger.h"
@@ -27,6 +28,7 @@ struct source {
 	struct dialect dialect;
 	struct mapping map;
 	struct sink_statements statements; /* from map, once mapped */
+	struct cache_templates templates;  /* cache keys of its records */
 	bool mapped;
 	/* Exactly once: the ledger's view of this input (see ledger.h). */
 	struct ledger_source ledger;
@@ -71,6 +73,12 @@ struct worker {
 	struct buf txt;
 	struct field *fields;
 	uint32_t *bin_off, *bin_rec, *txt_off, *txt_rec;
+	struct cache_worker *cache;  /* NULL without --invalidate/--bump */
+	uint8_t *refused;            /* per record of the chunk: refused by the server this attempt */
+	bool keys_partial;           /* the key set leaves out refused records */
+	const struct chunk *cur_chunk;
+	const struct sink_batch *cur_batch;
+	size_t client_mark;          /* w->pending up to here: rejects found before the server saw the chunk */
 	/* Where the last reject's line was computed, so that the next one in
 	 * the same chunk continues from there instead of from the start. */
 	const struct chunk *line_chunk;
@@ -83,6 +91,7 @@ struct load {
 	const struct options *o;
 	struct table_info table;
 	struct rejects *rejects;
+	struct cache *cache;          /* NULL without --invalidate/--bump */
 	uint32_t nworkers;
 	uint32_t batch_rows;          /* the largest of the sources' batch_rows: chunk capacity */
 	_Atomic uint64_t rejected_total; /* for --max-rejects */

@@ -17,6 +17,7 @@ enum opt_type {
 	OPT_TRUE,   /* int set to 1 */
 	OPT_FALSE,  /* int set to 0 */
 	OPT_ENUM,   /* int, index into choices ("a|b|c") */
+	OPT_LIST,   /* struct option_list: each use appends */
 };
 
 /* Commands an option belongs to. */
@@ -81,8 +82,14 @@ static const struct opt_def opt_defs[] = {
 	{"quick", OPT_TRUE, OFF(quick), FOR_BENCH, NULL, "a short run that fits in a minute on 2 cores"},
 	{"json", OPT_STRING, OFF(json), FOR_BENCH, "FILE", "also write the figures as JSON to FILE"},
 	{"runs", OPT_U32, OFF(runs), FOR_BENCH, "N", "runs of each end-to-end figure; the median is reported (default 3)"},
-	{"redis", OPT_STRING, OFF(redis), FOR_BENCH, "URL",
-	 "Redis for the figures with invalidation (default: a throwaway server)"},
+	{"redis", OPT_STRING, OFF(redis), FOR_LOAD | FOR_BENCH, "URL",
+	 "Redis for cache invalidation: redis://[:password@]host:port/db or unix:///path (bench: default a throwaway server)"},
+	{"invalidate", OPT_LIST, OFF(invalidate), FOR_LOAD, "TEMPLATE",
+	 "after each commit UNLINK the keys this template renders from the committed rows, e.g. erp:{tenant_id}:order:{order_id} (repeatable)"},
+	{"bump", OPT_LIST, OFF(bump), FOR_LOAD, "TEMPLATE", "INCR this version key once per committed chunk (repeatable)"},
+	{"publish", OPT_STRING, OFF(publish), FOR_LOAD, "CHANNEL", "PUBLISH the invalidated keys on this channel"},
+	{"state-dir", OPT_STRING, OFF(state_dir), FOR_LOAD, "DIR",
+	 "where the invalidation journal lives (default $STATE_DIRECTORY, $XDG_STATE_HOME/edonu-ingest, ~/.local/state/edonu-ingest)"},
 	{"bad-every", OPT_U64, OFF(bad_every), FOR_GEN, "K", "make records K, 2K, 3K... invalid (default 0: none)"},
 	{"output", OPT_STRING, OFF(output), FOR_GEN, "FILE", "write here instead of stdout; zstd when FILE ends in .zst"},
 	{"table-sql", OPT_STRING, OFF(table_sql), FOR_GEN, "NAME", "print CREATE TABLE NAME for the shape and exit"},
@@ -167,6 +174,13 @@ static int set_option(struct options *o, const struct opt_def *d, const char *ar
 	case OPT_FALSE:
 		*(int *)(void *)base = 0;
 		return 0;
+	case OPT_LIST: {
+		struct option_list *l = (struct option_list *)(void *)base;
+		if (l->n == OPTION_LIST_MAX)
+			return err_set(e, EXIT_USAGE, "--%s is given more than %d times", d->name, OPTION_LIST_MAX);
+		l->v[l->n++] = arg;
+		return 0;
+	}
 	case OPT_ENUM:
 		idx = choice_index(d->arg, arg);
 		if (idx < 0)
@@ -333,6 +347,11 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 			return err_set(e, EXIT_USAGE, "--key goes with --on-conflict ignore|update");
 		if (o->source_id != NULL && (o->source_id[0] == '\0' || strlen(o->source_id) > 80))
 			return err_set(e, EXIT_USAGE, "--source-id must have 1 to 80 characters");
+		bool wants_redis = o->invalidate.n > 0 || o->bump.n > 0 || o->publish != NULL;
+		if (wants_redis && o->redis == NULL)
+			return err_set(e, EXIT_USAGE, "--invalidate, --bump and --publish need --redis URL");
+		if (o->redis != NULL && !wants_redis)
+			return err_set(e, EXIT_USAGE, "--redis needs --invalidate or --bump to say which keys");
 	} else if (o->nfiles > 0) {
 		return err_set(e, EXIT_USAGE, "%s takes no operands (\"%s\")", command_name(o->cmd), o->files[0]);
 	}

@@ -21,6 +21,13 @@ enum on_conflict { CONFLICT_ERROR = 0, CONFLICT_IGNORE, CONFLICT_UPDATE };
 enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_ALWAYS, PROGRESS_NEVER };
 enum log_format { LOG_TEXT = 0, LOG_JSON };
 
+/* A repeatable option's values, in the order given. */
+#define OPTION_LIST_MAX 16
+struct option_list {
+	const char *v[OPTION_LIST_MAX];
+	uint32_t n;
+};
+
 struct options {
 	enum command cmd;
 
@@ -67,6 +74,10 @@ struct options {
 
 	/* cache invalidation */
 	const char *redis;
+	struct option_list invalidate; /* --invalidate TEMPLATE, repeatable */
+	struct option_list bump;       /* --bump TEMPLATE, repeatable */
+	const char *publish;
+	const char *state_dir;
 
 	const char **files;    /* operands */
 	int nfiles;

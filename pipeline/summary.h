@@ -18,6 +18,9 @@ struct summary {
 	uint64_t retries;           /* whole-chunk retries after transient failures */
 	uint64_t isolation_retries; /* statements rerun to isolate refused records */
 	uint64_t statements;
+	uint64_t keys_invalidated;
+	uint64_t keys_pending;
+	uint64_t redis_round_trips;
 	uint32_t workers;
 	uint32_t files;
 	double read_s;  /* reader thread: read, decode, frame */
@@ -27,7 +30,7 @@ struct summary {
 	const char *error; /* the fatal error, if any */
 };
 
-/* Records per minute over the whole run. */
+/* Records loaded or rejected per minute over the whole run (skipped ones excluded). */
 double summary_records_per_minute(const struct summary *s);
 
 /* The table on stderr (a human's view). */

@@ -154,12 +154,49 @@ static void put_text_line(struct buf *out, const struct field *f, uint32_t n)
 	buf_putc(out, '\n');
 }
 
-/* Parse, map and encode every record; rejects what is certainly bad. */
-static void encode_chunk(struct worker *w, const struct chunk *c, struct sink_batch *b)
+/* Splits record i of c into w->fields and checks its field count. Returns the
+ * field count, or -1 with msg (and *column when one is to blame). */
+static int parse_record(struct worker *w, const struct chunk *c, uint32_t i, char *msg, size_t msgsz,
+			const char **column)
 {
-	const struct source *src = c->src;
-	const struct dialect *d = &src->dialect;
-	const struct mapping *m = &src->map;
+	const struct dialect *d = &c->src->dialect;
+	*column = NULL;
+	if (c->rec_flags[i] & REC_TOO_LONG) {
+		snprintf(msg, msgsz, "record is longer than %zu bytes, the most a chunk holds", w->ld->chunk_bytes);
+		return -1;
+	}
+	const char *rec = c->data + c->rec_off[i];
+	size_t len;
+	if (frame_record_data(c, i, d->format != FORMAT_TEXT, &len, msg, msgsz) < 0)
+		return -1;
+	w->scratch.len = 0;
+	buf_reserve(&w->scratch, len + 1);
+	int nf = d->format == FORMAT_TEXT ? text_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, msgsz)
+					  : csv_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, msgsz);
+	if (nf < 0)
+		return -1;
+	if (transform_check_fields(&c->src->map, &w->ld->table, (uint32_t)nf, msg, msgsz, column) < 0)
+		return -1;
+	return nf;
+}
+
+/* Adds the cache keys of the record in w->fields; a key that cannot be
+ * rendered exactly stops the load (a missing invalidation is a stale cache). */
+static int add_keys(struct worker *w, const struct chunk *c)
+{
+	struct err e;
+	err_clear(&e);
+	if (cache_worker_add(w->cache, &c->src->templates, &w->ld->table, w->fields, &e) < 0) {
+		load_fail(w->ld, &e);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse, map and encode every record; rejects what is certainly bad. */
+static int encode_chunk(struct worker *w, const struct chunk *c, struct sink_batch *b)
+{
+	const struct mapping *m = &c->src->map;
 	const struct table_info *t = &w->ld->table;
 	const struct enc_session *sess = &t->session;
 	char msg[512];
@@ -168,31 +205,14 @@ static void encode_chunk(struct worker *w, const struct chunk *c, struct sink_ba
 	w->txt.len = 0;
 	w->bin_off[0] = 0;
 	w->txt_off[0] = 0;
+	if (w->cache)
+		cache_worker_begin(w->cache);
+	w->keys_partial = false;
 
 	for (uint32_t i = 0; i < c->nrecords; i++) {
-		if (c->rec_flags[i] & REC_TOO_LONG) {
-			snprintf(msg, sizeof msg, "record is longer than %zu bytes, the most a chunk holds",
-				 w->ld->chunk_bytes);
-			add_reject(w, i, NULL, NULL, msg);
-			continue;
-		}
-		const char *rec = c->data + c->rec_off[i];
-		size_t len;
-		if (frame_record_data(c, i, d->format != FORMAT_TEXT, &len, msg, sizeof msg) < 0) {
-			add_reject(w, i, NULL, NULL, msg);
-			continue;
-		}
-		w->scratch.len = 0;
-		buf_reserve(&w->scratch, len + 1);
-		int nf = d->format == FORMAT_TEXT
-				 ? text_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, sizeof msg)
-				 : csv_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, sizeof msg);
+		const char *column;
+		int nf = parse_record(w, c, i, msg, sizeof msg, &column);
 		if (nf < 0) {
-			add_reject(w, i, NULL, NULL, msg);
-			continue;
-		}
-		const char *column = NULL;
-		if (transform_check_fields(m, t, (uint32_t)nf, msg, sizeof msg, &column) < 0) {
 			add_reject(w, i, column, NULL, msg);
 			continue;
 		}
@@ -224,16 +244,21 @@ static void encode_chunk(struct worker *w, const struct chunk *c, struct sink_ba
 				if (defer)
 					w->bin.len = before;
 			}
-			if (rejected || defer) {
+			if (rejected) {
 				w->bin.len = start;
-				if (rejected)
-					continue;
-			} else {
+				continue;
+			}
+			if (!defer) {
+				if (w->cache && add_keys(w, c) < 0)
+					return -1;
 				w->bin_rec[nbin] = i;
 				w->bin_off[++nbin] = (uint32_t)w->bin.len;
 				continue;
 			}
+			w->bin.len = start;
 		}
+		if (w->cache && add_keys(w, c) < 0)
+			return -1;
 		put_text_line(&w->txt, w->fields, (uint32_t)nf);
 		w->txt_rec[ntxt] = i;
 		w->txt_off[++ntxt] = (uint32_t)w->txt.len;
@@ -249,6 +274,53 @@ static void encode_chunk(struct worker *w, const struct chunk *c, struct sink_ba
 		.ntxt = ntxt,
 	};
 	atomic_fetch_add_explicit(&w->n.deferred, ntxt, memory_order_relaxed);
+	return 0;
+}
+
+/* Rebuilds the chunk's key set from the records sent to the server, less
+ * those it refused in this attempt: keys of rejected records are never
+ * invalidated. Parses those records again; refusals are rare. */
+static int rebuild_keys(struct worker *w, const struct chunk *c, const struct sink_batch *b)
+{
+	cache_worker_begin(w->cache);
+	char msg[512];
+	const char *column;
+	for (int pass = 0; pass < 2; pass++) {
+		const uint32_t *rec = pass == 0 ? b->bin_rec : b->txt_rec;
+		uint32_t n = pass == 0 ? b->nbin : b->ntxt;
+		for (uint32_t k = 0; k < n; k++) {
+			if (w->refused[rec[k]])
+				continue;
+			/* These records parsed once already. */
+			ASSERT(parse_record(w, c, rec[k], msg, sizeof msg, &column) >= 0);
+			if (add_keys(w, c) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The sink's hook before COMMIT: the chunk's keys, as they stand after the
+ * server's refusals, go to the journal. */
+static int before_commit(void *ctx, struct err *e)
+{
+	struct worker *w = ctx;
+	const struct chunk *c = w->cur_chunk;
+	bool refusals = w->pending.len > w->client_mark;
+	if (refusals || w->keys_partial) {
+		memset(w->refused, 0, c->nrecords);
+		for (size_t off = w->client_mark; off < w->pending.len;) {
+			const struct pending_reject *p = (const void *)(w->pending.data + off);
+			w->refused[p->rec] = 1;
+			size_t sz = sizeof *p + p->column_len + p->message_len;
+			off += sz + (alignof(struct pending_reject) - sz % alignof(struct pending_reject)) %
+					    alignof(struct pending_reject);
+		}
+		if (rebuild_keys(w, c, w->cur_batch) < 0)
+			return err_set(e, EXIT_CONFIG, "cache keys could not be rendered");
+		w->keys_partial = refusals;
+	}
+	return cache_worker_journal(w->cache, e);
 }
 
 /* Backoff between retries of a chunk: 100 ms doubling to 5 s. */
@@ -327,8 +399,16 @@ static void process_chunk(struct worker *w, struct chunk *c)
 	uint64_t t0 = now_ns();
 	struct sink_batch b;
 	w->pending.len = 0;
-	encode_chunk(w, c, &b);
+	if (encode_chunk(w, c, &b) < 0)
+		return;
 	size_t client_mark = w->pending.len;
+	w->client_mark = client_mark;
+	w->cur_chunk = c;
+	w->cur_batch = &b;
+	if (w->cache) {
+		b.before_commit = before_commit;
+		b.before_commit_ctx = w;
+	}
 	uint64_t t1 = now_ns();
 	long committed;
 	if (ld->o->dry_run) {
@@ -347,6 +427,8 @@ static void process_chunk(struct worker *w, struct chunk *c)
 	uint64_t t2 = now_ns();
 	if (committed < 0)
 		return;
+	if (w->cache && !ld->o->dry_run)
+		cache_worker_send(w->cache);
 	uint64_t nrej = flush_rejects(w, c);
 	atomic_fetch_add_explicit(&w->n.rejected, nrej, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.loaded, (uint64_t)committed, memory_order_relaxed);
@@ -418,8 +500,14 @@ int workers_create(struct load *ld, struct err *e)
 		w->bin_rec = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
 		w->txt_off = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
 		w->txt_rec = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
-		if (!w->fields || !w->bin_off || !w->bin_rec || !w->txt_off || !w->txt_rec)
+		w->refused = calloc(rmax ? rmax : 1, 1);
+		if (!w->fields || !w->bin_off || !w->bin_rec || !w->txt_off || !w->txt_rec || !w->refused)
 			return err_set(e, EXIT_SOFTWARE, "out of memory");
+		if (ld->cache != NULL && !ld->o->dry_run) {
+			w->cache = cache_worker_create(ld->cache, rmax, e);
+			if (w->cache == NULL)
+				return -1;
+		}
 		for (uint32_t k = 0; k < CHUNKS_PER_WORKER; k++) {
 			struct chunk *c = chunk_create(rmax, ld->chunk_bytes);
 			if (c == NULL)
@@ -498,6 +586,8 @@ void workers_destroy(struct load *ld)
 		free(w->bin_rec);
 		free(w->txt_off);
 		free(w->txt_rec);
+		free(w->refused);
+		cache_worker_free(w->cache);
 	}
 	free(ld->workers);
 	ld->workers = NULL;

@@ -463,6 +463,10 @@ long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn 
 		rollback_quietly(c);
 		return -1;
 	}
+	if (b->before_commit != NULL && b->before_commit(b->before_commit_ctx, e) < 0) {
+		rollback_quietly(c);
+		return -1;
+	}
 	if (pg_exec(c, "COMMIT", e) < 0) {
 		rollback_quietly(c);
 		return -1;

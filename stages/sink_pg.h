@@ -40,6 +40,10 @@ struct sink_batch {
 	const char *ledger_target;
 	uint64_t chunk;
 	uint32_t records; /* all records of the chunk, rejected ones included */
+	/* Runs last before COMMIT, once the refused records are known (the
+	 * chunk's cache keys go to the journal there); -1 with e rolls back. */
+	int (*before_commit)(void *ctx, struct err *e);
+	void *before_commit_ctx;
 };
 
 /* Told of each record the server refused: its record index, SQLSTATE, the

@@ -1,0 +1,346 @@
+/* cache.c - cache invalidation in the load: keys of committed rows journaled before COMMIT,
+ * sent to Redis after it, replayed at start-up when a run ended before Redis acknowledged them. */
+#include "cache.h"
+
+#include "../io/journal.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Redis timeouts and backoff: a Redis that is down costs a worker at most
+ * one connect timeout per backoff period, never a stall of the load. */
+#define REDIS_TIMEOUT_MS 2000u
+#define REDIS_BACKOFF_MS_MIN 100
+#define REDIS_BACKOFF_MS_MAX 5000
+/* At the end of a run, pending keys are retried for this long. */
+#define FINISH_RETRY_MS 10000
+
+struct cache {
+	const struct options *o;
+	struct journal *journal;
+	char redis_url[1024];
+	uint32_t batch_rows;
+	uint32_t ntemplates;
+	struct inval_redis *replay_redis; /* for replay and finish, on the main thread */
+	struct inval_keyset *replay_ks;
+	_Atomic uint64_t keys_invalidated;
+	_Atomic uint64_t round_trips;
+	_Atomic uint64_t failures;
+	pthread_mutex_t lock;
+	struct cache_worker **workers;
+	uint32_t nworkers;
+	uint32_t workers_cap;
+};
+
+struct cache_worker {
+	struct cache *c;
+	struct inval_keyset *ks;
+	struct inval_redis *redis;
+	int64_t entry;          /* journal id of the chunk, -1 before journaling */
+	uint64_t retry_at_ns;   /* no send before this (backoff after a failure) */
+	long backoff_ms;
+	uint64_t round_trips_seen;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The journal's target names the table and Redis without its password:
+ * the same table into another Redis is another journal. */
+static void journal_target(const struct table_info *t, const char *url, char *out, size_t outsz)
+{
+	struct inval_redis_url u;
+	if (inval_redis_parse_url(url, &u, NULL) == 0) {
+		if (u.unix_socket)
+			snprintf(out, outsz, "%s unix://%s?db=%d", t->display, u.host, u.db);
+		else
+			snprintf(out, outsz, "%s redis://%s:%d/%d", t->display, u.host, u.port, u.db);
+	} else {
+		snprintf(out, outsz, "%s %s", t->display, url);
+	}
+}
+
+int cache_open(struct cache **out, const struct options *o, const struct table_info *t, uint32_t batch_rows,
+	       struct err *e)
+{
+	*out = NULL;
+	if (o->invalidate.n == 0 && o->bump.n == 0)
+		return 0;
+	struct cache *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	c->o = o;
+	c->batch_rows = batch_rows;
+	c->ntemplates = o->invalidate.n + o->bump.n;
+	snprintf(c->redis_url, sizeof c->redis_url, "%s", o->redis);
+	pthread_mutex_init(&c->lock, NULL);
+
+	/* A mapping of every column: templates are checked against the table
+	 * now, and against each source's columns when it is mapped. */
+	struct mapping all;
+	if (transform_map_list(&all, t, NULL, e) < 0) {
+		cache_close(c);
+		return -1;
+	}
+	struct cache_templates tt;
+	int rc = cache_compile(c, t, &all, &tt, e);
+	transform_free(&all);
+	if (rc < 0) {
+		cache_close(c);
+		return -1;
+	}
+	cache_templates_free(&tt);
+
+	char dir[4096], target[1400];
+	if (journal_state_dir(o->state_dir, dir, sizeof dir, e) < 0) {
+		cache_close(c);
+		return -1;
+	}
+	journal_target(t, o->redis, target, sizeof target);
+	if (journal_open(dir, target, &c->journal, e) < 0) {
+		cache_close(c);
+		return -1;
+	}
+	c->replay_redis = inval_redis_create(o->redis, o->publish, REDIS_TIMEOUT_MS, e);
+	c->replay_ks = inval_keyset_create(batch_rows * c->ntemplates, 64);
+	if (c->replay_redis == NULL || c->replay_ks == NULL) {
+		if (c->replay_ks == NULL)
+			err_set(e, EXIT_SOFTWARE, "out of memory");
+		cache_close(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void cache_close(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	if (c->journal)
+		journal_close(c->journal);
+	inval_redis_free(c->replay_redis);
+	inval_keyset_free(c->replay_ks);
+	free(c->workers);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+int cache_compile(struct cache *c, const struct table_info *t, const struct mapping *m, struct cache_templates *out,
+		  struct err *e)
+{
+	memset(out, 0, sizeof *out);
+	const struct option_list *lists[2] = {&c->o->invalidate, &c->o->bump};
+	const enum inval_kind kinds[2] = {INVAL_UNLINK, INVAL_BUMP};
+	for (int l = 0; l < 2; l++) {
+		for (uint32_t i = 0; i < lists[l]->n; i++) {
+			if (inval_compile(lists[l]->v[i], t, m, kinds[l], &out->v[out->n], e) < 0) {
+				cache_templates_free(out);
+				return -1;
+			}
+			out->n++;
+		}
+	}
+	return 0;
+}
+
+void cache_templates_free(struct cache_templates *tt)
+{
+	for (uint32_t i = 0; i < tt->n; i++)
+		inval_template_free(tt->v[i]);
+	tt->n = 0;
+}
+
+static void count_round_trips(struct cache *c, const struct inval_redis *r, uint64_t *seen)
+{
+	uint64_t now = inval_redis_stats(r)->round_trips;
+	atomic_fetch_add(&c->round_trips, now - *seen);
+	*seen = now;
+}
+
+struct replay_ctx {
+	struct cache *c;
+	uint64_t seen;
+	struct err e;
+};
+
+static int replay_one(void *ctx, uint64_t id, const void *keys, size_t len, uint32_t nkeys)
+{
+	struct replay_ctx *rc = ctx;
+	struct cache *c = rc->c;
+	(void)nkeys;
+	if (inval_keyset_load(c->replay_ks, keys, len, &rc->e) < 0)
+		return 1;
+	int64_t n = inval_redis_send(c->replay_redis, c->replay_ks, &rc->e);
+	count_round_trips(c, c->replay_redis, &rc->seen);
+	if (n < 0) {
+		atomic_fetch_add(&c->failures, 1);
+		return 1;
+	}
+	atomic_fetch_add(&c->keys_invalidated, inval_keyset_count(c->replay_ks));
+	journal_done(c->journal, id, NULL);
+	return 0;
+}
+
+int cache_replay(struct cache *c)
+{
+	uint64_t entries, keys;
+	journal_pending(c->journal, &entries, &keys);
+	if (entries == 0)
+		return 0;
+	struct replay_ctx rc = {c, inval_redis_stats(c->replay_redis)->round_trips, {0}};
+	err_clear(&rc.e);
+	int r = journal_replay(c->journal, replay_one, &rc, &rc.e);
+	if (r != 0) {
+		log_event(LOG_WARN, "invalidation_pending", "%llu keys from an earlier run still pending: %s",
+			  (unsigned long long)keys, rc.e.msg);
+		return 1;
+	}
+	log_event(LOG_INFO, "invalidation_replayed", "%llu keys left pending by an earlier run invalidated",
+		  (unsigned long long)keys);
+	return 0;
+}
+
+struct cache_worker *cache_worker_create(struct cache *c, uint32_t batch_rows, struct err *e)
+{
+	struct cache_worker *w = calloc(1, sizeof *w);
+	if (w == NULL) {
+		err_set(e, EXIT_SOFTWARE, "out of memory");
+		return NULL;
+	}
+	w->c = c;
+	w->entry = -1;
+	w->backoff_ms = REDIS_BACKOFF_MS_MIN;
+	w->ks = inval_keyset_create(batch_rows * c->ntemplates, 64);
+	w->redis = inval_redis_create(c->redis_url, c->o->publish, REDIS_TIMEOUT_MS, e);
+	if (w->ks == NULL || w->redis == NULL) {
+		if (w->ks == NULL)
+			err_set(e, EXIT_SOFTWARE, "out of memory");
+		cache_worker_free(w);
+		return NULL;
+	}
+	pthread_mutex_lock(&c->lock);
+	if (c->nworkers == c->workers_cap) {
+		uint32_t cap = c->workers_cap ? c->workers_cap * 2 : 8;
+		struct cache_worker **p = realloc(c->workers, cap * sizeof *p);
+		if (p == NULL) {
+			pthread_mutex_unlock(&c->lock);
+			cache_worker_free(w);
+			err_set(e, EXIT_SOFTWARE, "out of memory");
+			return NULL;
+		}
+		c->workers = p;
+		c->workers_cap = cap;
+	}
+	c->workers[c->nworkers++] = w;
+	pthread_mutex_unlock(&c->lock);
+	return w;
+}
+
+void cache_worker_free(struct cache_worker *w)
+{
+	if (w == NULL)
+		return;
+	inval_keyset_free(w->ks);
+	inval_redis_free(w->redis);
+	free(w);
+}
+
+void cache_worker_begin(struct cache_worker *w)
+{
+	inval_keyset_clear(w->ks);
+	w->entry = -1;
+}
+
+int cache_worker_add(struct cache_worker *w, const struct cache_templates *tt, const struct table_info *t,
+		     const struct field *fields, struct err *e)
+{
+	if (inval_keyset_add_record(w->ks, tt->v, tt->n, t, fields, e) < 0) {
+		if (e->code == EXIT_DATAERR)
+			e->code = EXIT_CONFIG;
+		return -1;
+	}
+	return 0;
+}
+
+int cache_worker_journal(struct cache_worker *w, struct err *e)
+{
+	if (inval_keyset_count(w->ks) == 0) {
+		w->entry = -1;
+		return 0;
+	}
+	size_t len;
+	const void *d = inval_keyset_data(w->ks, &len);
+	int64_t id = journal_append(w->c->journal, d, len, inval_keyset_count(w->ks), e);
+	if (id < 0)
+		return -1;
+	w->entry = id;
+	return 0;
+}
+
+void cache_worker_send(struct cache_worker *w)
+{
+	struct cache *c = w->c;
+	if (w->entry < 0)
+		return;
+	uint64_t now = now_ns();
+	if (now < w->retry_at_ns)
+		return; /* Redis failed recently: the entry stays pending for later */
+	struct err e;
+	err_clear(&e);
+	int64_t n = inval_redis_send(w->redis, w->ks, &e);
+	count_round_trips(c, w->redis, &w->round_trips_seen);
+	if (n < 0) {
+		atomic_fetch_add(&c->failures, 1);
+		log_event(LOG_WARN, "redis_unavailable", "keys stay pending, next try in %ld ms: %s", w->backoff_ms,
+			  e.msg);
+		w->retry_at_ns = now + (uint64_t)w->backoff_ms * 1000000u;
+		w->backoff_ms = w->backoff_ms * 2 > REDIS_BACKOFF_MS_MAX ? REDIS_BACKOFF_MS_MAX : w->backoff_ms * 2;
+		return;
+	}
+	w->backoff_ms = REDIS_BACKOFF_MS_MIN;
+	w->retry_at_ns = 0;
+	atomic_fetch_add(&c->keys_invalidated, inval_keyset_count(w->ks));
+	journal_done(c->journal, (uint64_t)w->entry, NULL);
+	w->entry = -1;
+}
+
+uint64_t cache_finish(struct cache *c)
+{
+	uint64_t entries, keys;
+	journal_pending(c->journal, &entries, &keys);
+	uint64_t deadline = now_ns() + (uint64_t)FINISH_RETRY_MS * 1000000u;
+	long backoff = REDIS_BACKOFF_MS_MIN;
+	while (entries > 0 && cache_replay(c) != 0) {
+		if (now_ns() + (uint64_t)backoff * 1000000u > deadline)
+			break;
+		struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000L};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		backoff = backoff * 2 > REDIS_BACKOFF_MS_MAX ? REDIS_BACKOFF_MS_MAX : backoff * 2;
+	}
+	journal_pending(c->journal, &entries, &keys);
+	return keys;
+}
+
+void cache_stats(struct cache *c, struct cache_stats *s)
+{
+	memset(s, 0, sizeof *s);
+	if (c == NULL)
+		return;
+	uint64_t entries;
+	journal_pending(c->journal, &entries, &s->keys_pending);
+	s->keys_invalidated = atomic_load(&c->keys_invalidated);
+	s->round_trips = atomic_load(&c->round_trips);
+	s->failures = atomic_load(&c->failures);
+}
