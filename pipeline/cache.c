@@ -127,8 +127,15 @@ void cache_close(struct cache *c)
 {
 	if (c == NULL)
 		return;
-	if (c->journal)
+	if (c->journal) {
+		/* An empty journal is opened without reading through this run's
+		 * done entries next time. */
+		uint64_t entries, keys;
+		journal_pending(c->journal, &entries, &keys);
+		if (entries == 0)
+			journal_compact(c->journal, NULL);
 		journal_close(c->journal);
+	}
 	inval_redis_free(c->replay_redis);
 	inval_keyset_free(c->replay_ks);
 	free(c->workers);

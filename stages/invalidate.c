@@ -665,13 +665,29 @@ struct inval_keyset {
 /* FNV-1a over the kind and the key: keys are short, so a byte loop is as
  * fast as anything cleverer, and the kind keeps a bumped key and an
  * unlinked key of the same name apart. */
+/* In-memory only (never stored): 8 bytes a step with a multiply-xorshift
+ * mix, several times faster than a byte-wise hash on 20-40 byte keys. */
+static inline uint64_t key_mix(uint64_t x)
+{
+	x ^= x >> 32;
+	x *= 0xd6e8feb86659fd93ull;
+	x ^= x >> 32;
+	return x;
+}
+
 static uint64_t key_hash(uint8_t kind, const char *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	h = (h ^ kind) * 0x100000001b3ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
-	return h;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)kind << 56) ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = key_mix(h ^ w);
+	}
+	uint64_t tail = 0;
+	for (size_t k = 0; i < n; i++, k++)
+		tail |= (uint64_t)(unsigned char)p[i] << (8 * k);
+	return key_mix(h ^ tail ^ 0xff51afd7ed558ccdull);
 }
 
 struct inval_keyset *inval_keyset_create(uint32_t keys_max, size_t key_bytes)
