@@ -345,6 +345,18 @@ static int begin_source(struct load *ld, PGconn *conn, struct source *s, struct 
 	return 0;
 }
 
+/* --analyze: fresh statistics so that the ERP's queries plan well on the new rows. */
+static void analyze_table(struct load *ld, PGconn *conn)
+{
+	char sql[sizeof ld->table.sql_name + 16];
+	snprintf(sql, sizeof sql, "ANALYZE %s", ld->table.sql_name);
+	struct err e;
+	if (pg_exec(conn, sql, &e) < 0)
+		log_event(LOG_WARN, "analyze_failed", "%s", e.msg);
+	else
+		log_event(LOG_INFO, "analyzed", "%s", ld->table.display);
+}
+
 static uint64_t sum_counter(const struct load *ld, size_t offset)
 {
 	uint64_t v = 0;
@@ -354,11 +366,12 @@ static uint64_t sum_counter(const struct load *ld, size_t offset)
 }
 #define SUM(ld, field) sum_counter((ld), offsetof(struct worker_counters, field))
 
-int load_main(const struct options *o)
+int load_run(const struct options *o, struct summary *out)
 {
 	static const char *stdin_name[] = {"-"};
 	struct err e;
 	err_clear(&e);
+	memset(out, 0, sizeof *out);
 	double t_start = mono_s();
 	log_set_format(o->log_format);
 
@@ -500,7 +513,6 @@ fail_started:;
 		bytes += ld->sources[i].bytes;
 	}
 	struct summary s = {
-		.table = ld->table.display,
 		.records_read = records,
 		.loaded = SUM(ld, loaded),
 		.rejected = SUM(ld, rejected),
@@ -517,53 +529,53 @@ fail_started:;
 		.read_s = (double)atomic_load(&ld->read_ns) / 1e9,
 		.parse_s = (double)SUM(ld, parse_ns) / 1e9,
 		.sink_s = (double)SUM(ld, sink_ns) / 1e9,
+		.started = true,
 	};
+	snprintf(s.table, sizeof s.table, "%s", ld->table.display);
+	if (o->analyze && s.loaded > 0 && !o->dry_run && atomic_load(&ld->fatal_code) == 0 && !got_signal)
+		analyze_table(ld, conn);
 	uint64_t keys_pending = ld->cache ? cache_finish(ld->cache) : 0;
 	struct cache_stats cs;
 	cache_stats(ld->cache, &cs);
 	s.keys_invalidated = cs.keys_invalidated;
 	s.keys_pending = keys_pending;
 	s.redis_round_trips = cs.round_trips;
-	char pending_msg[160];
 	code = atomic_load(&ld->fatal_code);
 	if (code != 0) {
 		e = ld->fatal;
-		s.error = e.msg;
+		snprintf(s.error, sizeof s.error, "%s", e.msg);
 		log_event(LOG_ERROR, "load_failed", "%s", e.msg);
 	} else if (got_signal) {
 		code = EXIT_TEMPFAIL;
-		s.error = "interrupted by a signal; run again to finish";
+		snprintf(s.error, sizeof s.error, "interrupted by a signal; run again to finish");
 	} else if (keys_pending > 0) {
 		code = EXIT_TEMPFAIL;
-		snprintf(pending_msg, sizeof pending_msg,
+		snprintf(s.error, sizeof s.error,
 			 "%llu cache keys still pending: Redis did not take them; a rerun sends them",
 			 (unsigned long long)keys_pending);
-		s.error = pending_msg;
-		log_event(LOG_ERROR, "invalidation_pending", "%s", pending_msg);
+		log_event(LOG_ERROR, "invalidation_pending", "%s", s.error);
 	} else if (s.rejected > 0) {
 		code = EXIT_DATAERR;
 	}
-	s.exit_code = code;
 	if (code == EXIT_OK || (code == EXIT_DATAERR && atomic_load(&ld->fatal_code) == 0))
 		ASSERT(s.records_read == s.loaded + s.rejected + s.skipped);
-	summary_print(stderr, &s);
-	if (o->summary && summary_write_json(o->summary, &s) < 0) {
-		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
-			  strerror(errno));
-		if (code == EXIT_OK)
-			code = EXIT_NOINPUT;
-	}
 	if (ld->rejects && rejects_close(ld->rejects, &e) < 0) {
 		log_event(LOG_ERROR, "rejects_failed", "%s", e.msg);
+		snprintf(s.error, sizeof s.error, "%s", e.msg);
 		if (code == EXIT_OK || code == EXIT_DATAERR)
 			code = EXIT_SOFTWARE;
 	}
 	ld->rejects = NULL;
+	s.exit_code = code;
+	*out = s;
 	goto done;
 
 fail:
 	log_event(LOG_ERROR, "load_failed", "%s", e.msg);
 	code = e.code ? e.code : EXIT_SOFTWARE;
+	out->exit_code = code;
+	snprintf(out->error, sizeof out->error, "%s", e.msg);
+	snprintf(out->table, sizeof out->table, "%s", ld->table.display[0] ? ld->table.display : o->table);
 	if (ld->rejects)
 		rejects_close(ld->rejects, NULL);
 	ld->rejects = NULL;
@@ -582,4 +594,24 @@ done:
 	pthread_mutex_destroy(&ld->fatal_lock);
 	free(ld);
 	return code;
+}
+
+int load_main(const struct options *o)
+{
+	struct summary s;
+	int code = load_run(o, &s);
+	if (s.started)
+		summary_print(stderr, &s);
+	if (o->summary && summary_write_json(o->summary, &s) < 0) {
+		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
+			  strerror(errno));
+		if (code == EXIT_OK)
+			code = EXIT_NOINPUT;
+	}
+	return code;
+}
+
+bool load_interrupted(void)
+{
+	return got_signal != 0;
 }

@@ -123,7 +123,13 @@ int workers_start(struct load *ld, struct err *e);
 void workers_join(struct load *ld);
 void workers_destroy(struct load *ld);
 
-/* The load command; returns the exit code. */
+/* Loads o->files (or stdin) into o->table and fills the summary, printing
+ * nothing but log lines; returns the exit code. */
+struct summary;
+int load_run(const struct options *o, struct summary *s);
+/* The load command: load_run, then the summary on stderr and --summary. */
 int load_main(const struct options *o);
+/* A SIGINT or SIGTERM arrived during a load of this process. */
+bool load_interrupted(void);
 
 #endif

@@ -69,6 +69,7 @@ static const struct opt_def opt_defs[] = {
 	{"force", OPT_TRUE, OFF(force), FOR_LOAD, NULL, "load an input again that the ledger says is loaded"},
 	{"source-id", OPT_STRING, OFF(source_id), FOR_LOAD, "ID",
 	 "ledger identity of standard input, so that a rerun resumes it (files: from their content)"},
+	{"analyze", OPT_TRUE, OFF(analyze), FOR_LOAD, NULL, "run ANALYZE on the table after a load that added rows"},
 	{"retry-timeout", OPT_U32, OFF(retry_timeout_s), FOR_LOAD, "SECONDS",
 	 "on a lost connection or server restart, reconnect and retry for this long (default 60)"},
 	{"connect-timeout", OPT_U32, OFF(connect_timeout_s), FOR_LOAD, "SECONDS",

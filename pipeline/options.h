@@ -55,6 +55,7 @@ struct options {
 	int dry_run;
 	int force;
 	const char *source_id;
+	int analyze;              /* ANALYZE the table after a load that added rows */
 
 	/* gen */
 	const char *shape;

@@ -28,7 +28,7 @@ void summary_print(FILE *out, const struct summary *s)
 		"  seconds        %12.3f\n"
 		"  records/min    %12.0f\n"
 		"  batches        %12llu   workers %u, files %u, retries %llu\n",
-		s->table ? s->table : "", (unsigned long long)s->records_read, (unsigned long long)s->loaded,
+		s->table, (unsigned long long)s->records_read, (unsigned long long)s->loaded,
 		(unsigned long long)s->rejected, (unsigned long long)s->skipped, (unsigned long long)s->bytes,
 		s->seconds, summary_records_per_minute(s), (unsigned long long)s->batches, s->workers, s->files,
 		(unsigned long long)s->retries);
@@ -36,7 +36,7 @@ void summary_print(FILE *out, const struct summary *s)
 		fprintf(out, "  keys           %12llu   invalidated, %llu pending, %llu Redis round trips\n",
 			(unsigned long long)s->keys_invalidated, (unsigned long long)s->keys_pending,
 			(unsigned long long)s->redis_round_trips);
-	if (s->error)
+	if (s->error[0])
 		fprintf(out, "  error          %s\n", s->error);
 }
 
@@ -54,13 +54,40 @@ static void put_kv_f(struct buf *b, const char *k, double v, bool comma)
 	buf_put(b, tmp, (size_t)n);
 }
 
+void summary_add(struct summary *a, const struct summary *b)
+{
+	if (a->table[0] == '\0')
+		snprintf(a->table, sizeof a->table, "%s", b->table);
+	a->records_read += b->records_read;
+	a->loaded += b->loaded;
+	a->rejected += b->rejected;
+	a->skipped += b->skipped;
+	a->deferred += b->deferred;
+	a->bytes += b->bytes;
+	a->seconds += b->seconds;
+	a->batches += b->batches;
+	a->retries += b->retries;
+	a->isolation_retries += b->isolation_retries;
+	a->statements += b->statements;
+	a->keys_invalidated += b->keys_invalidated;
+	a->keys_pending = b->keys_pending; /* the journal's count after the latest file */
+	a->redis_round_trips += b->redis_round_trips;
+	if (b->workers > a->workers)
+		a->workers = b->workers;
+	a->files += b->files;
+	a->read_s += b->read_s;
+	a->parse_s += b->parse_s;
+	a->sink_s += b->sink_s;
+	a->started |= b->started;
+}
+
 int summary_write_json(const char *path, const struct summary *s)
 {
 	struct buf b;
 	if (buf_init(&b, 1024) < 0)
 		return -1;
 	buf_put(&b, "{\"table\":", 9);
-	json_put_string(&b, s->table ? s->table : "", s->table ? strlen(s->table) : 0);
+	json_put_string(&b, s->table, strlen(s->table));
 	buf_putc(&b, ',');
 	put_kv_u64(&b, "records_read", s->records_read, true);
 	put_kv_u64(&b, "loaded", s->loaded, true);
@@ -84,8 +111,8 @@ int summary_write_json(const char *path, const struct summary *s)
 	put_kv_u64(&b, "redis_round_trips", s->redis_round_trips, true);
 	put_kv_u64(&b, "workers", s->workers, true);
 	put_kv_u64(&b, "files", s->files, true);
-	put_kv_u64(&b, "exit_code", (uint64_t)s->exit_code, s->error != NULL);
-	if (s->error) {
+	put_kv_u64(&b, "exit_code", (uint64_t)s->exit_code, s->error[0] != '\0');
+	if (s->error[0]) {
 		buf_put(&b, "\"error\":", 8);
 		json_put_string(&b, s->error, strlen(s->error));
 	}

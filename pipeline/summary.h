@@ -2,11 +2,12 @@
 #ifndef EDONU_SUMMARY_H
 #define EDONU_SUMMARY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 struct summary {
-	const char *table;
+	char table[160];
 	uint64_t records_read;
 	uint64_t loaded;
 	uint64_t rejected;
@@ -27,8 +28,12 @@ struct summary {
 	double parse_s; /* workers: parse, map, encode */
 	double sink_s;  /* workers: COPY and COMMIT */
 	int exit_code;
-	const char *error; /* the fatal error, if any */
+	char error[1024]; /* why the run did not load everything, or "" */
+	bool started;     /* the load got as far as reading input */
 };
+
+/* Adds b's counts into a (a run over several files); times add up too. */
+void summary_add(struct summary *a, const struct summary *b);
 
 /* Records loaded or rejected per minute over the whole run (skipped ones excluded). */
 double summary_records_per_minute(const struct summary *s);
