@@ -25,6 +25,7 @@ PACKAGES=(
 	postgresql-client-15
 	redis-server
 	redis-tools
+	prometheus # promtool, which checks the metrics exposition
 	zstd
 	python3
 	procps
