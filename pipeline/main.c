@@ -3,6 +3,7 @@
 #include "err.h"
 #include "load.h"
 #include "options.h"
+#include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,13 +70,16 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	if (rc < 0) {
 		fprintf(stderr, "edonu-ingest: %s\n", e.msg);
-		return EXIT_USAGE;
+		/* A bad config file is a configuration error; the rest is usage. */
+		return e.code == EXIT_CONFIG ? EXIT_CONFIG : EXIT_USAGE;
 	}
 	switch (o.cmd) {
 	case CMD_LOAD:
 		return load_main(&o);
 	case CMD_GEN:
 		return gen_main(&o);
+	case CMD_RUN:
+		return run_main(&o);
 	default:
 		return EXIT_USAGE;
 	}

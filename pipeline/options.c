@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum opt_type {
 	OPT_STRING, /* const char * */
@@ -18,10 +19,14 @@ enum opt_type {
 	OPT_FALSE,  /* int set to 0 */
 	OPT_ENUM,   /* int, index into choices ("a|b|c") */
 	OPT_LIST,   /* struct option_list: each use appends */
+	OPT_U32Z,   /* uint32_t, 0 allowed */
+	OPT_SHARD,  /* K/N into shard_k, shard_n */
 };
 
 /* Commands an option belongs to. */
-#define FOR_LOAD (1u << CMD_LOAD)
+/* run loads each file as load would: it takes every load option. */
+#define FOR_LOAD ((1u << CMD_LOAD) | (1u << CMD_RUN))
+#define FOR_RUN (1u << CMD_RUN)
 #define FOR_GEN (1u << CMD_GEN)
 #define FOR_BENCH (1u << CMD_BENCH)
 
@@ -75,6 +80,13 @@ static const struct opt_def opt_defs[] = {
 	{"connect-timeout", OPT_U32, OFF(connect_timeout_s), FOR_LOAD, "SECONDS",
 	 "give up connecting to PostgreSQL after this long (default 60)"},
 
+	{"config", OPT_STRING, OFF(config), FOR_LOAD, "FILE",
+	 "read options from an INI file (keys are these long names); the command line wins"},
+	{"spool", OPT_STRING, OFF(spool), FOR_RUN, "DIR", "the spool directory to load (required)"},
+	{"settle", OPT_U32Z, OFF(settle_s), FOR_RUN, "SECONDS",
+	 "leave files modified less than this long ago: still being written (default 5)"},
+	{"shard", OPT_SHARD, 0, FOR_RUN, "K/N", "take only the files whose name hashes to K of N (0 <= K < N)"},
+
 	{"shape", OPT_STRING, OFF(shape), FOR_GEN, "orders|wide", "record shape (default orders)"},
 	{"rows", OPT_U64, OFF(rows), FOR_GEN | FOR_BENCH, "N",
 	 "number of records (default 1000000; bench --quick: 300000)"},
@@ -110,6 +122,8 @@ static const char *command_name(enum command c)
 		return "gen";
 	case CMD_BENCH:
 		return "bench";
+	case CMD_RUN:
+		return "run";
 	default:
 		return NULL;
 	}
@@ -164,6 +178,26 @@ static int set_option(struct options *o, const struct opt_def *d, const char *ar
 				       arg);
 		*(uint32_t *)(void *)base = (uint32_t)v;
 		return 0;
+	case OPT_U32Z:
+		if (parse_u64(arg, &v) < 0 || v > UINT32_MAX)
+			return err_set(e, EXIT_USAGE, "--%s needs a whole number, not \"%s\"", d->name, arg);
+		*(uint32_t *)(void *)base = (uint32_t)v;
+		return 0;
+	case OPT_SHARD: {
+		const char *slash = strchr(arg, '/');
+		uint64_t k, n;
+		char kbuf[24];
+		size_t kl = slash ? (size_t)(slash - arg) : 0;
+		if (slash == NULL || kl == 0 || kl >= sizeof kbuf)
+			return err_set(e, EXIT_USAGE, "--shard needs K/N, not \"%s\"", arg);
+		memcpy(kbuf, arg, kl);
+		kbuf[kl] = '\0';
+		if (parse_u64(kbuf, &k) < 0 || parse_u64(slash + 1, &n) < 0 || n == 0 || n > 65536 || k >= n)
+			return err_set(e, EXIT_USAGE, "--shard needs K/N with 0 <= K < N <= 65536, not \"%s\"", arg);
+		o->shard_k = (uint32_t)k;
+		o->shard_n = (uint32_t)n;
+		return 0;
+	}
 	case OPT_U64:
 		if (parse_u64(arg, &v) < 0)
 			return err_set(e, EXIT_USAGE, "--%s needs a whole number, not \"%s\"", d->name, arg);
@@ -203,6 +237,7 @@ void options_usage(FILE *out, enum command cmd)
 		      "commands:\n"
 		      "  load [OPTIONS] [FILE...|-]   load files (no FILE or -: standard input)\n"
 		      "  gen [OPTIONS]                write deterministic synthetic ERP records\n"
+		      "  run --spool DIR [OPTIONS]    batch job: load each file of DIR once, file it under done/ or failed/\n"
 		      "  bench [OPTIONS]              benchmark the stages and end-to-end loads against psql \\copy\n"
 		      "\n"
 		      "  --help, -h                   this text; COMMAND --help for a command's options\n"
@@ -216,6 +251,12 @@ void options_usage(FILE *out, enum command cmd)
 	if (cmd == CMD_LOAD)
 		fputs("usage: edonu-ingest load [OPTIONS] [FILE...|-]\n\nLoads each FILE (or standard input) into "
 		      "--table.\n\noptions:\n",
+		      out);
+	else if (cmd == CMD_RUN)
+		fputs("usage: edonu-ingest run --spool DIR [OPTIONS]\n\nLoads each regular file of DIR in name order as load "
+		      "would, then moves it to DIR/done/,\nor to DIR/failed/ with FILE.rejects.ndjson beside it. Hidden "
+		      "files and names ending in\n.part or .tmp are left alone, and so are files modified within "
+		      "--settle seconds.\n\noptions:\n",
 		      out);
 	else if (cmd == CMD_BENCH)
 		fputs("usage: edonu-ingest bench [OPTIONS]\n\nMeasures each stage and whole loads side by side with "
@@ -254,6 +295,7 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 	o->seed = 1;
 	o->shape = "orders";
 	o->gen_format = "csv";
+	o->settle_s = 5;
 
 	if (argc < 2) {
 		options_usage(stderr, CMD_NONE);
@@ -274,6 +316,8 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 		o->cmd = CMD_GEN;
 	else if (strcmp(c, "bench") == 0)
 		o->cmd = CMD_BENCH;
+	else if (strcmp(c, "run") == 0)
+		o->cmd = CMD_RUN;
 	else
 		return err_set(e, EXIT_USAGE, "unknown command \"%s\" (try edonu-ingest --help)", c);
 
@@ -294,6 +338,21 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 
 	int sub_argc = argc - 1;
 	char **sub_argv = argv + 1;
+
+	/* The config file first, so that the command line overrides it. */
+	for (int i = 1; i < sub_argc; i++) {
+		if (strcmp(sub_argv[i], "--") == 0)
+			break;
+		if (strcmp(sub_argv[i], "--config") == 0 && i + 1 < sub_argc)
+			o->config = sub_argv[i + 1];
+		else if (strncmp(sub_argv[i], "--config=", 9) == 0)
+			o->config = sub_argv[i] + 9;
+	}
+	if (o->config != NULL && (o->cmd == CMD_LOAD || o->cmd == CMD_RUN) && config_read(o, o->config, e) < 0)
+		return -1;
+	/* A repeatable option given on the command line replaces the file's list. */
+	bool list_from_cli[NOPTS] = {false};
+
 	optind = 1;
 	opterr = 0;
 	for (;;) {
@@ -325,7 +384,12 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 			return err_set(e, EXIT_USAGE, "unknown option %s for %s (try edonu-ingest %s --help)", bad,
 				       command_name(o->cmd), command_name(o->cmd));
 		}
-		if (set_option(o, &opt_defs[ch - 256], optarg, e) < 0)
+		const struct opt_def *d = &opt_defs[ch - 256];
+		if (d->type == OPT_LIST && !list_from_cli[ch - 256]) {
+			((struct option_list *)(void *)((char *)o + d->offset))->n = 0;
+			list_from_cli[ch - 256] = true;
+		}
+		if (set_option(o, d, optarg, e) < 0)
 			return -1;
 		if (strcmp(opt_defs[ch - 256].name, "rows") == 0)
 			o->rows_set = 1;
@@ -335,9 +399,18 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 	o->files = (const char **)(sub_argv + optind);
 	o->nfiles = sub_argc - optind;
 
-	if (o->cmd == CMD_LOAD) {
+	if (o->cmd == CMD_RUN) {
+		if (o->spool == NULL)
+			return err_set(e, EXIT_USAGE, "run needs --spool DIR");
+		if (o->nfiles > 0)
+			return err_set(e, EXIT_USAGE, "run takes no operands (\"%s\"): it loads the files of --spool",
+				       o->files[0]);
+		if (o->source_id != NULL)
+			return err_set(e, EXIT_USAGE, "--source-id is for standard input; run knows files by content");
+	}
+	if (o->cmd == CMD_LOAD || o->cmd == CMD_RUN) {
 		if (o->table == NULL)
-			return err_set(e, EXIT_USAGE, "load needs --table");
+			return err_set(e, EXIT_USAGE, "%s needs --table", command_name(o->cmd));
 		if (o->workers > WORKERS_MAX)
 			return err_set(e, EXIT_USAGE, "--workers is at most %u", WORKERS_MAX);
 		if (o->batch_rows > BATCH_ROWS_MAX)
@@ -357,6 +430,59 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 		return err_set(e, EXIT_USAGE, "%s takes no operands (\"%s\")", command_name(o->cmd), o->files[0]);
 	}
 	return 0;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	for (int i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+int options_set(struct options *o, const char *name, const char *value, struct err *e)
+{
+	bool other_command = false;
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt_def *d = &opt_defs[i];
+		if (strcmp(d->name, name) != 0)
+			continue;
+		if (!(d->commands & (1u << o->cmd))) {
+			other_command = true;
+			continue;
+		}
+		if (strcmp(name, "config") == 0)
+			return err_set(e, EXIT_CONFIG, "\"config\" cannot be set in a config file");
+		if (d->type == OPT_TRUE || d->type == OPT_FALSE) {
+			bool b;
+			if (!parse_bool(value, &b))
+				return err_set(e, EXIT_CONFIG, "%s must be true or false, not \"%s\"", name, value);
+			*(int *)(void *)((char *)o + d->offset) = d->type == OPT_TRUE ? b : !b;
+			return 0;
+		}
+		/* Values live as long as the process, like argv. */
+		char *copy = strdup(value);
+		if (copy == NULL)
+			return err_set(e, EXIT_SOFTWARE, "out of memory");
+		if (set_option(o, d, copy, e) < 0) {
+			free(copy);
+			e->code = EXIT_CONFIG;
+			return -1;
+		}
+		return 0;
+	}
+	if (other_command)
+		return 1;
+	return err_set(e, EXIT_CONFIG, "unknown key \"%s\"", name);
 }
 
 void options_dialect(const struct options *o, enum input_format f, struct dialect *d)

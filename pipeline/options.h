@@ -14,6 +14,7 @@ enum command {
 	CMD_LOAD,
 	CMD_GEN,
 	CMD_BENCH,
+	CMD_RUN,
 };
 
 enum on_conflict { CONFLICT_ERROR = 0, CONFLICT_IGNORE, CONFLICT_UPDATE };
@@ -80,6 +81,12 @@ struct options {
 	const char *publish;
 	const char *state_dir;
 
+	/* run */
+	const char *spool;
+	uint32_t settle_s;        /* files younger than this are still being written */
+	uint32_t shard_k, shard_n;/* --shard K/N: this instance takes names hashing to K; n = 0: all */
+	const char *config;
+
 	const char **files;    /* operands */
 	int nfiles;
 };
@@ -92,5 +99,16 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e);
 void options_dialect(const struct options *o, enum input_format f, struct dialect *d);
 
 void options_usage(FILE *out, enum command cmd);
+
+/* Sets the option called name (a long name) for o->cmd from a text value,
+ * as the config file does: booleans take true/false, yes/no, on/off, 1/0.
+ * Returns 0; 1 when the name is an option of another command only (ignored);
+ * -1 with e (EXIT_CONFIG) for an unknown name or a bad value. The value is
+ * copied. */
+int options_set(struct options *o, const char *name, const char *value, struct err *e);
+
+/* Reads an INI file (pipeline/config.c): keys outside any section apply to
+ * every command, keys in [load] or [run] to that command only. */
+int config_read(struct options *o, const char *path, struct err *e);
 
 #endif

@@ -1,0 +1,284 @@
+/* run.c - the batch job: load every settled file of a spool directory once, then file it under
+ * done/ or failed/; one run at a time per spool (flock), several machines by --shard. */
+#include "run.h"
+
+#include "load.h"
+#include "log.h"
+#include "summary.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOCK_NAME ".edonu-ingest.lock"
+#define REJECTS_SUFFIX ".rejects.ndjson"
+/* Files a spool may hold at once; a larger backlog is taken by later runs. */
+#define SPOOL_FILES_MAX 100000
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+uint32_t run_shard_of(const char *name, uint32_t n)
+{
+	/* FNV-1a 64 of the name: stable across machines and versions, so N
+	 * instances agree on who takes which file. */
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	return (uint32_t)(h % n);
+}
+
+bool run_file_is_candidate(const char *name)
+{
+	return name[0] != '.' && !has_suffix(name, ".part") && !has_suffix(name, ".tmp") &&
+	       !has_suffix(name, REJECTS_SUFFIX);
+}
+
+/* Takes the spool's lock; on EXIT_TEMPFAIL the holder's pid is named. */
+static int lock_spool(const char *dir, int *fd_out, struct err *e)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, LOCK_NAME);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_set(e, errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, "cannot open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+		if (n > 0) {
+			pid[n] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+		}
+		close(fd);
+		return err_set(e, EXIT_TEMPFAIL, "spool %s is being loaded by another run (pid %s)", dir,
+			       pid[0] ? pid : "unknown");
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		close(fd);
+		return err_set(e, EXIT_CONFIG, "cannot write %s: %s", path, strerror(errno));
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The settled candidate files of this shard, in name order. */
+static int list_spool(const struct options *o, char ***names_out, size_t *n_out, struct err *e)
+{
+	DIR *d = opendir(o->spool);
+	if (d == NULL)
+		return err_set(e, EXIT_NOINPUT, "cannot open spool %s: %s", o->spool, strerror(errno));
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL && n < SPOOL_FILES_MAX) {
+		if (!run_file_is_candidate(de->d_name))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (o->settle_s > 0 && st.st_mtime > now - (time_t)o->settle_s)
+			continue; /* still being written, by the documented rule */
+		if (o->shard_n > 0 && run_shard_of(de->d_name, o->shard_n) != o->shard_k)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **p = realloc(names, cap * sizeof *p);
+			if (p == NULL)
+				break;
+			names = p;
+		}
+		names[n] = strdup(de->d_name);
+		if (names[n] == NULL)
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, cmp_names);
+	*names_out = names;
+	*n_out = n;
+	return 0;
+}
+
+/* Moves dir/name into dir/sub/, under a new name if one is there already
+ * (the same name dropped again). */
+static int file_under(const char *dir, const char *sub, const char *name, const char *from, struct err *e)
+{
+	char to[4096];
+	snprintf(to, sizeof to, "%s/%s/%s", dir, sub, name);
+	for (int i = 1; access(to, F_OK) == 0 && i < 10000; i++)
+		snprintf(to, sizeof to, "%s/%s/%s.%d", dir, sub, name, i);
+	if (rename(from, to) < 0)
+		return err_set(e, EXIT_CONFIG, "cannot move %s to %s: %s", from, to, strerror(errno));
+	return 0;
+}
+
+/* How bad an exit code is, for the run's own: the worst file decides. */
+static int severity(int code)
+{
+	switch (code) {
+	case EXIT_OK:
+		return 0;
+	case EXIT_DATAERR:
+		return 1;
+	case EXIT_NOINPUT:
+		return 2;
+	case EXIT_TEMPFAIL:
+		return 3;
+	case EXIT_UNAVAILABLE:
+		return 4;
+	case EXIT_CONFIG:
+		return 5;
+	default:
+		return 6;
+	}
+}
+
+int run_main(const struct options *o)
+{
+	struct err e;
+	err_clear(&e);
+	log_set_format(o->log_format);
+	if (o->rejects != NULL) {
+		fprintf(stderr, "edonu-ingest: run writes each file's rejects beside it in failed/; --rejects is for load\n");
+		return EXIT_USAGE;
+	}
+	struct summary total;
+	memset(&total, 0, sizeof total);
+	int worst = EXIT_OK;
+	int lock_fd = -1;
+	char **names = NULL;
+	size_t n = 0;
+	char sub[4096];
+	struct stat st;
+	if (stat(o->spool, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		err_set(&e, EXIT_NOINPUT, "spool %s is not a directory%s%s", o->spool, errno ? ": " : "",
+			errno ? strerror(errno) : "");
+		goto fail;
+	}
+	if (lock_spool(o->spool, &lock_fd, &e) < 0)
+		goto fail;
+	for (int i = 0; i < 2; i++) {
+		snprintf(sub, sizeof sub, "%s/%s", o->spool, i ? "failed" : "done");
+		if (mkdir(sub, 0755) < 0 && errno != EEXIST) {
+			err_set(&e, EXIT_CONFIG, "cannot create %s: %s", sub, strerror(errno));
+			goto fail;
+		}
+	}
+	if (list_spool(o, &names, &n, &e) < 0)
+		goto fail;
+	log_event(LOG_INFO, "spool", "%s: %zu files to load%s", o->spool, n, o->shard_n ? " in this shard" : "");
+
+	for (size_t i = 0; i < n && !load_interrupted(); i++) {
+		char path[4096], rej_tmp[4096];
+		snprintf(path, sizeof path, "%s/%s", o->spool, names[i]);
+		/* Hidden while written, so that no run takes it for input. */
+		snprintf(rej_tmp, sizeof rej_tmp, "%s/.%s%s", o->spool, names[i], REJECTS_SUFFIX);
+		unlink(rej_tmp);
+		struct options fo = *o;
+		const char *files[1] = {path};
+		fo.cmd = CMD_LOAD;
+		fo.files = files;
+		fo.nfiles = 1;
+		fo.rejects = rej_tmp;
+		fo.summary = NULL;
+		struct summary s;
+		int code = load_run(&fo, &s);
+		summary_add(&total, &s);
+		bool interrupted = load_interrupted();
+		bool loaded_whole = !interrupted && (code == EXIT_OK || code == EXIT_DATAERR ||
+						     (code == EXIT_TEMPFAIL && s.keys_pending > 0 && s.started));
+		const char *where = NULL;
+		if (loaded_whole)
+			where = code == EXIT_DATAERR ? "failed" : "done";
+		else if (!interrupted && (code == EXIT_NOINPUT || (code == EXIT_DATAERR && !s.started)))
+			where = "failed"; /* unreadable or corrupt input: the file's own fault */
+		if (where != NULL) {
+			struct err me;
+			if (file_under(o->spool, where, names[i], path, &me) < 0) {
+				log_event(LOG_ERROR, "spool_move_failed", "%s", me.msg);
+				code = me.code;
+			}
+			struct stat rs;
+			if (stat(rej_tmp, &rs) == 0 && rs.st_size > 0) {
+				char rej_name[4096];
+				snprintf(rej_name, sizeof rej_name, "%s%s", names[i], REJECTS_SUFFIX);
+				if (file_under(o->spool, where, rej_name, rej_tmp, &me) < 0)
+					log_event(LOG_ERROR, "spool_move_failed", "%s", me.msg);
+			} else {
+				unlink(rej_tmp);
+			}
+			if (s.started && s.skipped > 0 && s.skipped == s.records_read)
+				log_event(LOG_INFO, "spool_file", "%s: already loaded earlier (same content): moved to %s/",
+					  names[i], where);
+			else
+				log_event(code == EXIT_OK ? LOG_INFO : LOG_WARN, "spool_file",
+					  "%s: %llu loaded, %llu rejected: moved to %s/", names[i],
+					  (unsigned long long)s.loaded, (unsigned long long)s.rejected, where);
+		} else {
+			unlink(rej_tmp);
+			log_event(LOG_WARN, "spool_file", "%s: left in place (exit %d): %s", names[i], code,
+				  s.error[0] ? s.error : "interrupted");
+		}
+		if (severity(code) > severity(worst)) {
+			worst = code;
+			if (s.error[0])
+				snprintf(total.error, sizeof total.error, "%.200s: %.800s", names[i], s.error);
+			else
+				snprintf(total.error, sizeof total.error, "%.200s: %llu records rejected", names[i],
+					 (unsigned long long)s.rejected);
+		}
+		/* Past a failure that is not the file's own (server, configuration,
+		 * signal), the next files would fail the same way: stop. */
+		if (where == NULL)
+			break;
+	}
+	if (load_interrupted() && severity(EXIT_TEMPFAIL) > severity(worst)) {
+		worst = EXIT_TEMPFAIL;
+		snprintf(total.error, sizeof total.error, "interrupted by a signal; run again to finish");
+	}
+	total.exit_code = worst;
+	if (total.table[0] == '\0')
+		snprintf(total.table, sizeof total.table, "%s", o->table);
+	total.started = true;
+	summary_print(stderr, &total);
+	if (o->summary && summary_write_json(o->summary, &total) < 0) {
+		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary, strerror(errno));
+		if (worst == EXIT_OK)
+			worst = EXIT_NOINPUT;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	close(lock_fd);
+	return worst;
+
+fail:
+	log_event(LOG_ERROR, "run_failed", "%s", e.msg);
+	if (o->summary) {
+		total.exit_code = e.code;
+		snprintf(total.table, sizeof total.table, "%s", o->table);
+		snprintf(total.error, sizeof total.error, "%s", e.msg);
+		summary_write_json(o->summary, &total);
+	}
+	if (lock_fd >= 0)
+		close(lock_fd);
+	return e.code ? e.code : EXIT_SOFTWARE;
+}
