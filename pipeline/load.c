@@ -10,6 +10,7 @@
 #include "../stages/parse_text.h"
 #include "../stages/sink_pg.h"
 #include "log.h"
+#include "monitor.h"
 #include "progress.h"
 #include "summary.h"
 
@@ -220,6 +221,7 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 				if (ledger_chunk_done(&s->ledger, c->seq)) {
 					/* Committed on an earlier run. */
 					s->skipped += c->nrecords;
+					atomic_fetch_add(&ld->skipped_total, c->nrecords);
 					chunk_reset(c);
 				} else {
 					emit_chunk(ld, c, s);
@@ -244,8 +246,10 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 		enum frame_event ev = frame_finish(f, c);
 		if (ev == FRAME_HEADER)
 			rc = map_header(ld, s, f, e);
-		else if (ev == FRAME_CHUNK && ledger_chunk_done(&s->ledger, c->seq))
+		else if (ev == FRAME_CHUNK && ledger_chunk_done(&s->ledger, c->seq)) {
 			s->skipped += c->nrecords;
+			atomic_fetch_add(&ld->skipped_total, c->nrecords);
+		}
 		else if (ev == FRAME_CHUNK) {
 			emit_chunk(ld, c, s);
 			c = NULL;
@@ -388,6 +392,8 @@ int load_run(const struct options *o, struct summary *out)
 	int code = EXIT_OK;
 	PGconn *conn = NULL;
 
+	if (monitor_start(o, &e) < 0)
+		goto fail;
 	if (check_inputs(o, &total_bytes, &e) < 0)
 		goto fail;
 	ld->rejects = rejects_open(o->rejects, &e);
@@ -479,6 +485,28 @@ int load_run(const struct options *o, struct summary *out)
 			for (uint32_t i = 0; i < ld->nworkers; i++)
 				sem_post(&ld->workers[i].todo_sem);
 		}
+		struct cache_stats cs;
+		cache_stats(ld->cache, &cs);
+		uint64_t depth = 0;
+		for (uint32_t i = 0; i < ld->nworkers; i++)
+			depth += ring_count(ld->workers[i].todo);
+		struct monitor_live live = {
+			.loaded = SUM(ld, loaded),
+			.rejected = SUM(ld, rejected),
+			.skipped = atomic_load(&ld->skipped_total),
+			.bytes = atomic_load(&ld->bytes_read),
+			.batches = SUM(ld, batches),
+			.retries = SUM(ld, retries),
+			.isolation_retries = SUM(ld, isolation_retries),
+			.keys_invalidated = cs.keys_invalidated,
+			.keys_pending = cs.keys_pending,
+			.redis_round_trips = cs.round_trips,
+			.queue_depth = depth,
+			.workers = ld->nworkers,
+			.table = ld->table.display,
+			.source = ld->sources[atomic_load(&ld->cur_source)].name,
+		};
+		monitor_tick(o, &live, false);
 		if (show) {
 			struct progress_state p = {
 				.bytes = atomic_load(&ld->bytes_read),
@@ -568,6 +596,8 @@ fail_started:;
 	ld->rejects = NULL;
 	s.exit_code = code;
 	*out = s;
+	monitor_load_done(&s, code == EXIT_OK || (code == EXIT_DATAERR && atomic_load(&ld->fatal_code) == 0));
+	monitor_tick(o, NULL, true);
 	goto done;
 
 fail:
@@ -600,6 +630,7 @@ int load_main(const struct options *o)
 {
 	struct summary s;
 	int code = load_run(o, &s);
+	monitor_stop(o);
 	if (s.started)
 		summary_print(stderr, &s);
 	if (o->summary && summary_write_json(o->summary, &s) < 0) {

@@ -108,6 +108,7 @@ struct load {
 	struct err fatal;   /* the first fatal error */
 	/* Reader-side counters. */
 	_Atomic uint64_t bytes_read;
+	_Atomic uint64_t skipped_total; /* records of chunks skipped as committed earlier */
 	_Atomic uint64_t read_ns;
 	struct source *sources;
 	uint32_t nsources;

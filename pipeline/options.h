@@ -47,6 +47,8 @@ struct options {
 	const char *rejects;
 	enum progress_mode progress;
 	const char *summary;
+	const char *metrics_textfile;
+	const char *metrics_listen;
 	enum log_format log_format;
 	uint32_t connect_timeout_s;
 	uint32_t retry_timeout_s; /* reconnect and retry a chunk for at most this long */

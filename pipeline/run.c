@@ -4,6 +4,7 @@
 
 #include "load.h"
 #include "log.h"
+#include "monitor.h"
 #include "summary.h"
 
 #include <dirent.h>
@@ -258,6 +259,7 @@ int run_main(const struct options *o)
 	if (total.table[0] == '\0')
 		snprintf(total.table, sizeof total.table, "%s", o->table);
 	total.started = true;
+	monitor_stop(o);
 	summary_print(stderr, &total);
 	if (o->summary && summary_write_json(o->summary, &total) < 0) {
 		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary, strerror(errno));
@@ -272,6 +274,7 @@ int run_main(const struct options *o)
 
 fail:
 	log_event(LOG_ERROR, "run_failed", "%s", e.msg);
+	monitor_stop(o);
 	if (o->summary) {
 		total.exit_code = e.code;
 		snprintf(total.table, sizeof total.table, "%s", o->table);
