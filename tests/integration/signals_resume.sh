@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Proves that SIGTERM during a 1M-record load (--batch-rows 20000) makes the
+# loader finish or roll back its chunks in flight and exit 75 (not die of the
+# signal) with its summary written, that the table then holds exactly the
+# committed chunks' rows, and that the next run completes the load with
+# every record exactly once (table with no primary key) and exits 0; SIGINT
+# behaves the same.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SOURCE_ROOT="${SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}"
+EDONU_INGEST="${EDONU_INGEST:-$SOURCE_ROOT/build/edonu-ingest}"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+# shellcheck source=ledger_helpers.sh
+source "$HERE/ledger_helpers.sh"
+
+ROWS=1000000
+BATCH_ROWS=20000
+# A signal must stop a run within this: it only finishes the chunks in flight.
+STOP_TIMEOUT_S=30
+
+# interrupt NAME SIGNAL: starts the load, sends SIGNAL once it has
+# committed a few chunks and a random moment later, and checks how it ends.
+interrupt() {
+	local name="$1" sig="$2" gap delay_ms t_sig stop_ms
+	gap=$((1 + RANDOM % 3))
+	delay_ms=$((RANDOM % 200))
+	load_bg "$name" --table orders --batch-rows "$BATCH_ROWS" "$INPUT"
+	wait_until "$WAIT_TIMEOUT_S" "$name to commit $gap chunks" chunks_at_least $(($(ledger_chunks) + gap)) ||
+		die "$name committed no $gap chunks"
+	sleep "0.$(printf '%03d' "$delay_ms")"
+	loader_gone && die "$name ended before the signal (test timing)"
+	kill -s "$sig" "$LOADER_PID"
+	t_sig="$(now_ms)"
+	wait_until "$STOP_TIMEOUT_S" "$name to stop after SIG$sig" loader_gone || true
+	stop_ms=$(($(now_ms) - t_sig))
+	if ! loader_gone; then
+		FAILED+=("$name: still running ${STOP_TIMEOUT_S}s after SIG$sig")
+		kill -9 "$LOADER_PID"
+	fi
+	reap "$LOADER_PID"
+	note "$name: SIG$sig after $gap chunks + $delay_ms ms; exited $RC ${stop_ms} ms later"
+	[[ "$RC" == 75 ]] || show_err "$name"
+	check "$name: exit code after SIG$sig" 75 "$RC"
+	check "$name: summary's exit_code" 75 "$(sum_field "$name" exit_code)"
+	check_true "$name: summary names the interruption" grep -qi signal <<<"$(sum_field "$name" error)"
+	local rows
+	rows="$(psql_q 'SELECT count(*) FROM orders')"
+	check "$name: rows = rows of the ledger's committed chunks" "$(ledger_loaded)" "$rows"
+	check "$name: rejected" 0 "$(sum_field "$name" rejected)"
+	check_true "$name: stopped before the end ($rows rows)" test "$rows" -lt "$ROWS"
+}
+
+main() {
+	[[ -x "$EDONU_INGEST" ]] || die "no loader at $EDONU_INGEST (set EDONU_INGEST)"
+	command -v jq >/dev/null || die "jq is needed to read the summaries"
+	WORK="$(mktemp -d "${TMPDIR:-/tmp}/edonu-sig.XXXXXX")"
+	on_exit "rm -rf '$WORK'"
+	on_exit kill_leftover
+	seed_random
+	pg_start
+	orders_table orders
+	INPUT="$WORK/orders.csv"
+	"$EDONU_INGEST" gen --rows "$ROWS" --seed 11 -o "$INPUT"
+
+	interrupt term TERM
+	# What the first run reported as loaded is what the ledger holds.
+	check "term: summary loaded = ledger" "$(ledger_loaded)" "$(sum_field term loaded)"
+	interrupt int INT
+
+	local committed
+	committed="$(ledger_q "SELECT coalesce(sum(records), 0) FROM edonu_ingest.chunks")"
+	load resume --table orders --batch-rows "$BATCH_ROWS" "$INPUT"
+	[[ "$RC" == 0 ]] || show_err resume
+	check "resume: exit code" 0 "$RC"
+	check "resume: skipped the committed chunks" "$committed" "$(sum_field resume skipped)"
+	check "resume: loaded + skipped" "$ROWS" "$(($(sum_field resume loaded) + $(sum_field resume skipped)))"
+	check "resume: rejected" 0 "$(sum_field resume rejected)"
+	check "rows" "$ROWS" "$(psql_q 'SELECT count(*) FROM orders')"
+	check "distinct order_id" "$ROWS" "$(psql_q 'SELECT count(DISTINCT order_id) FROM orders')"
+	check "ledger: source" "complete|$ROWS" "$(psql_q 'SELECT state, loaded FROM edonu_ingest.sources')"
+	finish
+}
+
+main "$@"
