@@ -117,6 +117,27 @@ static int add_done(struct ledger_source *ls, uint64_t seq)
 	return 0;
 }
 
+/* The source's session lock: a second run of the same input into the same
+ * table waits for the next schedule instead of racing this one. */
+static int lock_source(PGconn *c, const char *source_id, const char *target, const char *name, struct err *e)
+{
+	const char *p[2] = {source_id, target};
+	PGresult *r = PQexecParams(c, "SELECT pg_try_advisory_lock(hashtext($1 || '/' || $2))", 2, NULL, p, NULL,
+				   NULL, 0);
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return fail(c, r, "locking the source", e);
+	bool locked = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!locked)
+		return err_set(e, EXIT_TEMPFAIL, "%s: another run is loading this input into %s now", name, target);
+	return 0;
+}
+
+int ledger_relock(PGconn *c, const struct ledger_source *ls, struct err *e)
+{
+	return lock_source(c, ls->source_id, ls->target, ls->source_id, e);
+}
+
 int ledger_begin(PGconn *c, const char *source_id, const char *target, const char *name, uint32_t batch_rows,
 		 bool force, struct ledger_source *ls, struct err *e)
 {
@@ -127,14 +148,9 @@ int ledger_begin(PGconn *c, const char *source_id, const char *target, const cha
 	snprintf(rows, sizeof rows, "%u", batch_rows);
 	const char *p[4] = {ls->source_id, ls->target, name, rows};
 
-	PGresult *r = PQexecParams(c, "SELECT pg_try_advisory_lock(hashtext($1 || '/' || $2))", 2, NULL, p, NULL,
-				   NULL, 0);
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail(c, r, "locking the source", e);
-	bool locked = PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	if (!locked)
-		return err_set(e, EXIT_TEMPFAIL, "%s: another run is loading this input into %s now", name, target);
+	if (lock_source(c, ls->source_id, ls->target, name, e) < 0)
+		return -1;
+	PGresult *r;
 
 	if (force) {
 		if (exec_ok(c, "BEGIN", e) < 0)

@@ -37,6 +37,10 @@ int ledger_setup(PGconn *c, struct err *e);
 int ledger_begin(PGconn *c, const char *source_id, const char *target, const char *name, uint32_t batch_rows,
 		 bool force, struct ledger_source *ls, struct err *e);
 
+/* Takes the source's lock again on a new connection (after the old one was
+ * lost); EXIT_TEMPFAIL when another run took it meanwhile. */
+int ledger_relock(PGconn *c, const struct ledger_source *ls, struct err *e);
+
 /* Whether chunk seq is committed (binary search). */
 bool ledger_chunk_done(const struct ledger_source *ls, uint64_t seq);
 

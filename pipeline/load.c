@@ -349,6 +349,24 @@ static int begin_source(struct load *ld, PGconn *conn, struct source *s, struct 
 	return 0;
 }
 
+/* The control connection may have gone with a server restart that the
+ * workers rode out: reconnect it and take the sources' locks again. */
+static int control_reconnect(struct load *ld, PGconn **conn, struct err *e)
+{
+	if (PQstatus(*conn) == CONNECTION_OK)
+		return 0;
+	PGconn *c = pg_connect(ld->o->dsn, ld->o->retry_timeout_s, e);
+	if (c == NULL)
+		return -1;
+	PQfinish(*conn);
+	*conn = c;
+	for (uint32_t i = 0; i < ld->nsources; i++)
+		if (ld->sources[i].ledger.source_id[0] && ledger_relock(c, &ld->sources[i].ledger, e) < 0)
+			return -1;
+	log_event(LOG_INFO, "reconnected", "control connection to PostgreSQL restored");
+	return 0;
+}
+
 /* --analyze: fresh statistics so that the ERP's queries plan well on the new rows. */
 static void analyze_table(struct load *ld, PGconn *conn)
 {
@@ -528,8 +546,15 @@ int load_run(const struct options *o, struct summary *out)
 	/* Sources read whole in a run that did not fail are complete. */
 	for (uint32_t i = 0; i < ld->nsources; i++) {
 		struct source *src = &ld->sources[i];
-		if (src->read_whole && !src->ledger.complete && src->ledger.source_id[0] &&
-		    !atomic_load(&ld->fatal_code) && !got_signal && ledger_finish(conn, &src->ledger, &e) < 0)
+		if (!src->read_whole || src->ledger.complete || !src->ledger.source_id[0] ||
+		    atomic_load(&ld->fatal_code) || got_signal)
+			continue;
+		/* libpq notices a connection that a restart closed only when it is
+		 * used: one failed attempt, then a reconnect and the second. */
+		int rc = ledger_finish(conn, &src->ledger, &e);
+		if (rc < 0 && e.retryable && control_reconnect(ld, &conn, &e) == 0)
+			rc = ledger_finish(conn, &src->ledger, &e);
+		if (rc < 0)
 			load_fail(ld, &e);
 	}
 
@@ -560,7 +585,8 @@ fail_started:;
 		.started = true,
 	};
 	snprintf(s.table, sizeof s.table, "%s", ld->table.display);
-	if (o->analyze && s.loaded > 0 && !o->dry_run && atomic_load(&ld->fatal_code) == 0 && !got_signal)
+	if (o->analyze && s.loaded > 0 && !o->dry_run && atomic_load(&ld->fatal_code) == 0 && !got_signal &&
+	    control_reconnect(ld, &conn, &e) == 0)
 		analyze_table(ld, conn);
 	uint64_t keys_pending = ld->cache ? cache_finish(ld->cache) : 0;
 	struct cache_stats cs;

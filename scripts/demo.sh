@@ -10,20 +10,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROWS="${ROWS:-1000000}"
 EI="$ROOT/build/edonu-ingest"
 
-# The orders shape, for builds whose `gen` cannot print its DDL yet.
-ORDERS_DDL='CREATE TABLE orders (
-    tenant_id integer,
-    order_id bigint,
-    customer_id bigint,
-    sku varchar(32),
-    quantity integer,
-    unit_price numeric(12,2),
-    currency char(3),
-    status text,
-    created_at timestamptz,
-    note text
-);'
-
 main() {
 	bash "$ROOT/scripts/setup.sh"
 	# shellcheck source=../tests/integration/lib.sh
@@ -35,18 +21,18 @@ main() {
 	tmp="$(mktemp -d "${TMPDIR:-/tmp}/edonu-demo.XXXXXX")"
 	on_exit "rm -rf '$tmp'"
 
-	if ! ddl="$("$EI" gen --table-sql orders 2>/dev/null)" || [[ -z "$ddl" ]]; then
-		ddl="$ORDERS_DDL"
-	fi
+	ddl="$("$EI" gen --table-sql orders)"
 	psql_q "$ddl"
 
 	echo "== generating $ROWS orders"
 	"$EI" gen --shape orders --rows "$ROWS" --seed 1 -o "$tmp/orders.csv"
 	ls -l "$tmp/orders.csv"
 
-	echo "== loading into PostgreSQL 15 (TimeZone $(psql_q 'SHOW TimeZone'))"
+	echo "== loading into PostgreSQL 15 (TimeZone $(psql_q 'SHOW TimeZone')), invalidating one Redis key per row"
 	local rc=0
-	"$EI" load --dsn "$EDONU_TEST_DSN" --table orders --summary - "$tmp/orders.csv" || rc=$?
+	"$EI" load --dsn "$EDONU_TEST_DSN" --table orders \
+		--redis "$EDONU_TEST_REDIS" --invalidate 'erp:{tenant_id}:order:{order_id}' --state-dir "$tmp/state" \
+		--summary - "$tmp/orders.csv" || rc=$?
 	echo "== loader exit code: $rc"
 
 	echo "== SELECT count(*) FROM orders"
