@@ -1,4 +1,5 @@
 /* main.c - edonu-ingest's entry point: parses the command line and runs the command. */
+#include "../bench/bench.h"
 #include "../bench/gen.h"
 #include "err.h"
 #include "load.h"
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
 		return gen_main(&o);
 	case CMD_RUN:
 		return run_main(&o);
+	case CMD_BENCH:
+		return bench_main(&o, argv[0]);
 	default:
 		return EXIT_USAGE;
 	}
