@@ -281,7 +281,11 @@ void options_usage(FILE *out, enum command cmd)
 			snprintf(left, sizeof left, "%s %s", d->name, d->arg);
 		else
 			snprintf(left, sizeof left, "%s", d->name);
-		fprintf(out, "  --%-22s %s\n", left, d->help);
+		/* Long names with their argument get the help on the next line. */
+		if (strlen(left) > 22)
+			fprintf(out, "  --%s\n  %-24s %s\n", left, "", d->help);
+		else
+			fprintf(out, "  --%-22s %s\n", left, d->help);
 	}
 	fprintf(out, "  --%-22s %s\n", "help", "this text");
 }
