@@ -144,7 +144,7 @@ struct rejects *rejects_open(const char *path, struct err *e)
 			err_set(e, EXIT_SOFTWARE, "out of memory");
 			return NULL;
 		}
-		r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 		if (r->fd < 0) {
 			err_set(e, EXIT_CONFIG, "cannot open the rejects file %s: %s", path, strerror(errno));
 			free(r->path);

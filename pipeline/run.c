@@ -45,12 +45,19 @@ bool run_file_is_candidate(const char *name)
 	       !has_suffix(name, REJECTS_SUFFIX);
 }
 
-/* Takes the spool's lock; on EXIT_TEMPFAIL the holder's pid is named. */
-static int lock_spool(const char *dir, int *fd_out, struct err *e)
+/* Takes the spool's lock: one per shard, so N sharded instances run side by
+ * side while two runs of the same shard do not. On EXIT_TEMPFAIL the
+ * holder's pid is named. Files and directories are created for the spool's
+ * group as the umask allows, so that several users of a group can share it. */
+static int lock_spool(const struct options *o, int *fd_out, struct err *e)
 {
+	const char *dir = o->spool;
 	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", dir, LOCK_NAME);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (o->shard_n > 0)
+		snprintf(path, sizeof path, "%s/%s.%u-of-%u", dir, LOCK_NAME, o->shard_k, o->shard_n);
+	else
+		snprintf(path, sizeof path, "%s/%s", dir, LOCK_NAME);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return err_set(e, errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, "cannot open %s: %s", path, strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -61,8 +68,8 @@ static int lock_spool(const char *dir, int *fd_out, struct err *e)
 			pid[strcspn(pid, "\n")] = '\0';
 		}
 		close(fd);
-		return err_set(e, EXIT_TEMPFAIL, "spool %s is being loaded by another run (pid %s)", dir,
-			       pid[0] ? pid : "unknown");
+		return err_set(e, EXIT_TEMPFAIL, "spool %s%s is being loaded by another run (pid %s)", dir,
+			       o->shard_n ? " (this shard)" : "", pid[0] ? pid : "unknown");
 	}
 	char pid[32];
 	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
@@ -174,11 +181,11 @@ int run_main(const struct options *o)
 			errno ? strerror(errno) : "");
 		goto fail;
 	}
-	if (lock_spool(o->spool, &lock_fd, &e) < 0)
+	if (lock_spool(o, &lock_fd, &e) < 0)
 		goto fail;
 	for (int i = 0; i < 2; i++) {
 		snprintf(sub, sizeof sub, "%s/%s", o->spool, i ? "failed" : "done");
-		if (mkdir(sub, 0755) < 0 && errno != EEXIST) {
+		if (mkdir(sub, 0777) < 0 && errno != EEXIST) {
 			err_set(&e, EXIT_CONFIG, "cannot create %s: %s", sub, strerror(errno));
 			goto fail;
 		}

@@ -28,6 +28,8 @@ PACKAGES=(
 	prometheus # promtool, which checks the metrics exposition
 	zstd
 	python3
+	python3-yaml # the deploy test reads the Kubernetes manifests
+	systemd # systemd-analyze verify checks the units
 	procps
 	util-linux
 	tzdata
