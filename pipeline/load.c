@@ -81,8 +81,11 @@ static struct chunk *acquire_chunk(struct load *ld, uint32_t *rr)
 	for (;;) {
 		if (atomic_load(&ld->stop))
 			return NULL;
+		/* Time spent waiting for a worker is not the reader's work. */
+		double w0 = mono_s();
 		while (sem_wait(&ld->free_sem) < 0 && errno == EINTR)
 			;
+		ld->reader_wait_s += mono_s() - w0;
 		if (atomic_load(&ld->stop))
 			return NULL;
 		for (uint32_t k = 0; k < ld->nworkers; k++) {
@@ -205,8 +208,8 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 	int rc = 0;
 	struct chunk *c = acquire_chunk(ld, rr);
 	bool ended = false;
+	uint64_t t0 = (uint64_t)(mono_s() * 1e9);
 	while (c != NULL && n > 0 && !ended) {
-		uint64_t t0 = (uint64_t)(mono_s() * 1e9);
 		size_t off = 0;
 		while (off < (size_t)n && c != NULL) {
 			size_t used = 0;
@@ -232,7 +235,11 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 				break;
 			}
 		}
-		atomic_fetch_add(&ld->read_ns, (uint64_t)(mono_s() * 1e9) - t0);
+		/* Reading and framing count; waits for free chunks are taken out
+		 * at the end (reader_wait_s). */
+		uint64_t t1 = (uint64_t)(mono_s() * 1e9);
+		atomic_fetch_add(&ld->read_ns, t1 - t0);
+		t0 = t1;
 		atomic_store(&ld->bytes_read, reader_bytes_read(r));
 		if (rc < 0 || c == NULL || ended)
 			break;
@@ -579,7 +586,7 @@ fail_started:;
 		.statements = SUM(ld, statements),
 		.workers = ld->nworkers,
 		.files = nfiles,
-		.read_s = (double)atomic_load(&ld->read_ns) / 1e9,
+		.read_s = (double)atomic_load(&ld->read_ns) / 1e9 - ld->reader_wait_s,
 		.parse_s = (double)SUM(ld, parse_ns) / 1e9,
 		.sink_s = (double)SUM(ld, sink_ns) / 1e9,
 		.started = true,

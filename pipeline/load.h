@@ -110,6 +110,7 @@ struct load {
 	_Atomic uint64_t bytes_read;
 	_Atomic uint64_t skipped_total; /* records of chunks skipped as committed earlier */
 	_Atomic uint64_t read_ns;
+	double reader_wait_s;   /* reader thread only; read after it is joined */
 	struct source *sources;
 	uint32_t nsources;
 	_Atomic uint32_t cur_source;
