@@ -43,6 +43,8 @@ struct cache_worker {
 	struct inval_keyset *ks;
 	struct inval_redis *redis;
 	int64_t entry;          /* journal id of the chunk, -1 before journaling */
+	int64_t sent_entry;     /* journal id of the send in flight, -1 when none */
+	uint32_t sent_keys;
 	uint64_t retry_at_ns;   /* no send before this (backoff after a failure) */
 	long backoff_ms;
 	uint64_t round_trips_seen;
@@ -227,6 +229,7 @@ struct cache_worker *cache_worker_create(struct cache *c, uint32_t batch_rows, s
 	}
 	w->c = c;
 	w->entry = -1;
+	w->sent_entry = -1;
 	w->backoff_ms = REDIS_BACKOFF_MS_MIN;
 	w->ks = inval_keyset_create(batch_rows * c->ntemplates, 64);
 	w->redis = inval_redis_create(c->redis_url, c->o->publish, REDIS_TIMEOUT_MS, e);
@@ -295,30 +298,54 @@ int cache_worker_journal(struct cache_worker *w, struct err *e)
 	return 0;
 }
 
-void cache_worker_send(struct cache_worker *w)
+/* A failed send: the entry stays pending in the journal (cache_finish and
+ * the next run replay it), and sends pause with backoff. */
+static void send_failed(struct cache_worker *w, const struct err *e)
 {
-	struct cache *c = w->c;
-	if (w->entry < 0)
+	atomic_fetch_add(&w->c->failures, 1);
+	log_event(LOG_WARN, "redis_unavailable", "keys stay pending, next try in %ld ms: %s", w->backoff_ms, e->msg);
+	w->retry_at_ns = now_ns() + (uint64_t)w->backoff_ms * 1000000u;
+	w->backoff_ms = w->backoff_ms * 2 > REDIS_BACKOFF_MS_MAX ? REDIS_BACKOFF_MS_MAX : w->backoff_ms * 2;
+}
+
+void cache_worker_flush(struct cache_worker *w)
+{
+	if (w->sent_entry < 0)
 		return;
-	uint64_t now = now_ns();
-	if (now < w->retry_at_ns)
-		return; /* Redis failed recently: the entry stays pending for later */
 	struct err e;
 	err_clear(&e);
-	int64_t n = inval_redis_send(w->redis, w->ks, &e);
-	count_round_trips(c, w->redis, &w->round_trips_seen);
+	int64_t n = inval_redis_send_end(w->redis, &e);
+	count_round_trips(w->c, w->redis, &w->round_trips_seen);
+	uint64_t entry = (uint64_t)w->sent_entry;
+	w->sent_entry = -1;
 	if (n < 0) {
-		atomic_fetch_add(&c->failures, 1);
-		log_event(LOG_WARN, "redis_unavailable", "keys stay pending, next try in %ld ms: %s", w->backoff_ms,
-			  e.msg);
-		w->retry_at_ns = now + (uint64_t)w->backoff_ms * 1000000u;
-		w->backoff_ms = w->backoff_ms * 2 > REDIS_BACKOFF_MS_MAX ? REDIS_BACKOFF_MS_MAX : w->backoff_ms * 2;
+		send_failed(w, &e);
 		return;
 	}
 	w->backoff_ms = REDIS_BACKOFF_MS_MIN;
 	w->retry_at_ns = 0;
-	atomic_fetch_add(&c->keys_invalidated, inval_keyset_count(w->ks));
-	journal_done(c->journal, (uint64_t)w->entry, NULL);
+	atomic_fetch_add(&w->c->keys_invalidated, w->sent_keys);
+	journal_done(w->c->journal, entry, NULL);
+}
+
+void cache_worker_send(struct cache_worker *w)
+{
+	/* The previous chunk's replies first: Redis worked on them while this
+	 * chunk was parsed, encoded and committed. */
+	cache_worker_flush(w);
+	if (w->entry < 0)
+		return;
+	if (now_ns() < w->retry_at_ns)
+		return; /* Redis failed recently: the entry stays pending for later */
+	struct err e;
+	err_clear(&e);
+	if (inval_redis_send_begin(w->redis, w->ks, &e) < 0) {
+		count_round_trips(w->c, w->redis, &w->round_trips_seen);
+		send_failed(w, &e);
+		return;
+	}
+	w->sent_entry = w->entry;
+	w->sent_keys = inval_keyset_count(w->ks);
 	w->entry = -1;
 }
 

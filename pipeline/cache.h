@@ -51,10 +51,14 @@ int cache_worker_add(struct cache_worker *w, const struct cache_templates *tt, c
 /* Before COMMIT: the chunk's keys made durable in the journal. -1 with e:
  * do not commit. */
 int cache_worker_journal(struct cache_worker *w, struct err *e);
-/* After COMMIT: sends the chunk's keys. When Redis is unavailable the entry
- * stays pending and sends pause with capped exponential backoff; loading
- * goes on. */
+/* After COMMIT: sends the chunk's keys, and takes the replies of the
+ * previous chunk's send, which Redis handled meanwhile. When Redis is
+ * unavailable the entry stays pending and sends pause with capped
+ * exponential backoff; loading goes on. */
 void cache_worker_send(struct cache_worker *w);
+/* Takes the replies of the send in flight, if any: call when the worker
+ * has no more chunks. */
+void cache_worker_flush(struct cache_worker *w);
 
 /* After the load: sends what is still pending, trying for a bounded time.
  * Returns the number of keys left pending (the run then exits 75). */

@@ -472,6 +472,8 @@ static void *worker_main(void *arg)
 		ASSERT(ring_push(w->done, c));
 		sem_post(&ld->free_sem);
 	}
+	if (w->cache)
+		cache_worker_flush(w->cache);
 	if (atomic_fetch_sub(&ld->workers_alive, 1) == 1)
 		sem_post(&ld->finished_sem);
 	return NULL;

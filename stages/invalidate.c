@@ -657,7 +657,10 @@ struct inval_keyset {
 	uint32_t keys_max;
 	uint32_t count;
 	uint32_t slots_mask;
-	uint32_t *slots; /* entry index + 1; 0 = empty. Load factor <= 1/2. */
+	/* (hash32 << 32) | (entry index + 1); 0 = empty. Load factor <= 1/2.
+	 * The hash beside the index lets a probe reject a slot without
+	 * touching the entry or its key: one cache miss per new key. */
+	uint64_t *slots;
 	struct ks_entry *entries;
 	struct buf b; /* keys in key-list encoding */
 };
@@ -739,11 +742,13 @@ static int keyset_settle_tail(struct inval_keyset *ks, size_t off)
 	uint32_t h32 = (uint32_t)(h >> 32);
 	uint32_t s = (uint32_t)h & ks->slots_mask;
 	for (;; s = (s + 1) & ks->slots_mask) {
-		uint32_t v = ks->slots[s];
+		uint64_t v = ks->slots[s];
 		if (v == 0)
 			break;
-		const struct ks_entry *en = &ks->entries[v - 1];
-		if (en->hash == h32 && en->len == len && ks->b.data[en->off] == (char)kind &&
+		if ((uint32_t)(v >> 32) != h32)
+			continue;
+		const struct ks_entry *en = &ks->entries[(uint32_t)v - 1];
+		if (en->len == len && ks->b.data[en->off] == (char)kind &&
 		    memcmp(ks->b.data + en->off + JOURNAL_KEY_HEAD_BYTES, key, len) == 0) {
 			ks->b.len = off;
 			return 0;
@@ -754,7 +759,7 @@ static int keyset_settle_tail(struct inval_keyset *ks, size_t off)
 		return -1;
 	}
 	ks->entries[ks->count] = (struct ks_entry){.off = off, .len = len, .hash = h32, .slot = s};
-	ks->slots[s] = ++ks->count;
+	ks->slots[s] = (uint64_t)h32 << 32 | ++ks->count;
 	return 1;
 }
 
@@ -1034,8 +1039,55 @@ struct inval_redis {
 	const char **argv; /* INVAL_KEYS_PER_COMMAND + 2 arguments */
 	size_t *argvlen;
 	struct buf msg; /* a PUBLISH message */
+	struct buf cmd; /* one command in RESP, formatted here */
 	struct inval_redis_stats st;
+	/* A send in flight (inval_redis_send_begin): its last window's
+	 * commands, and what the replies read so far said. */
+	bool sending;
+	uint32_t inflight;
+	enum cmd_kind kinds[INVAL_PIPELINE_COMMANDS_MAX];
+	int64_t removed;
+	char refused[256];
+	bool refused_retry;
 };
+
+/* Appends the decimal digits of v. */
+static void resp_put_u64(struct buf *b, uint64_t v)
+{
+	char d[20];
+	int n = 0;
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_reserve(b, (size_t)n);
+	while (n > 0)
+		b->data[b->len++] = d[--n];
+}
+
+/* Formats a command as RESP and queues it. hiredis' own argv formatting
+ * goes through printf-style sds calls per argument; with ~1000 keys per
+ * UNLINK and a key per loaded row this formatting is on the load's path. */
+static int append_resp(struct inval_redis *r, int argc, const char *const *argv, const size_t *argvlen)
+{
+	struct buf *b = &r->cmd;
+	b->len = 0;
+	buf_putc(b, '*');
+	resp_put_u64(b, (uint64_t)argc);
+	buf_put(b, "\r\n", 2);
+	for (int i = 0; i < argc; i++) {
+		buf_reserve(b, argvlen[i] + 26);
+		b->data[b->len++] = '$';
+		resp_put_u64(b, argvlen[i]);
+		memcpy(b->data + b->len, "\r\n", 2);
+		b->len += 2;
+		memcpy(b->data + b->len, argv[i], argvlen[i]);
+		b->len += argvlen[i];
+		memcpy(b->data + b->len, "\r\n", 2);
+		b->len += 2;
+	}
+	return redisAppendFormattedCommand(r->c, b->data, b->len);
+}
 
 struct inval_redis *inval_redis_create(const char *url, const char *channel, uint32_t timeout_ms, struct err *e)
 {
@@ -1057,7 +1109,8 @@ struct inval_redis *inval_redis_create(const char *url, const char *channel, uin
 	r->argvlen = calloc(INVAL_KEYS_PER_COMMAND + 2, sizeof *r->argvlen);
 	r->channel = channel ? strdup(channel) : NULL;
 	if (r->argv == NULL || r->argvlen == NULL || (channel && r->channel == NULL) ||
-	    buf_init(&r->msg, (size_t)INVAL_KEYS_PER_COMMAND * 48) != 0) {
+	    buf_init(&r->msg, (size_t)INVAL_KEYS_PER_COMMAND * 48) != 0 ||
+	    buf_init(&r->cmd, (size_t)INVAL_KEYS_PER_COMMAND * 64) != 0) {
 		inval_redis_free(r);
 		err_set(e, EXIT_SOFTWARE, "out of memory");
 		return NULL;
@@ -1075,6 +1128,7 @@ void inval_redis_free(struct inval_redis *r)
 	free(r->argvlen);
 	free(r->channel);
 	buf_free(&r->msg);
+	buf_free(&r->cmd);
 	free(r);
 }
 
@@ -1210,7 +1264,7 @@ static int append_next(struct inval_redis *r, const struct inval_keyset *ks, str
 			if (argc == 1)
 				continue;
 			r->st.keys_sent += (uint64_t)(argc - 1);
-			return redisAppendCommandArgv(r->c, argc, r->argv, r->argvlen) == REDIS_OK ? CMD_UNLINK : -2;
+			return append_resp(r, argc, r->argv, r->argvlen) == REDIS_OK ? CMD_UNLINK : -2;
 		}
 		if (cur->phase == 1) {
 			const char *k = inval_keyset_key(ks, cur->i++, &len, &kind);
@@ -1221,7 +1275,7 @@ static int append_next(struct inval_redis *r, const struct inval_keyset *ks, str
 			r->argv[1] = k;
 			r->argvlen[1] = len;
 			r->st.bumps++;
-			return redisAppendCommandArgv(r->c, 2, r->argv, r->argvlen) == REDIS_OK ? CMD_INCR : -2;
+			return append_resp(r, 2, r->argv, r->argvlen) == REDIS_OK ? CMD_INCR : -2;
 		}
 		r->msg.len = 0;
 		for (uint32_t j = 0; cur->i < n && j < INVAL_KEYS_PER_COMMAND; cur->i++, j++) {
@@ -1237,12 +1291,44 @@ static int append_next(struct inval_redis *r, const struct inval_keyset *ks, str
 		r->argv[2] = r->msg.data;
 		r->argvlen[2] = r->msg.len;
 		r->st.messages++;
-		return redisAppendCommandArgv(r->c, 3, r->argv, r->argvlen) == REDIS_OK ? CMD_PUBLISH : -2;
+		return append_resp(r, 3, r->argv, r->argvlen) == REDIS_OK ? CMD_PUBLISH : -2;
 	}
 }
 
-int64_t inval_redis_send(struct inval_redis *r, const struct inval_keyset *ks, struct err *e)
+/* Reads the replies of the window in flight. */
+static int read_window(struct inval_redis *r, struct err *e)
 {
+	for (uint32_t i = 0; i < r->inflight; i++) {
+		redisReply *rep = NULL;
+		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
+			r->inflight = 0;
+			r->st.failures++;
+			return conn_failed(r, "connection lost", e);
+		}
+		enum cmd_kind kind = r->kinds[i];
+		if (rep->type == REDIS_REPLY_ERROR) {
+			if (r->refused[0] == '\0') {
+				snprintf(r->refused, sizeof r->refused, "%s: %s",
+					 kind == CMD_UNLINK ? "UNLINK" : kind == CMD_INCR ? "INCR" : "PUBLISH", rep->str);
+				r->refused_retry = reply_retryable(rep->str);
+			}
+		} else if (kind == CMD_UNLINK && rep->type == REDIS_REPLY_INTEGER) {
+			r->removed += rep->integer;
+		}
+		freeReplyObject(rep);
+	}
+	r->inflight = 0;
+	r->st.round_trips++;
+	return 0;
+}
+
+int inval_redis_send_begin(struct inval_redis *r, const struct inval_keyset *ks, struct err *e)
+{
+	ASSERT(r->inflight == 0);
+	r->removed = 0;
+	r->refused[0] = '\0';
+	r->refused_retry = false;
+	r->sending = false;
 	if (inval_keyset_count(ks) == 0)
 		return 0;
 	if (inval_redis_connect(r, e) != 0) {
@@ -1250,10 +1336,6 @@ int64_t inval_redis_send(struct inval_redis *r, const struct inval_keyset *ks, s
 		return -1;
 	}
 	struct send_cursor cur = {0, 0};
-	enum cmd_kind kinds[INVAL_PIPELINE_COMMANDS_MAX];
-	int64_t removed = 0;
-	char refused[256] = "";
-	bool retry = false;
 	for (bool more = true; more;) {
 		uint32_t ncmd = 0;
 		while (ncmd < INVAL_PIPELINE_COMMANDS_MAX) {
@@ -1266,38 +1348,57 @@ int64_t inval_redis_send(struct inval_redis *r, const struct inval_keyset *ks, s
 				r->st.failures++;
 				return conn_failed(r, "cannot queue a command", e);
 			}
-			kinds[ncmd++] = (enum cmd_kind)k;
+			r->kinds[ncmd++] = (enum cmd_kind)k;
 		}
 		if (ncmd == 0)
 			break;
-		/* The first redisGetReply writes the whole window, then each reads one
-		 * reply: one round trip per window. */
-		for (uint32_t i = 0; i < ncmd; i++) {
-			redisReply *rep = NULL;
-			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
+		r->inflight = ncmd;
+		if (more) {
+			/* A full window is not the last: its replies are read now,
+			 * bounding what is queued at once. */
+			if (read_window(r, e) < 0)
+				return -1;
+			continue;
+		}
+		/* The last window is written and left in flight. */
+		int done = 0;
+		while (!done) {
+			if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+				r->inflight = 0;
 				r->st.failures++;
 				return conn_failed(r, "connection lost", e);
 			}
-			if (rep->type == REDIS_REPLY_ERROR) {
-				if (refused[0] == '\0') {
-					snprintf(refused, sizeof refused, "%s: %s",
-						 kinds[i] == CMD_UNLINK ? "UNLINK" : kinds[i] == CMD_INCR ? "INCR" : "PUBLISH",
-						 rep->str);
-					retry = reply_retryable(rep->str);
-				}
-			} else if (kinds[i] == CMD_UNLINK && rep->type == REDIS_REPLY_INTEGER) {
-				removed += rep->integer;
-			}
-			freeReplyObject(rep);
 		}
-		r->st.round_trips++;
 	}
-	if (refused[0]) {
+	r->sending = true;
+	return 0;
+}
+
+int64_t inval_redis_send_end(struct inval_redis *r, struct err *e)
+{
+	if (!r->sending)
+		return 0;
+	r->sending = false;
+	if (r->inflight > 0 && read_window(r, e) < 0)
+		return -1;
+	if (r->refused[0]) {
 		r->st.failures++;
-		err_set(e, EXIT_TEMPFAIL, "Redis at %s refused %s", r->where, refused);
-		e->retryable = retry;
+		err_set(e, EXIT_TEMPFAIL, "Redis at %s refused %s", r->where, r->refused);
+		e->retryable = r->refused_retry;
 		return -1;
 	}
-	r->st.keys_removed += (uint64_t)removed;
-	return removed;
+	r->st.keys_removed += (uint64_t)r->removed;
+	return r->removed;
+}
+
+bool inval_redis_sending(const struct inval_redis *r)
+{
+	return r->sending;
+}
+
+int64_t inval_redis_send(struct inval_redis *r, const struct inval_keyset *ks, struct err *e)
+{
+	if (inval_redis_send_begin(r, ks, e) < 0)
+		return -1;
+	return inval_redis_send_end(r, e);
 }

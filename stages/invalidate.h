@@ -169,6 +169,16 @@ int inval_redis_connect(struct inval_redis *r, struct err *e);
  * applied; resending is harmless. An empty set sends nothing and returns 0. */
 int64_t inval_redis_send(struct inval_redis *r, const struct inval_keyset *ks, struct err *e);
 
+/* The same send in two halves, so that Redis works while the caller goes on:
+ * send_begin queues and writes every command (reading the replies of all
+ * but the last window of INVAL_PIPELINE_COMMANDS_MAX commands); send_end reads
+ * the rest and returns what inval_redis_send would. The key set may change
+ * between the two. 0 or -1 (e set) from begin; a failed begin needs no end. */
+int inval_redis_send_begin(struct inval_redis *r, const struct inval_keyset *ks, struct err *e);
+int64_t inval_redis_send_end(struct inval_redis *r, struct err *e);
+/* A send was begun and not yet ended. */
+bool inval_redis_sending(const struct inval_redis *r);
+
 const struct inval_redis_stats *inval_redis_stats(const struct inval_redis *r);
 
 #endif
