@@ -287,8 +287,7 @@ static bool is_prefix_of(const char *s, size_t n, const char *word)
 	return true;
 }
 
-/* bool: boolin = trim white space, then parse_bool_with_len. */
-static enum enc_status encode_bool(const char *p, size_t len, struct buf *out, char *msg, size_t msgsz)
+int encode_parse_bool(const char *p, size_t len)
 {
 	size_t a = 0, b = len;
 	while (a < b && is_space((unsigned char)p[a]))
@@ -340,6 +339,13 @@ static enum enc_status encode_bool(const char *p, size_t len, struct buf *out, c
 			break;
 		}
 	}
+	return v;
+}
+
+/* bool: boolin = trim white space, then parse_bool_with_len. */
+static enum enc_status encode_bool(const char *p, size_t len, struct buf *out, char *msg, size_t msgsz)
+{
+	int v = encode_parse_bool(p, len);
 	if (v < 0) {
 		encode_set_msg(msg, msgsz, "invalid input syntax for type boolean: \"%.*s\"", VAL(p, len));
 		return ENC_REJECT;

@@ -66,6 +66,11 @@ enum enc_kind encode_kind_for(uint32_t type_oid);
 enum enc_status encode_binary(const struct enc_column *col, const struct enc_session *s, const char *p, size_t len,
 			      struct buf *out, char *msg, size_t msgsz);
 
+/* PostgreSQL's boolin: surrounding white space trimmed, then a unique
+ * prefix of true/false/yes/no (any case), on/off (two letters at least), 1
+ * or 0. Returns 1, 0, or -1 when the server would refuse it. */
+int encode_parse_bool(const char *p, size_t len);
+
 /* Binary COPY framing. */
 void encode_copy_header(struct buf *out);              /* PGCOPY signature, flags, extension length */
 void encode_copy_trailer(struct buf *out);             /* int16 -1 */

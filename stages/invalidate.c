@@ -296,39 +296,10 @@ static int render_int(const char *p, size_t n, struct buf *out, const char **why
 	return 0;
 }
 
-static bool prefix_ci(const char *p, size_t n, const char *word)
-{
-	return n <= strlen(word) && strncasecmp(p, word, n) == 0;
-}
-
-/* bool (boolin / parse_bool_with_len): any unique prefix of true, false,
- * yes, no; on, off (two letters at least); 1, 0; any case; spaces around. */
+/* bool: rendered as PostgreSQL prints it, t or f. */
 static int render_bool(const char *p, size_t n, struct buf *out, const char **why)
 {
-	trim_space(&p, &n);
-	int v = -1;
-	if (n > 0) {
-		switch (*p) {
-		case 't':
-		case 'T': v = prefix_ci(p, n, "true") ? 1 : -1; break;
-		case 'f':
-		case 'F': v = prefix_ci(p, n, "false") ? 0 : -1; break;
-		case 'y':
-		case 'Y': v = prefix_ci(p, n, "yes") ? 1 : -1; break;
-		case 'n':
-		case 'N': v = prefix_ci(p, n, "no") ? 0 : -1; break;
-		case 'o':
-		case 'O':
-			if (n >= 2 && prefix_ci(p, n, "on"))
-				v = 1;
-			else if (n >= 2 && prefix_ci(p, n, "off"))
-				v = 0;
-			break;
-		case '1': v = n == 1 ? 1 : -1; break;
-		case '0': v = n == 1 ? 0 : -1; break;
-		default: break;
-		}
-	}
+	int v = encode_parse_bool(p, n);
 	if (v < 0) {
 		*why = "not a boolean";
 		return -1;

@@ -25,6 +25,28 @@ int transform_find_column(const struct table_info *t, const char *name, size_t l
 	return found;
 }
 
+/* Steps through a comma-separated list of names ("a, b,c"): sets the next
+ * name (spaces around it are a typing convenience, not part of it; it may
+ * be empty) and returns false past the last one. */
+static bool next_name(const char **rest, const char **name, size_t *len)
+{
+	const char *p = *rest;
+	if (p == NULL)
+		return false;
+	const char *end = strchr(p, ',');
+	size_t n = end ? (size_t)(end - p) : strlen(p);
+	*rest = end ? end + 1 : NULL;
+	while (n > 0 && *p == ' ') {
+		p++;
+		n--;
+	}
+	while (n > 0 && p[n - 1] == ' ')
+		n--;
+	*name = p;
+	*len = n;
+	return true;
+}
+
 /* Appends name quoted as an SQL identifier ("a""b"). */
 static size_t put_ident(char *out, const char *name)
 {
@@ -139,17 +161,9 @@ int transform_map_list(struct mapping *m, const struct table_info *t, const char
 			n += *p == ',';
 		if (map_init(m, n, e) < 0)
 			return -1;
-		const char *p = list;
-		for (;;) {
-			const char *end = strchr(p, ',');
-			size_t len = end ? (size_t)(end - p) : strlen(p);
-			/* Spaces around names are a typing convenience, not part of them. */
-			while (len > 0 && *p == ' ') {
-				p++;
-				len--;
-			}
-			while (len > 0 && p[len - 1] == ' ')
-				len--;
+		const char *rest = list, *p;
+		size_t len;
+		while (next_name(&rest, &p, &len)) {
 			if (len == 0) {
 				transform_free(m);
 				return err_set(e, EXIT_CONFIG, "--columns has an empty name");
@@ -158,9 +172,6 @@ int transform_map_list(struct mapping *m, const struct table_info *t, const char
 				transform_free(m);
 				return -1;
 			}
-			if (end == NULL)
-				break;
-			p = end + 1;
 		}
 	}
 	if (build_sql(m, t, e) < 0) {
@@ -206,16 +217,9 @@ int transform_set_upsert(struct mapping *m, const struct table_info *t, const ch
 {
 	uint32_t key[COLUMNS_MAX];
 	uint32_t nkey = 0;
-	const char *p = keys;
-	for (;;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		while (len > 0 && *p == ' ') {
-			p++;
-			len--;
-		}
-		while (len > 0 && p[len - 1] == ' ')
-			len--;
+	const char *rest = keys, *p;
+	size_t len;
+	while (next_name(&rest, &p, &len)) {
 		int ci = len ? transform_find_column(t, p, len) : -1;
 		bool mapped = false;
 		for (uint32_t k = 0; ci >= 0 && k < m->nfields; k++)
@@ -229,9 +233,6 @@ int transform_set_upsert(struct mapping *m, const struct table_info *t, const ch
 		if (nkey == COLUMNS_MAX)
 			return err_set(e, EXIT_CONFIG, "--key has too many columns");
 		key[nkey++] = (uint32_t)ci;
-		if (end == NULL)
-			break;
-		p = end + 1;
 	}
 	struct buf b;
 	if (buf_init(&b, 1024) < 0)

@@ -130,6 +130,32 @@ static void test_find_column(void)
 	CU_ASSERT_EQUAL(transform_find_column(&tbl, "ID", 2), 0);
 }
 
+/* Upserts stage the loaded columns, merge with ON CONFLICT on the key (update sets the other loaded columns, last record wins), and refuse a key that is not loaded. */
+static void test_upsert(void)
+{
+	setup_table();
+	struct mapping m;
+	struct err e;
+	CU_ASSERT_EQUAL_FATAL(transform_map_list(&m, &tbl, "id,Name", &e), 0);
+	CU_ASSERT_EQUAL_FATAL(transform_set_upsert(&m, &tbl, " id ", true, &e), 0);
+	CU_ASSERT_STRING_EQUAL(m.copy_bin_sql, "COPY pg_temp.edonu_stage (\"id\", \"Name\") FROM STDIN (FORMAT binary)");
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.stage_sql, "CREATE TEMP TABLE edonu_stage"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "ON CONFLICT (\"id\") DO UPDATE SET \"Name\" = EXCLUDED.\"Name\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "edonu_seq DESC"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "\"id\" IS NULL"));
+	transform_free(&m);
+	CU_ASSERT_EQUAL_FATAL(transform_map_list(&m, &tbl, "id,Name", &e), 0);
+	CU_ASSERT_EQUAL_FATAL(transform_set_upsert(&m, &tbl, "id,name", true, &e), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "DO NOTHING"));
+	transform_free(&m);
+	CU_ASSERT_EQUAL_FATAL(transform_map_list(&m, &tbl, "id", &e), 0);
+	CU_ASSERT_EQUAL(transform_set_upsert(&m, &tbl, "Name", false, &e), -1);
+	CU_ASSERT_EQUAL(e.code, EXIT_CONFIG);
+	CU_ASSERT_EQUAL(transform_set_upsert(&m, &tbl, "nope", false, &e), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "nope"));
+	transform_free(&m);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -141,6 +167,7 @@ int main(void)
 	CU_add_test(s, "given list", test_list_given);
 	CU_add_test(s, "field count", test_check_fields);
 	CU_add_test(s, "find column", test_find_column);
+	CU_add_test(s, "upsert statements", test_upsert);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
