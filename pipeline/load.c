@@ -466,12 +466,7 @@ int load_run(const struct options *o, struct summary *out)
 	if (workers_create(ld, &e) < 0)
 		goto fail;
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	load_catch_signals();
 
 	if (workers_start(ld, &e) < 0) {
 		load_fail(ld, &e);
@@ -673,6 +668,16 @@ int load_main(const struct options *o)
 			code = EXIT_NOINPUT;
 	}
 	return code;
+}
+
+void load_catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
 
 bool load_interrupted(void)

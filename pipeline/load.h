@@ -131,7 +131,10 @@ struct summary;
 int load_run(const struct options *o, struct summary *s);
 /* The load command: load_run, then the summary on stderr and --summary. */
 int load_main(const struct options *o);
-/* A SIGINT or SIGTERM arrived during a load of this process. */
+/* From now on SIGINT and SIGTERM stop loads gracefully (exit 75) instead
+ * of killing the process. */
+void load_catch_signals(void);
+/* A SIGINT or SIGTERM arrived since load_catch_signals. */
 bool load_interrupted(void);
 
 #endif

@@ -164,6 +164,8 @@ int run_main(const struct options *o)
 	struct err e;
 	err_clear(&e);
 	log_set_format(o->log_format);
+	/* Between two files a signal must end the run as gracefully as during one. */
+	load_catch_signals();
 	if (o->rejects != NULL) {
 		fprintf(stderr, "edonu-ingest: run writes each file's rejects beside it in failed/; --rejects is for load\n");
 		return EXIT_USAGE;
