@@ -44,7 +44,6 @@ void chunk_reset(struct chunk *c)
 	c->nrecords = 0;
 	c->rec_off[0] = 0;
 	c->data_len = 0;
-	c->last = false;
 }
 
 size_t chunk_bytes_for(uint32_t batch_rows)

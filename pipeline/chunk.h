@@ -30,7 +30,6 @@ struct chunk {
 	char *data;               /* records as read, end-of-line bytes included */
 	size_t data_len;
 	size_t data_cap;
-	bool last;                /* the final chunk of its source */
 	uint8_t eol;              /* line-ending style of the input, FRAME_EOL_* (stages/frame.h) */
 	uint32_t owner;           /* index of the worker that owns this chunk's memory */
 };

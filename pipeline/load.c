@@ -174,7 +174,6 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 	struct reader *r = reader_open(s->name, e);
 	if (r == NULL)
 		return -1;
-	s->size = reader_size(r);
 	const char *data;
 	long n = reader_next(r, &data, e);
 	if (n < 0) {
@@ -454,8 +453,6 @@ int load_run(const struct options *o, struct summary *out)
 	for (uint32_t i = 0; i < nfiles; i++) {
 		struct source *src = &ld->sources[i];
 		src->name = files[i];
-		src->index = i;
-		src->size = -1;
 		src->batch_rows = o->batch_rows;
 		if (begin_source(ld, conn, src, &e) < 0)
 			goto fail;

@@ -24,7 +24,6 @@
  * its first chunk is handed on; read-only for the workers after that. */
 struct source {
 	const char *name; /* as given; "-" for standard input */
-	uint32_t index;
 	struct dialect dialect;
 	struct mapping map;
 	struct sink_statements statements; /* from map, once mapped */
@@ -37,7 +36,6 @@ struct source {
 	uint64_t records;     /* records framed, header excluded */
 	uint64_t skipped;     /* records of chunks committed on an earlier run */
 	uint64_t bytes;
-	int64_t size;         /* -1 when unknown */
 	bool read_whole;      /* read to its end without error or interruption */
 };
 
