@@ -7,6 +7,7 @@
 #include "../io/reader.h"
 #include "../stages/frame.h"
 #include "../stages/parse_csv.h"
+#include "../stages/parse_ndjson.h"
 #include "../stages/parse_text.h"
 #include "../stages/sink_pg.h"
 #include "log.h"
@@ -48,7 +49,7 @@ static bool ends_with(const char *s, size_t n, const char *suffix)
 }
 
 /* --format auto: by the name's extension once .zst is stripped. FORMAT_AUTO
- * when the name does not tell; -1 for NDJSON, which load does not take. */
+ * when the name does not tell. */
 static int format_from_name(const char *name)
 {
 	size_t n = strlen(name);
@@ -60,13 +61,21 @@ static int format_from_name(const char *name)
 	    ends_with(name, n, ".copy"))
 		return FORMAT_TEXT;
 	if (ends_with(name, n, ".ndjson") || ends_with(name, n, ".jsonl") || ends_with(name, n, ".json"))
-		return -1;
+		return FORMAT_NDJSON;
 	return FORMAT_AUTO;
 }
 
-/* By content: a first line with tabs and no commas is text format. */
+/* By content: a first line that starts with '{' is NDJSON; one with tabs
+ * and no commas is text format. */
 static enum input_format format_from_content(const char *p, size_t n)
 {
+	size_t i = 0;
+	if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i < n && p[i] == '{')
+		return FORMAT_NDJSON;
 	const char *nl = memchr(p, '\n', n);
 	size_t len = nl ? (size_t)(nl - p) : n;
 	bool tab = memchr(p, '\t', len) != NULL;
@@ -135,6 +144,32 @@ static int finish_mapping(struct load *ld, struct source *s, struct err *e)
 	return 0;
 }
 
+/* NDJSON: the lookup from key to field, once per source. The mapping is
+ * every column that is not generated, in table order, or --columns. */
+static int map_ndjson(struct load *ld, struct source *s, struct err *e)
+{
+	uint32_t n = s->map.nfields;
+	const char **names = calloc(n ? n : 1, sizeof *names);
+	bool *json = calloc(n ? n : 1, sizeof *json);
+	int rc = 0;
+	if (names == NULL || json == NULL) {
+		rc = err_set(e, EXIT_SOFTWARE, "out of memory");
+	} else {
+		for (uint32_t k = 0; k < n; k++) {
+			const struct enc_column *col = &ld->table.cols[s->map.col[k]].enc;
+			names[k] = col->name;
+			/* json_populate_record keeps a string a JSON string for
+			 * exactly these two types (populate_scalar). */
+			json[k] = col->type_oid == 114 || col->type_oid == 3802;
+		}
+		if (ndjson_map_init(&s->ndjson, names, json, n) < 0)
+			rc = err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	free(names);
+	free(json);
+	return rc;
+}
+
 /* Maps the header record's names to columns. */
 static int map_header(struct load *ld, struct source *s, struct framer *f, struct err *e)
 {
@@ -183,10 +218,6 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 	enum input_format fmt = o->format;
 	if (fmt == FORMAT_AUTO) {
 		int by_name = strcmp(s->name, "-") == 0 ? FORMAT_AUTO : format_from_name(s->name);
-		if (by_name < 0) {
-			reader_close(r);
-			return err_set(e, EXIT_USAGE, "%s: NDJSON input is not supported by load; give --format", s->name);
-		}
 		fmt = by_name != FORMAT_AUTO ? (enum input_format)by_name
 					     : format_from_content(data, n > 0 ? (size_t)n : 0);
 	}
@@ -196,6 +227,10 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 			reader_close(r);
 			return -1;
 		}
+	}
+	if (s->dialect.format == FORMAT_NDJSON && map_ndjson(ld, s, e) < 0) {
+		reader_close(r);
+		return -1;
 	}
 	/* The source's own batch_rows and chunk size: with them its chunk
 	 * numbers are those of every earlier run. */
@@ -576,6 +611,7 @@ fail_started:;
 		.retries = SUM(ld, retries),
 		.isolation_retries = SUM(ld, isolation_retries),
 		.statements = SUM(ld, statements),
+		.ndjson_unknown_keys = SUM(ld, unknown_keys),
 		.workers = ld->nworkers,
 		.files = nfiles,
 		.read_s = (double)atomic_load(&ld->read_ns) / 1e9 - ld->reader_wait_s,
@@ -641,6 +677,7 @@ done:
 	PQfinish(conn);
 	for (uint32_t i = 0; i < ld->nsources; i++) {
 		transform_free(&ld->sources[i].map);
+		ndjson_map_free(&ld->sources[i].ndjson);
 		cache_templates_free(&ld->sources[i].templates);
 	}
 	cache_close(ld->cache);

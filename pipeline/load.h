@@ -3,6 +3,7 @@
 #define EDONU_LOAD_H
 
 #include "../io/rejects.h"
+#include "../stages/parse_ndjson.h"
 #include "../stages/record.h"
 #include "../stages/sink_pg.h"
 #include "../stages/transform.h"
@@ -26,6 +27,7 @@ struct source {
 	const char *name; /* as given; "-" for standard input */
 	struct dialect dialect;
 	struct mapping map;
+	struct ndjson_map ndjson;          /* NDJSON: which key fills which field of map */
 	struct sink_statements statements; /* from map, once mapped */
 	struct cache_templates templates;  /* cache keys of its records */
 	bool mapped;
@@ -48,6 +50,7 @@ struct worker_counters {
 	_Atomic uint64_t statements;
 	_Atomic uint64_t isolation_retries;
 	_Atomic uint64_t retries;      /* whole-chunk retries after transient failures */
+	_Atomic uint64_t unknown_keys; /* NDJSON keys naming no mapped column, in committed chunks */
 	_Atomic uint64_t parse_ns;     /* parse + transform + encode */
 	_Atomic uint64_t sink_ns;      /* COPY and COMMIT */
 };
@@ -77,6 +80,7 @@ struct worker {
 	const struct chunk *cur_chunk;
 	const struct sink_batch *cur_batch;
 	size_t client_mark;          /* w->pending up to here: rejects found before the server saw the chunk */
+	uint64_t chunk_unknown_keys; /* NDJSON keys naming no column in this chunk, counted once it commits */
 	/* Where the last reject's line was computed, so that the next one in
 	 * the same chunk continues from there instead of from the start. */
 	const struct chunk *line_chunk;

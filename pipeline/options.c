@@ -45,7 +45,7 @@ static const struct opt_def opt_defs[] = {
 	{"dsn", OPT_STRING, OFF(dsn), FOR_LOAD | FOR_BENCH, "DSN",
 	 "libpq connection string or URI (PG* variables apply when absent)"},
 	{"table", OPT_STRING, OFF(table), FOR_LOAD, "NAME", "target table, may be schema-qualified (required)"},
-	{"format", OPT_ENUM, OFF(format), FOR_LOAD, "auto|csv|text",
+	{"format", OPT_ENUM, OFF(format), FOR_LOAD, "auto|csv|text|ndjson",
 	 "input format; auto: by extension after stripping .zst, then by content (default auto)"},
 	{"header", OPT_TRUE, OFF(header), FOR_LOAD, NULL, "first line names the columns (default for csv)"},
 	{"no-header", OPT_FALSE, OFF(header), FOR_LOAD, NULL, "no header line (default for text)"},
@@ -112,7 +112,7 @@ static const struct opt_def opt_defs[] = {
 };
 #define NOPTS (sizeof opt_defs / sizeof opt_defs[0])
 
-/* gen takes --format csv|ndjson; load takes auto|csv|text. They share the
+/* gen takes --format csv|ndjson; load takes auto|csv|text|ndjson. They share the
  * long name, so gen's is handled apart from the table. */
 static const char gen_format_help[] = "csv|ndjson";
 
@@ -496,7 +496,11 @@ void options_dialect(const struct options *o, enum input_format f, struct dialec
 {
 	memset(d, 0, sizeof *d);
 	d->format = f;
-	if (f == FORMAT_TEXT) {
+	if (f == FORMAT_NDJSON) {
+		/* No header, delimiter or NULL marker: keys name the columns
+		 * and JSON null is NULL. */
+		d->null = "";
+	} else if (f == FORMAT_TEXT) {
 		d->delimiter = o->delimiter ? o->delimiter[0] : '\t';
 		d->null = o->null ? o->null : "\\N";
 		d->header = o->header == 1;

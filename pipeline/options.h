@@ -97,7 +97,7 @@ struct options {
  * (exit 0), -1 on a usage error (e: EXIT_USAGE with a one-line message). */
 int options_parse(struct options *o, int argc, char **argv, struct err *e);
 
-/* The dialect the options describe for format f (CSV or TEXT). */
+/* The dialect the options describe for format f (CSV, TEXT or NDJSON). */
 void options_dialect(const struct options *o, enum input_format f, struct dialect *d);
 
 void options_usage(FILE *out, enum command cmd);

@@ -36,6 +36,9 @@ void summary_print(FILE *out, const struct summary *s)
 		fprintf(out, "  keys           %12llu   invalidated, %llu pending, %llu Redis round trips\n",
 			(unsigned long long)s->keys_invalidated, (unsigned long long)s->keys_pending,
 			(unsigned long long)s->redis_round_trips);
+	if (s->ndjson_unknown_keys)
+		fprintf(out, "  unknown keys   %12llu   NDJSON keys that name no column, ignored\n",
+			(unsigned long long)s->ndjson_unknown_keys);
 	if (s->error[0])
 		fprintf(out, "  error          %s\n", s->error);
 }
@@ -72,6 +75,7 @@ void summary_add(struct summary *a, const struct summary *b)
 	a->keys_invalidated += b->keys_invalidated;
 	a->keys_pending = b->keys_pending; /* the journal's count after the latest file */
 	a->redis_round_trips += b->redis_round_trips;
+	a->ndjson_unknown_keys += b->ndjson_unknown_keys;
 	if (b->workers > a->workers)
 		a->workers = b->workers;
 	a->files += b->files;
@@ -109,6 +113,7 @@ int summary_write_json(const char *path, const struct summary *s)
 	put_kv_u64(&b, "keys_invalidated", s->keys_invalidated, true);
 	put_kv_u64(&b, "keys_pending", s->keys_pending, true);
 	put_kv_u64(&b, "redis_round_trips", s->redis_round_trips, true);
+	put_kv_u64(&b, "ndjson_unknown_keys", s->ndjson_unknown_keys, true);
 	put_kv_u64(&b, "workers", s->workers, true);
 	put_kv_u64(&b, "files", s->files, true);
 	put_kv_u64(&b, "exit_code", (uint64_t)s->exit_code, s->error[0] != '\0');

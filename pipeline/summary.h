@@ -22,6 +22,7 @@ struct summary {
 	uint64_t keys_invalidated;
 	uint64_t keys_pending;
 	uint64_t redis_round_trips;
+	uint64_t ndjson_unknown_keys; /* NDJSON keys that named no mapped column, in records that parsed */
 	uint32_t workers;
 	uint32_t files;
 	double read_s;  /* reader thread: read, decode, frame */

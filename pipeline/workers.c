@@ -5,6 +5,7 @@
 #include "../stages/encode.h"
 #include "../stages/frame.h"
 #include "../stages/parse_csv.h"
+#include "../stages/parse_ndjson.h"
 #include "../stages/parse_text.h"
 #include "../stages/sink_pg.h"
 #include "log.h"
@@ -107,6 +108,11 @@ static uint64_t flush_rejects(struct worker *w, const struct chunk *c)
 		const char *raw = c->data + c->rec_off[rec];
 		size_t raw_len = c->rec_off[rec + 1] - c->rec_off[rec];
 		if (!(c->rec_flags[rec] & REC_TOO_LONG)) {
+			/* An NDJSON record may carry blank lines after its own
+			 * (stages/frame.h): it is its first line. */
+			const char *nl = c->src->dialect.format == FORMAT_NDJSON ? memchr(raw, '\n', raw_len) : NULL;
+			if (nl != NULL)
+				raw_len = (size_t)(nl - raw) + 1;
 			/* The end-of-line is not part of the record. */
 			if (raw_len > 0 && raw[raw_len - 1] == '\n')
 				raw_len--;
@@ -168,6 +174,19 @@ static int parse_record(struct worker *w, const struct chunk *c, uint32_t i, cha
 	}
 	const char *rec = c->data + c->rec_off[i];
 	size_t len;
+	if (d->format == FORMAT_NDJSON) {
+		/* The line up to its LF; blank lines the framer left after it
+		 * are not part of it. Every mapped field gets a value or NULL,
+		 * so there is no field count to check. */
+		size_t n = c->rec_off[i + 1] - c->rec_off[i];
+		const char *nl = memchr(rec, '\n', n);
+		len = nl != NULL ? (size_t)(nl - rec) : n;
+		w->scratch.len = 0;
+		uint32_t unknown = 0;
+		int nf = ndjson_parse_record(&c->src->ndjson, rec, len, w->fields, &w->scratch, &unknown, msg, msgsz);
+		w->chunk_unknown_keys += unknown;
+		return nf;
+	}
 	if (frame_record_data(c, i, d->format != FORMAT_TEXT, &len, msg, msgsz) < 0)
 		return -1;
 	w->scratch.len = 0;
@@ -209,6 +228,7 @@ static int encode_chunk(struct worker *w, const struct chunk *c, struct sink_bat
 	if (w->cache)
 		cache_worker_begin(w->cache);
 	w->keys_partial = false;
+	w->chunk_unknown_keys = 0;
 
 	for (uint32_t i = 0; i < c->nrecords; i++) {
 		const char *column;
@@ -286,6 +306,8 @@ static int rebuild_keys(struct worker *w, const struct chunk *c, const struct si
 	cache_worker_begin(w->cache);
 	char msg[512];
 	const char *column;
+	/* The chunk's unknown keys were counted by its first parse. */
+	uint64_t unknown_keys = w->chunk_unknown_keys;
 	for (int pass = 0; pass < 2; pass++) {
 		const uint32_t *rec = pass == 0 ? b->bin_rec : b->txt_rec;
 		uint32_t n = pass == 0 ? b->nbin : b->ntxt;
@@ -298,6 +320,7 @@ static int rebuild_keys(struct worker *w, const struct chunk *c, const struct si
 				return -1;
 		}
 	}
+	w->chunk_unknown_keys = unknown_keys;
 	return 0;
 }
 
@@ -434,6 +457,7 @@ static void process_chunk(struct worker *w, struct chunk *c)
 	atomic_fetch_add_explicit(&w->n.rejected, nrej, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.loaded, (uint64_t)committed, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.batches, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->n.unknown_keys, w->chunk_unknown_keys, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.parse_ns, t1 - t0, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.sink_ns, t2 - t1, memory_order_relaxed);
 	if (!ld->o->dry_run)

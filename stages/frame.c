@@ -44,6 +44,7 @@ struct scan {
 
 struct framer {
 	bool csv;
+	bool ndjson; /* lines end at LF and nothing else is special; blank lines are not records */
 	char quote;
 	int escape; /* -1 when it equals quote: then a quote simply toggles, as in PostgreSQL */
 	uint32_t batch_rows;
@@ -70,12 +71,13 @@ struct framer {
 
 struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes)
 {
-	ASSERT(d->format == FORMAT_CSV || d->format == FORMAT_TEXT);
+	ASSERT(d->format == FORMAT_CSV || d->format == FORMAT_TEXT || d->format == FORMAT_NDJSON);
 	ASSERT(batch_rows > 0 && chunk_bytes > 0);
 	struct framer *f = calloc(1, sizeof *f);
 	if (f == NULL)
 		return NULL;
 	f->csv = d->format == FORMAT_CSV;
+	f->ndjson = d->format == FORMAT_NDJSON;
 	f->quote = d->quote ? d->quote : '"';
 	char esc = d->escape ? d->escape : f->quote;
 	f->escape = esc == f->quote ? -1 : (unsigned char)esc;
@@ -87,10 +89,14 @@ struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t
 		f->special[(unsigned char)f->quote] = true;
 		if (f->escape >= 0)
 			f->special[f->escape] = true;
-	} else {
+	} else if (!f->ndjson) {
 		f->special['\\'] = true;
 	}
 	f->st.line = 1;
+	/* A raw newline cannot occur inside a JSON string, so an LF always
+	 * ends an NDJSON line; a CR before it is JSON white space. */
+	if (f->ndjson)
+		f->st.eol = EOL_NL;
 	f->st.rec_line0 = 1;
 	f->header_pending = d->header;
 	f->carry = malloc(chunk_bytes);
@@ -118,8 +124,9 @@ static inline const char *find_special(const struct framer *f, const char *p, co
 #ifdef __SSE2__
 	const __m128i nl = _mm_set1_epi8('\n');
 	const __m128i cr = _mm_set1_epi8('\r');
-	const __m128i a = _mm_set1_epi8(f->csv ? f->quote : '\\');
-	const __m128i b = _mm_set1_epi8(f->csv && f->escape >= 0 ? (char)f->escape : (f->csv ? f->quote : '\\'));
+	const char other = f->ndjson ? '\n' : '\\';
+	const __m128i a = _mm_set1_epi8(f->csv ? f->quote : other);
+	const __m128i b = _mm_set1_epi8(f->csv && f->escape >= 0 ? (char)f->escape : (f->csv ? f->quote : other));
 	while (end - p >= 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
 		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, cr)),
@@ -188,6 +195,15 @@ static void close_full_chunk(struct framer *f, struct chunk *c)
 	f->chunk_open = false;
 }
 
+/* NDJSON: a line of JSON white space only, which is not a record. */
+static bool blank_line(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
+
 /* Outcome of completing a record. */
 enum done { DONE_OK, DONE_HEADER, DONE_FULL };
 
@@ -209,6 +225,17 @@ static enum done finish_record(struct framer *f, struct chunk *c)
 		c->data_len = start;
 		f->header_pending = false;
 		r = DONE_HEADER;
+	} else if (f->ndjson && !f->st.skipping && blank_line(c->data + start, c->data_len - start)) {
+		/* Not a record, so record numbers and counts leave it out. Its
+		 * bytes stay at the end of the record before it (the parser
+		 * stops at that record's LF), so that the line numbers and byte
+		 * offsets of the records after it stay right; at the start of a
+		 * chunk they are dropped, and the next record's start says
+		 * where it is. */
+		if (c->nrecords > 0)
+			c->rec_off[c->nrecords] = (uint32_t)c->data_len;
+		else
+			c->data_len = start;
 	} else {
 		uint32_t i = c->nrecords;
 		if (i == 0) {
@@ -342,7 +369,7 @@ static enum step step_byte(struct framer *f, const char **pos)
 				s->line++;
 			return STEP_ON;
 		}
-	} else if (b == '\\') {
+	} else if (b == '\\' && !f->ndjson) {
 		s->bs_rec_len = s->rec_len;
 		take(f, pos);
 		s->bs_pending = true;

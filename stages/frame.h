@@ -19,8 +19,11 @@ enum frame_event {
 	FRAME_END,      /* an end-of-data line "\." was seen: ignore the rest of the input */
 };
 
-/* Creates a framer for the dialect (format CSV or TEXT; the dialect must
- * outlive the framer). Chunks fed to it must have room for batch_rows records.
+/* Creates a framer for the dialect (format CSV, TEXT or NDJSON; the dialect
+ * must outlive the framer). NDJSON records are lines ending at LF, with no
+ * quote or backslash rules; lines of JSON white space only are not records
+ * (their bytes end the record before them, or are dropped at the start of
+ * a chunk). Chunks fed to it must have room for batch_rows records.
  * Returns NULL on ENOMEM. */
 struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes);
 void frame_free(struct framer *f);
