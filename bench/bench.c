@@ -10,6 +10,7 @@
 #include "../stages/encode.h"
 #include "../stages/frame.h"
 #include "../stages/parse_csv.h"
+#include "../stages/parse_ndjson.h"
 #include "gen.h"
 
 #include <errno.h>
@@ -77,7 +78,7 @@ struct figure {
 	double seconds[BENCH_RUNS_MAX];
 };
 
-enum stage_id { ST_READ_URING, ST_READ_PLAIN, ST_FRAME, ST_PARSE, ST_ENCODE, ST_ZSTD, ST_COUNT };
+enum stage_id { ST_READ_URING, ST_READ_PLAIN, ST_FRAME, ST_PARSE, ST_PARSE_NDJSON, ST_ENCODE, ST_ZSTD, ST_COUNT };
 
 /* The throwaway servers of bench/servers.sh: alive while to_fd is open. */
 struct servers {
@@ -95,13 +96,14 @@ struct bench {
 	char csv[PATH_MAX + 32];
 	char zst[PATH_MAX + 32];
 	char csv4[PATH_MAX + 32];
+	char ndjson[PATH_MAX + 32];
 	char summary[PATH_MAX + 32];
 	char log[PATH_MAX + 32];
 	char state[PATH_MAX + 32];
 	char pgloader[PATH_MAX];
 	char pgl_failure[ERR_MSG_BYTES + 16];
 	uint64_t rows;
-	uint64_t csv_bytes, zst_bytes, csv4_bytes;
+	uint64_t csv_bytes, zst_bytes, csv4_bytes, ndjson_bytes;
 	uint32_t runs;
 	uint32_t cpus;
 	uint32_t workers;
@@ -490,9 +492,10 @@ static int count_rows(struct bench *b, const char *table, uint64_t want, const c
 /* ------------------------------------------------------------------------
  * Data. */
 
-static int gen_file(const char *path, uint64_t rows, uint64_t seed, bool zstd, struct err *e)
+static int gen_file_as(const char *path, enum input_format format, uint64_t rows, uint64_t seed, bool zstd,
+		       struct err *e)
 {
-	struct gen_opts g = {.shape = GEN_ORDERS, .format = FORMAT_CSV, .rows = rows, .seed = seed, .header = true};
+	struct gen_opts g = {.shape = GEN_ORDERS, .format = format, .rows = rows, .seed = seed, .header = true};
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return err_set(e, EXIT_SOFTWARE, "cannot create %s: %s", path, strerror(errno));
@@ -500,6 +503,11 @@ static int gen_file(const char *path, uint64_t rows, uint64_t seed, bool zstd, s
 	if (close(fd) < 0 && rc == 0)
 		rc = err_set(e, EXIT_SOFTWARE, "cannot write %s: %s", path, strerror(errno));
 	return rc;
+}
+
+static int gen_file(const char *path, uint64_t rows, uint64_t seed, bool zstd, struct err *e)
+{
+	return gen_file_as(path, FORMAT_CSV, rows, seed, zstd, e);
 }
 
 static int make_data(struct bench *b, struct err *e)
@@ -510,6 +518,10 @@ static int make_data(struct bench *b, struct err *e)
 		return -1;
 	b->csv_bytes = (uint64_t)file_size(b->csv);
 	b->zst_bytes = (uint64_t)file_size(b->zst);
+	snprintf(b->ndjson, sizeof b->ndjson, "%s/orders.ndjson", b->tmp);
+	if (gen_file_as(b->ndjson, FORMAT_NDJSON, b->rows, b->o->seed, false, e) < 0)
+		return -1;
+	b->ndjson_bytes = (uint64_t)file_size(b->ndjson);
 	if (!b->o->quick) {
 		snprintf(b->csv4, sizeof b->csv4, "%s/orders4.csv", b->tmp);
 		if (gen_file(b->csv4, b->rows * BENCH_SCALE_ROWS_FACTOR, b->o->seed, false, e) < 0)
@@ -689,6 +701,87 @@ static int stages_cpu(struct bench *b, struct err *e)
 	return rc;
 }
 
+/* NDJSON parse: the same records as JSON lines, framed, then each parsed
+ * into the orders columns; only the parse is timed. */
+static int stage_parse_ndjson(struct bench *b, double *secs, struct err *e)
+{
+	const char *names[ORDERS_FIELDS_MAX];
+	bool json[ORDERS_FIELDS_MAX];
+	uint32_t n = b->table.ncols < ORDERS_FIELDS_MAX ? b->table.ncols : ORDERS_FIELDS_MAX;
+	for (uint32_t k = 0; k < n; k++) {
+		names[k] = b->table.cols[k].enc.name;
+		json[k] = false;
+	}
+	struct ndjson_map m;
+	if (ndjson_map_init(&m, names, json, n) < 0)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	struct dialect d = {.format = FORMAT_NDJSON};
+	size_t chunk_bytes = chunk_bytes_for(BATCH_ROWS_DEFAULT);
+	struct framer *fr = frame_create(&d, BATCH_ROWS_DEFAULT, chunk_bytes);
+	struct chunk *c = chunk_create(BATCH_ROWS_DEFAULT, chunk_bytes);
+	struct field fields[ORDERS_FIELDS_MAX];
+	struct buf scratch;
+	int rc = 0;
+	if (fr == NULL || c == NULL || buf_init(&scratch, chunk_bytes) < 0)
+		rc = err_set(e, EXIT_SOFTWARE, "out of memory");
+	struct reader *r = rc == 0 ? reader_open(b->ndjson, e) : NULL;
+	if (rc == 0 && r == NULL)
+		rc = -1;
+	double parse_s = 0;
+	uint64_t records = 0, bad = 0;
+	char msg[256];
+	const char *data;
+	long got = 0;
+	bool last = false;
+	while (rc == 0 && !last) {
+		got = reader_next(r, &data, e);
+		if (got < 0) {
+			rc = -1;
+			break;
+		}
+		size_t off = 0;
+		enum frame_event ev = FRAME_MORE;
+		if (got == 0) {
+			ev = frame_finish(fr, c);
+			last = true;
+		}
+		while (rc == 0 && (off < (size_t)got || ev == FRAME_CHUNK)) {
+			if (ev != FRAME_CHUNK) {
+				size_t used = 0;
+				ev = frame_feed(fr, c, data + off, (size_t)got - off, &used);
+				off += used;
+				if (ev != FRAME_CHUNK)
+					continue;
+			}
+			double t0 = mono_s();
+			for (uint32_t i = 0; i < c->nrecords; i++) {
+				const char *rec = c->data + c->rec_off[i];
+				size_t len = c->rec_off[i + 1] - c->rec_off[i];
+				const char *nl = memchr(rec, '\n', len);
+				scratch.len = 0;
+				uint32_t unknown = 0;
+				if (ndjson_parse_record(&m, rec, nl ? (size_t)(nl - rec) : len, fields, &scratch, &unknown,
+							msg, sizeof msg) < 0)
+					bad++;
+			}
+			parse_s += mono_s() - t0;
+			records += c->nrecords;
+			chunk_reset(c);
+			ev = FRAME_MORE;
+		}
+	}
+	if (r != NULL)
+		reader_close(r);
+	if (rc == 0 && (records != b->rows || bad > 0))
+		rc = err_set(e, EXIT_SOFTWARE, "ndjson: %" PRIu64 " records, %" PRIu64 " did not parse", records, bad);
+	buf_free(&scratch);
+	chunk_free(c);
+	frame_free(fr);
+	ndjson_map_free(&m);
+	*secs = parse_s;
+	return rc;
+}
+
 static int stages_run(struct bench *b, struct err *e)
 {
 	static const struct {
@@ -699,6 +792,7 @@ static int stages_run(struct bench *b, struct err *e)
 		{ST_READ_PLAIN, "read_plain", "read, read(2)"},
 		{ST_FRAME, "frame", "frame into chunks"},
 		{ST_PARSE, "parse", "parse csv"},
+		{ST_PARSE_NDJSON, "parse_ndjson", "parse ndjson"},
 		{ST_ENCODE, "encode", "encode binary COPY (null sink)"},
 		{ST_ZSTD, "zstd_decode", "zstd decode (io_uring read)"},
 	};
@@ -707,7 +801,7 @@ static int stages_run(struct bench *b, struct err *e)
 		f->key = names[i].key;
 		f->label = names[i].label;
 		f->records = b->rows;
-		f->bytes = b->csv_bytes;
+		f->bytes = names[i].id == ST_PARSE_NDJSON ? b->ndjson_bytes : b->csv_bytes;
 	}
 	for (uint32_t run = 0; run < b->runs; run++) {
 		double s;
@@ -724,6 +818,9 @@ static int stages_run(struct bench *b, struct err *e)
 			return err_set(e, EXIT_SOFTWARE, "zstd decode gave %" PRIu64 " bytes, not %" PRIu64, bytes,
 				       b->csv_bytes);
 		figure_add(&b->stage[ST_ZSTD], s);
+		if (stage_parse_ndjson(b, &s, e) < 0)
+			return -1;
+		figure_add(&b->stage[ST_PARSE_NDJSON], s);
 	}
 	return stages_cpu(b, e);
 }
