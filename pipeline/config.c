@@ -35,12 +35,21 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		c->failed = true;
 		return 0;
 	}
-	if (!section_applies(section, c->o->cmd))
-		return 1;
+	const char *where = section[0] ? section : "top level";
+	if (!section_applies(section, c->o->cmd)) {
+		/* Not this command's section: its keys are still checked, so a typo
+		 * in [load] shows in the run that reads the file too. */
+		enum command other = strcmp(section, "load") == 0 ? CMD_LOAD : CMD_RUN;
+		if (options_known(name, other))
+			return 1;
+		err_set(c->e, EXIT_CONFIG, "%s: [%s] %s: unknown key \"%s\"", c->path, where, name, name);
+		c->failed = true;
+		return 0;
+	}
 	struct err ke;
 	err_clear(&ke);
 	if (options_set(c->o, name, value, &ke) < 0) {
-		err_set(c->e, ke.code ? ke.code : EXIT_CONFIG, "%s: [%s] %s: %s", c->path, section, name, ke.msg);
+		err_set(c->e, ke.code ? ke.code : EXIT_CONFIG, "%s: [%s] %s: %s", c->path, where, name, ke.msg);
 		c->failed = true;
 		return 0;
 	}

@@ -456,6 +456,14 @@ static bool parse_bool(const char *v, bool *out)
 	return false;
 }
 
+bool options_known(const char *name, enum command cmd)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(opt_defs[i].name, name) == 0 && (opt_defs[i].commands & (1u << cmd)))
+			return true;
+	return false;
+}
+
 int options_set(struct options *o, const char *name, const char *value, struct err *e)
 {
 	bool other_command = false;

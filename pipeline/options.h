@@ -109,6 +109,9 @@ void options_usage(FILE *out, enum command cmd);
  * copied. */
 int options_set(struct options *o, const char *name, const char *value, struct err *e);
 
+/* Whether name is an option of command cmd. */
+bool options_known(const char *name, enum command cmd);
+
 /* Reads an INI file (pipeline/config.c): keys outside any section apply to
  * every command, keys in [load] or [run] to that command only. */
 int config_read(struct options *o, const char *path, struct err *e);
