@@ -539,7 +539,7 @@ void journal_close(struct journal *j)
 
 /* ------------------------------------------------------------------ append, done, replay */
 
-int64_t journal_append(struct journal *j, const void *keys, size_t len, uint32_t nkeys, struct err *e)
+int64_t journal_write(struct journal *j, const void *keys, size_t len, uint32_t nkeys, struct err *e)
 {
 	if (len > JOURNAL_ENTRY_BYTES_MAX)
 		return err_set(e, EXIT_SOFTWARE, "journal entry of %zu bytes is too large", len);
@@ -558,18 +558,16 @@ int64_t journal_append(struct journal *j, const void *keys, size_t len, uint32_t
 		pthread_mutex_unlock(&j->mu);
 		return err_set(e, EXIT_TEMPFAIL, "writing %s: %s", j->path, strerror(err));
 	}
-	if (fdatasync(j->fd) != 0) {
-		int err = errno;
-		j->broken = true;
-		pthread_mutex_unlock(&j->mu);
-		return err_set(e, EXIT_TEMPFAIL, "syncing %s: %s", j->path, strerror(err));
-	}
+	/* Start the disk write now, so that journal_sync finds it done: an
+	 * entry is written while its chunk's COPY runs and synced just before
+	 * its COMMIT. */
+	sync_file_range(j->fd, (off_t)off, (off_t)(REC_HEAD_BYTES + len), SYNC_FILE_RANGE_WRITE);
 	j->end = off + REC_HEAD_BYTES + len;
 	j->next_id++;
 	struct jentry en = {.id = id, .off = off, .len = (uint32_t)len, .nkeys = nkeys};
 	if (pend_push(j, en) != 0) {
-		/* The entry is durable and will be replayed on the next run; only the
-		 * in-memory accounting is short. */
+		/* The entry is in the file and will be replayed on the next run;
+		 * only the in-memory accounting is short. */
 		pthread_mutex_unlock(&j->mu);
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	}
@@ -581,6 +579,31 @@ int64_t journal_append(struct journal *j, const void *keys, size_t len, uint32_t
 	}
 	pthread_mutex_unlock(&j->mu);
 	return (int64_t)id;
+}
+
+int journal_sync(struct journal *j, struct err *e)
+{
+	pthread_mutex_lock(&j->mu);
+	if (j->broken) {
+		pthread_mutex_unlock(&j->mu);
+		return err_set(e, EXIT_TEMPFAIL, "journal %s failed to sync earlier", j->path);
+	}
+	if (fdatasync(j->fd) != 0) {
+		int err = errno;
+		j->broken = true;
+		pthread_mutex_unlock(&j->mu);
+		return err_set(e, EXIT_TEMPFAIL, "syncing %s: %s", j->path, strerror(err));
+	}
+	pthread_mutex_unlock(&j->mu);
+	return 0;
+}
+
+int64_t journal_append(struct journal *j, const void *keys, size_t len, uint32_t nkeys, struct err *e)
+{
+	int64_t id = journal_write(j, keys, len, nkeys, e);
+	if (id < 0 || journal_sync(j, e) < 0)
+		return -1;
+	return id;
 }
 
 int journal_done(struct journal *j, uint64_t id, struct err *e)

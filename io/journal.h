@@ -102,6 +102,15 @@ void journal_close(struct journal *j);
  * each and one per 20000-row chunk that caps at ~20M rows/s. May compact. */
 int64_t journal_append(struct journal *j, const void *keys, size_t len, uint32_t nkeys, struct err *e);
 
+/* journal_append in two halves: journal_write puts the entry in the file
+ * and starts its disk write without waiting (returns its id, or -1 as
+ * journal_append); journal_sync waits until everything written so far is
+ * durable (0, or -1 with EXIT_TEMPFAIL; the journal then refuses further
+ * writes). A chunk's entry is written before its COPY and synced before its
+ * COMMIT, so the disk works while the server does. */
+int64_t journal_write(struct journal *j, const void *keys, size_t len, uint32_t nkeys, struct err *e);
+int journal_sync(struct journal *j, struct err *e);
+
 /* Marks entry id done (Redis acknowledged its keys). Not synced: a lost done
  * mark only means one more invalidation after a crash. An unknown or
  * already-done id is ignored. Returns 0, or -1 with EXIT_TEMPFAIL when the

@@ -48,9 +48,13 @@ void cache_worker_begin(struct cache_worker *w);
  * rendered exactly (the load must stop: a key left out is a stale cache). */
 int cache_worker_add(struct cache_worker *w, const struct cache_templates *tt, const struct table_info *t,
 		     const struct field *fields, struct err *e);
-/* Before COMMIT: the chunk's keys made durable in the journal. -1 with e:
- * do not commit. */
-int cache_worker_journal(struct cache_worker *w, struct err *e);
+/* Once the chunk is encoded: its keys are written to the journal, not yet
+ * synced (the disk works while the server runs the COPY). -1 with e. */
+int cache_worker_stage(struct cache_worker *w, struct err *e);
+/* Right before COMMIT: the keys made durable. changed: the key set was
+ * rebuilt since it was staged (the server refused records), so the staged
+ * entry is replaced. -1 with e: do not commit. */
+int cache_worker_journal(struct cache_worker *w, bool changed, struct err *e);
 /* After COMMIT: sends the chunk's keys, and takes the replies of the
  * previous chunk's send, which Redis handled meanwhile. When Redis is
  * unavailable the entry stays pending and sends pause with capped

@@ -331,7 +331,8 @@ static int before_commit(void *ctx, struct err *e)
 	struct worker *w = ctx;
 	const struct chunk *c = w->cur_chunk;
 	bool refusals = w->pending.len > w->client_mark;
-	if (refusals || w->keys_partial) {
+	bool changed = refusals || w->keys_partial;
+	if (changed) {
 		memset(w->refused, 0, c->nrecords);
 		for (size_t off = w->client_mark; off < w->pending.len;) {
 			const struct pending_reject *p = (const void *)(w->pending.data + off);
@@ -344,7 +345,7 @@ static int before_commit(void *ctx, struct err *e)
 			return err_set(e, EXIT_CONFIG, "cache keys could not be rendered");
 		w->keys_partial = refusals;
 	}
-	return cache_worker_journal(w->cache, e);
+	return cache_worker_journal(w->cache, changed, e);
 }
 
 /* Backoff between retries of a chunk: 100 ms doubling to 5 s. */
@@ -429,7 +430,13 @@ static void process_chunk(struct worker *w, struct chunk *c)
 	w->client_mark = client_mark;
 	w->cur_chunk = c;
 	w->cur_batch = &b;
-	if (w->cache) {
+	if (w->cache && !ld->o->dry_run) {
+		struct err e;
+		err_clear(&e);
+		if (cache_worker_stage(w->cache, &e) < 0) {
+			load_fail(ld, &e);
+			return;
+		}
 		b.before_commit = before_commit;
 		b.before_commit_ctx = w;
 	}

@@ -125,7 +125,11 @@ main() {
 
 	# To completion, then once more.
 	load complete "${cmd[@]}"
-	check "complete: exit code (rejects)" 65 "$RC"
+	# 65 when this run met rejected records; a last kill that came after
+	# every chunk committed leaves it nothing to load, and then 0.
+	local want_rc=0
+	(("$(sum_field complete rejected)" > 0)) && want_rc=65
+	check "complete: exit code (65 with rejects, else 0)" "$want_rc" "$RC"
 	check "complete: keys_pending" 0 "$(sum_field complete keys_pending)"
 	load again "${cmd[@]}"
 	check "again: exit code" 0 "$RC"
