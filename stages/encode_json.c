@@ -1,5 +1,6 @@
 /* encode_json.c - json and jsonb validation that follows PostgreSQL 15's jsonapi.c lexer and parser, and their binary COPY forms. */
 #include "encode.h"
+#include "json_lex.h"
 
 /* Nesting decided here. The server's limit is its stack (check_stack_depth,
  * max_stack_depth), far deeper than this; deeper documents are deferred. */
@@ -10,257 +11,16 @@
  * 1000 in magnitude are far inside that format; others are deferred. */
 #define JSONB_NUMBER_DIGITS_DECIDED 1000
 
-enum json_tok {
-	TOK_END,
-	TOK_OBJECT_START,
-	TOK_OBJECT_END,
-	TOK_ARRAY_START,
-	TOK_ARRAY_END,
-	TOK_COMMA,
-	TOK_COLON,
-	TOK_STRING,
-	TOK_NUMBER,
-	TOK_TRUE,
-	TOK_FALSE,
-	TOK_NULL,
-};
-
-/* Lexer outcomes, mapped to the server's two messages (and a deferral). */
-enum json_res {
-	JR_OK,
-	JR_INVALID, /* invalid input syntax for type json */
-	JR_ZERO,    /* jsonb: unsupported Unicode escape sequence */
-	JR_DEFER,
-};
-
-struct json_lexer {
-	const unsigned char *s, *e;
-	bool jsonb; /* de-escaping lexer: surrogates paired, \u0000 refused */
-};
-
-/* JSON_ALPHANUMERIC_CHAR: what the server swallows into one bad token. */
-static inline bool json_alnum(unsigned char c)
+/* A jsonb number numeric_in might refuse: |exponent| < 1000 when the
+ * exponent has at most three significant digits. */
+static inline bool jsonb_number_undecided(const struct json_lex *lx)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
+	return lx->mantissa_digits > JSONB_NUMBER_DIGITS_DECIDED || lx->exponent_digits > 3;
 }
 
-static inline bool is_digit(unsigned char c)
+static enum enc_status json_fail(enum json_lex_res r, char *msg, size_t msgsz)
 {
-	return c >= '0' && c <= '9';
-}
-
-/* json_lex_string; *s is at the opening quote. */
-static enum json_res lex_string(struct json_lexer *lx)
-{
-	const unsigned char *s = lx->s + 1, *e = lx->e;
-	int hi_surrogate = -1;
-	for (;; s++) {
-		if (s >= e)
-			return JR_INVALID; /* premature end */
-		unsigned char c = *s;
-		if (c == '"')
-			break;
-		if (c < 32)
-			return JR_INVALID; /* must be escaped */
-		if (c != '\\') {
-			if (lx->jsonb && hi_surrogate != -1)
-				return JR_INVALID; /* low surrogate must follow */
-			continue;
-		}
-		s++;
-		if (s >= e)
-			return JR_INVALID;
-		if (*s == 'u') {
-			int ch = 0;
-			for (int i = 0; i < 4; i++) {
-				s++;
-				if (s >= e)
-					return JR_INVALID;
-				unsigned char h = *s;
-				if (h >= '0' && h <= '9')
-					ch = ch * 16 + (h - '0');
-				else if (h >= 'a' && h <= 'f')
-					ch = ch * 16 + (h - 'a') + 10;
-				else if (h >= 'A' && h <= 'F')
-					ch = ch * 16 + (h - 'A') + 10;
-				else
-					return JR_INVALID;
-			}
-			if (!lx->jsonb)
-				continue;
-			if (ch >= 0xd800 && ch <= 0xdbff) {
-				if (hi_surrogate != -1)
-					return JR_INVALID; /* high after high */
-				hi_surrogate = ch;
-				continue;
-			}
-			if (ch >= 0xdc00 && ch <= 0xdfff) {
-				if (hi_surrogate == -1)
-					return JR_INVALID; /* low without high */
-				hi_surrogate = -1;
-				continue;
-			}
-			if (hi_surrogate != -1)
-				return JR_INVALID;
-			if (ch == 0)
-				return JR_ZERO;
-		} else {
-			if (lx->jsonb && hi_surrogate != -1)
-				return JR_INVALID;
-			switch (*s) {
-			case '"':
-			case '\\':
-			case '/':
-			case 'b':
-			case 'f':
-			case 'n':
-			case 'r':
-			case 't':
-				break;
-			default:
-				return JR_INVALID;
-			}
-		}
-	}
-	if (lx->jsonb && hi_surrogate != -1)
-		return JR_INVALID;
-	lx->s = s + 1;
-	return JR_OK;
-}
-
-/* json_lex_number; s is after an optional '-'. */
-static enum json_res lex_number(struct json_lexer *lx, const unsigned char *s)
-{
-	const unsigned char *e = lx->e;
-	bool error = false;
-	size_t mant_digits = 0;
-	if (s < e && *s == '0') {
-		s++;
-		mant_digits++;
-	} else if (s < e && *s >= '1' && *s <= '9') {
-		do {
-			s++;
-			mant_digits++;
-		} while (s < e && is_digit(*s));
-	} else {
-		error = true;
-	}
-	if (s < e && *s == '.') {
-		s++;
-		if (s == e || !is_digit(*s)) {
-			error = true;
-		} else {
-			do {
-				s++;
-				mant_digits++;
-			} while (s < e && is_digit(*s));
-		}
-	}
-	int exp_digits = 0; /* significant digits of the exponent */
-	if (s < e && (*s == 'e' || *s == 'E')) {
-		s++;
-		if (s < e && (*s == '+' || *s == '-'))
-			s++;
-		if (s == e || !is_digit(*s)) {
-			error = true;
-		} else {
-			do {
-				if (exp_digits > 0 || *s != '0')
-					exp_digits++;
-				s++;
-			} while (s < e && is_digit(*s));
-		}
-	}
-	for (; s < e && json_alnum(*s); s++)
-		error = true;
-	if (error)
-		return JR_INVALID;
-	/* |exponent| < 1000 when it has at most three significant digits. */
-	if (lx->jsonb && (mant_digits > JSONB_NUMBER_DIGITS_DECIDED || exp_digits > 3))
-		return JR_DEFER;
-	lx->s = s;
-	return JR_OK;
-}
-
-/* json_lex: the next token into *t. */
-static enum json_res lex_next(struct json_lexer *lx, enum json_tok *t)
-{
-	const unsigned char *s = lx->s, *e = lx->e;
-	while (s < e && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-		s++;
-	lx->s = s;
-	if (s >= e) {
-		*t = TOK_END;
-		return JR_OK;
-	}
-	switch (*s) {
-	case '{':
-		*t = TOK_OBJECT_START;
-		break;
-	case '}':
-		*t = TOK_OBJECT_END;
-		break;
-	case '[':
-		*t = TOK_ARRAY_START;
-		break;
-	case ']':
-		*t = TOK_ARRAY_END;
-		break;
-	case ',':
-		*t = TOK_COMMA;
-		break;
-	case ':':
-		*t = TOK_COLON;
-		break;
-	case '"':
-		*t = TOK_STRING;
-		return lex_string(lx);
-	case '-':
-		*t = TOK_NUMBER;
-		return lex_number(lx, s + 1);
-	case '0':
-	case '1':
-	case '2':
-	case '3':
-	case '4':
-	case '5':
-	case '6':
-	case '7':
-	case '8':
-	case '9':
-		*t = TOK_NUMBER;
-		return lex_number(lx, s);
-	default: {
-		/* Only true, false and null remain; the server takes the whole
-		 * alphanumeric run as the token. */
-		const unsigned char *q = s;
-		while (q < e && json_alnum(*q))
-			q++;
-		size_t n = (size_t)(q - s);
-		if (n == 4 && memcmp(s, "true", 4) == 0)
-			*t = TOK_TRUE;
-		else if (n == 4 && memcmp(s, "null", 4) == 0)
-			*t = TOK_NULL;
-		else if (n == 5 && memcmp(s, "false", 5) == 0)
-			*t = TOK_FALSE;
-		else
-			return JR_INVALID;
-		lx->s = q;
-		return JR_OK;
-	}
-	}
-	lx->s = s + 1;
-	return JR_OK;
-}
-
-static enum enc_status json_fail(enum json_res r, char *msg, size_t msgsz)
-{
-	if (r == JR_DEFER)
-		return ENC_DEFER;
-	if (r == JR_ZERO)
-		encode_set_msg(msg, msgsz, "unsupported Unicode escape sequence");
-	else
-		encode_set_msg(msg, msgsz, "invalid input syntax for type json");
+	encode_set_msg(msg, msgsz, "%s", json_lex_message(r));
 	return ENC_REJECT;
 }
 
@@ -269,28 +29,34 @@ static enum enc_status json_fail(enum json_res r, char *msg, size_t msgsz)
  * (true: object) replaces parse_object/parse_array frames. */
 enum enc_status json_validate(const char *p, size_t len, bool jsonb, char *msg, size_t msgsz)
 {
-	struct json_lexer lx = {(const unsigned char *)p, (const unsigned char *)p + len, jsonb};
+	struct json_lex lx;
+	json_lex_init(&lx, p, len, jsonb ? JSON_LEX_ESCAPES_REFUSE : JSON_LEX_ESCAPES_IGNORE);
 	bool in_object[JSON_DEPTH_MAX];
 	int depth = 0;
-	enum json_tok t;
-	enum json_res r;
+	enum json_lex_tok t;
+	enum json_lex_res r;
 
+	/* Deferring is always safe (the server then decides), so a jsonb
+	 * number numeric_in might refuse defers the text as soon as it is
+	 * lexed, wherever it stands. */
 #define NEXT()                                                                                                 \
 	do {                                                                                                   \
-		if ((r = lex_next(&lx, &t)) != JR_OK)                                                          \
+		if ((r = json_lex_next(&lx, &t)) != JSON_LEX_OK)                                               \
 			return json_fail(r, msg, msgsz);                                                       \
+		if (jsonb && t == JSON_LEX_TOK_NUMBER && jsonb_number_undecided(&lx))                          \
+			return ENC_DEFER;                                                                      \
 	} while (0)
 
 	NEXT();
 value:
 	switch (t) {
-	case TOK_OBJECT_START:
-	case TOK_ARRAY_START:
+	case JSON_LEX_TOK_OBJECT_START:
+	case JSON_LEX_TOK_ARRAY_START:
 		if (depth == JSON_DEPTH_MAX)
 			return ENC_DEFER;
-		in_object[depth++] = t == TOK_OBJECT_START;
+		in_object[depth++] = t == JSON_LEX_TOK_OBJECT_START;
 		NEXT();
-		if (t == (in_object[depth - 1] ? TOK_OBJECT_END : TOK_ARRAY_END)) {
+		if (t == (in_object[depth - 1] ? JSON_LEX_TOK_OBJECT_END : JSON_LEX_TOK_ARRAY_END)) {
 			depth--;
 			NEXT();
 			goto after_value;
@@ -298,42 +64,42 @@ value:
 		if (in_object[depth - 1])
 			goto key;
 		goto value;
-	case TOK_STRING:
-	case TOK_NUMBER:
-	case TOK_TRUE:
-	case TOK_FALSE:
-	case TOK_NULL:
+	case JSON_LEX_TOK_STRING:
+	case JSON_LEX_TOK_NUMBER:
+	case JSON_LEX_TOK_TRUE:
+	case JSON_LEX_TOK_FALSE:
+	case JSON_LEX_TOK_NULL:
 		NEXT();
 		goto after_value;
 	default:
-		return json_fail(JR_INVALID, msg, msgsz);
+		return json_fail(JSON_LEX_SYNTAX, msg, msgsz);
 	}
 key:
-	if (t != TOK_STRING)
-		return json_fail(JR_INVALID, msg, msgsz);
+	if (t != JSON_LEX_TOK_STRING)
+		return json_fail(JSON_LEX_SYNTAX, msg, msgsz);
 	NEXT();
-	if (t != TOK_COLON)
-		return json_fail(JR_INVALID, msg, msgsz);
+	if (t != JSON_LEX_TOK_COLON)
+		return json_fail(JSON_LEX_SYNTAX, msg, msgsz);
 	NEXT();
 	goto value;
 after_value:
 	if (depth == 0) {
-		if (t != TOK_END)
-			return json_fail(JR_INVALID, msg, msgsz);
+		if (t != JSON_LEX_TOK_END)
+			return json_fail(JSON_LEX_SYNTAX, msg, msgsz);
 		return ENC_OK;
 	}
-	if (t == TOK_COMMA) {
+	if (t == JSON_LEX_TOK_COMMA) {
 		NEXT();
 		if (in_object[depth - 1])
 			goto key;
 		goto value;
 	}
-	if (t == (in_object[depth - 1] ? TOK_OBJECT_END : TOK_ARRAY_END)) {
+	if (t == (in_object[depth - 1] ? JSON_LEX_TOK_OBJECT_END : JSON_LEX_TOK_ARRAY_END)) {
 		depth--;
 		NEXT();
 		goto after_value;
 	}
-	return json_fail(JR_INVALID, msg, msgsz);
+	return json_fail(JSON_LEX_SYNTAX, msg, msgsz);
 #undef NEXT
 }
 

@@ -2,6 +2,7 @@
 #include "parse_ndjson.h"
 
 #include "../pipeline/err.h"
+#include "json_lex.h"
 #include "utf8.h"
 
 #include <stdio.h>
@@ -75,22 +76,7 @@ int ndjson_map_find(const struct ndjson_map *m, const char *key, size_t len)
 	}
 }
 
-/* ---- the lexer: json_lex as the server runs it with de-escaping on ---- */
-
-enum tok {
-	TOK_END,
-	TOK_OBJECT_START,
-	TOK_OBJECT_END,
-	TOK_ARRAY_START,
-	TOK_ARRAY_END,
-	TOK_COMMA,
-	TOK_COLON,
-	TOK_STRING,
-	TOK_NUMBER,
-	TOK_TRUE,
-	TOK_FALSE,
-	TOK_NULL,
-};
+/* ---- semantic errors ------------------------------------------------ */
 
 /* Errors of json_populate_record's own parse of a text that json_in
  * accepted: a syntax error anywhere outranks them (json_in runs first),
@@ -103,223 +89,14 @@ enum sem {
 	SEM_ARRAY,     /* the line is an array */
 };
 
-struct lexer {
-	const unsigned char *s, *e;
-	const unsigned char *ts; /* where the last token started */
-	bool esc;                /* the last string token holds a backslash */
-	enum sem sem;            /* the first semantic error, or SEM_NONE */
-};
-
-/* JSON_ALPHANUMERIC_CHAR: what the server swallows into one bad token. */
-static inline bool json_alnum(unsigned char c)
+/* Keeps the first semantic error. After it only the syntax still matters,
+ * so the lexer stops judging escapes. */
+static inline void sem_set(enum sem *sem, struct json_lex *lx, enum sem s)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
-}
-
-static inline bool is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static inline int hex_value(unsigned char h)
-{
-	if (h >= '0' && h <= '9')
-		return h - '0';
-	if (h >= 'a' && h <= 'f')
-		return h - 'a' + 10;
-	if (h >= 'A' && h <= 'F')
-		return h - 'A' + 10;
-	return -1;
-}
-
-static inline void sem_set(struct lexer *lx, enum sem s)
-{
-	if (lx->sem == SEM_NONE)
-		lx->sem = s;
-}
-
-/* json_lex_string; lx->s is at the opening quote. Returns false on a
- * syntax error. The surrogate and \u0000 checks are those of the
- * de-escaping lexer (json_populate_record's), made only until the first
- * semantic error: after it only the syntax still matters. */
-static bool lex_string(struct lexer *lx)
-{
-	const unsigned char *s = lx->s + 1, *e = lx->e;
-	int hi = -1;
-	bool check = lx->sem == SEM_NONE;
-	lx->esc = false;
-	for (;; s++) {
-		if (s >= e)
-			return false;
-		unsigned char c = *s;
-		if (c == '"')
-			break;
-		if (c < 32)
-			return false;
-		if (c != '\\') {
-			if (check && hi != -1) {
-				sem_set(lx, SEM_SURROGATE);
-				check = false;
-			}
-			continue;
-		}
-		lx->esc = true;
-		if (++s >= e)
-			return false;
-		if (*s == 'u') {
-			int ch = 0;
-			for (int i = 0; i < 4; i++) {
-				if (++s >= e)
-					return false;
-				int v = hex_value(*s);
-				if (v < 0)
-					return false;
-				ch = ch * 16 + v;
-			}
-			if (!check)
-				continue;
-			if (ch >= 0xd800 && ch <= 0xdbff) {
-				if (hi != -1) {
-					sem_set(lx, SEM_SURROGATE);
-					check = false;
-				}
-				hi = ch;
-			} else if (ch >= 0xdc00 && ch <= 0xdfff) {
-				if (hi == -1) {
-					sem_set(lx, SEM_SURROGATE);
-					check = false;
-				}
-				hi = -1;
-			} else if (hi != -1) {
-				sem_set(lx, SEM_SURROGATE);
-				check = false;
-			} else if (ch == 0) {
-				sem_set(lx, SEM_ZERO);
-				check = false;
-			}
-			continue;
-		}
-		switch (*s) {
-		case '"':
-		case '\\':
-		case '/':
-		case 'b':
-		case 'f':
-		case 'n':
-		case 'r':
-		case 't':
-			break;
-		default:
-			return false;
-		}
-		if (check && hi != -1) {
-			sem_set(lx, SEM_SURROGATE);
-			check = false;
-		}
+	if (*sem == SEM_NONE) {
+		*sem = s;
+		lx->escapes = JSON_LEX_ESCAPES_IGNORE;
 	}
-	if (check && hi != -1)
-		sem_set(lx, SEM_SURROGATE);
-	lx->s = s + 1;
-	return true;
-}
-
-/* json_lex_number; s is after an optional '-'. */
-static bool lex_number(struct lexer *lx, const unsigned char *s)
-{
-	const unsigned char *e = lx->e;
-	bool error = false;
-	if (s < e && *s == '0') {
-		s++;
-	} else if (s < e && *s >= '1' && *s <= '9') {
-		while (s < e && is_digit(*s))
-			s++;
-	} else {
-		error = true;
-	}
-	if (s < e && *s == '.') {
-		s++;
-		if (s == e || !is_digit(*s))
-			error = true;
-		while (s < e && is_digit(*s))
-			s++;
-	}
-	if (s < e && (*s == 'e' || *s == 'E')) {
-		s++;
-		if (s < e && (*s == '+' || *s == '-'))
-			s++;
-		if (s == e || !is_digit(*s))
-			error = true;
-		while (s < e && is_digit(*s))
-			s++;
-	}
-	for (; s < e && json_alnum(*s); s++)
-		error = true;
-	lx->s = s;
-	return !error;
-}
-
-/* json_lex: the next token into *t; false on a syntax error. */
-static bool lex_next(struct lexer *lx, enum tok *t)
-{
-	const unsigned char *s = lx->s, *e = lx->e;
-	while (s < e && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-		s++;
-	lx->s = s;
-	lx->ts = s;
-	if (s >= e) {
-		*t = TOK_END;
-		return true;
-	}
-	switch (*s) {
-	case '{':
-		*t = TOK_OBJECT_START;
-		break;
-	case '}':
-		*t = TOK_OBJECT_END;
-		break;
-	case '[':
-		*t = TOK_ARRAY_START;
-		break;
-	case ']':
-		*t = TOK_ARRAY_END;
-		break;
-	case ',':
-		*t = TOK_COMMA;
-		break;
-	case ':':
-		*t = TOK_COLON;
-		break;
-	case '"':
-		*t = TOK_STRING;
-		return lex_string(lx);
-	case '-':
-		*t = TOK_NUMBER;
-		return lex_number(lx, s + 1);
-	default:
-		if (is_digit(*s)) {
-			*t = TOK_NUMBER;
-			return lex_number(lx, s);
-		} else {
-			/* Only true, false and null remain; the server takes the
-			 * whole alphanumeric run as the token. */
-			const unsigned char *q = s;
-			while (q < e && json_alnum(*q))
-				q++;
-			size_t n = (size_t)(q - s);
-			if (n == 4 && memcmp(s, "true", 4) == 0)
-				*t = TOK_TRUE;
-			else if (n == 4 && memcmp(s, "null", 4) == 0)
-				*t = TOK_NULL;
-			else if (n == 5 && memcmp(s, "false", 5) == 0)
-				*t = TOK_FALSE;
-			else
-				return false;
-			lx->s = q;
-			return true;
-		}
-	}
-	lx->s = s + 1;
-	return true;
 }
 
 /* ---- values ---------------------------------------------------------- */
@@ -391,7 +168,8 @@ static size_t put_json_char(char *o, uint32_t cp)
 
 static uint32_t hex4(const unsigned char *p)
 {
-	return (uint32_t)(hex_value(p[0]) << 12 | hex_value(p[1]) << 8 | hex_value(p[2]) << 4 | hex_value(p[3]));
+	return (uint32_t)(json_lex_hex_value(p[0]) << 12 | json_lex_hex_value(p[1]) << 8 |
+			  json_lex_hex_value(p[2]) << 4 | json_lex_hex_value(p[3]));
 }
 
 /* De-escapes the body p[0..end) of a string the lexer accepted without a
@@ -467,7 +245,7 @@ static size_t unescape(const unsigned char *p, const unsigned char *end, bool js
 }
 
 /* The field of the key just lexed; -1 when it fills none. */
-static int key_field(const struct ndjson_map *m, const struct lexer *lx)
+static int key_field(const struct ndjson_map *m, const struct json_lex *lx)
 {
 	const unsigned char *body = lx->ts + 1, *end = lx->s - 1;
 	if (!lx->esc)
@@ -478,14 +256,14 @@ static int key_field(const struct ndjson_map *m, const struct lexer *lx)
 }
 
 /* Sets field f from the scalar token just lexed. */
-static void set_scalar(struct field *f, enum tok t, const struct lexer *lx, bool json, struct buf *scratch)
+static void set_scalar(struct field *f, enum json_lex_tok t, const struct json_lex *lx, bool json, struct buf *scratch)
 {
 	const char *ts = (const char *)lx->ts;
 	size_t tlen = (size_t)((const char *)lx->s - ts);
 	f->null = false;
-	if (t == TOK_NULL) {
+	if (t == JSON_LEX_TOK_NULL) {
 		*f = (struct field){NULL, 0, true};
-	} else if (t != TOK_STRING) {
+	} else if (t != JSON_LEX_TOK_STRING) {
 		/* Numbers, true and false: their literal text. */
 		f->ptr = ts;
 		f->len = (uint32_t)tlen;
@@ -518,54 +296,62 @@ int ndjson_parse_record(const struct ndjson_map *m, const char *rec, size_t len,
 	for (uint32_t k = 0; k < m->nfields; k++)
 		fields[k] = (struct field){NULL, 0, true};
 
-	struct lexer lx = {(const unsigned char *)rec, (const unsigned char *)rec + len, NULL, false, SEM_NONE};
+	struct json_lex lx;
+	json_lex_init(&lx, rec, len, JSON_LEX_ESCAPES_REPORT);
+	enum sem sem = SEM_NONE;
 	/* Bit d: the container at depth d + 1 is an object. */
 	uint64_t is_object[NDJSON_DEPTH_MAX / 64 + 1];
 	uint32_t depth = 0;
 	int cur = -1;                       /* field of the current top-level key */
 	const unsigned char *nested = NULL; /* start of the top-level key's object or array value */
 	uint32_t unknown = 0;
-	enum tok t;
+	enum json_lex_tok t;
+	enum json_lex_res r;
 
-#define NEXT()                                 \
-	do {                                   \
-		if (!lex_next(&lx, &t))        \
-			goto syntax;           \
+	/* A bad escape leaves the string token whole: the line's syntax is
+	 * still to be checked to its end. */
+#define NEXT()                                                                                     \
+	do {                                                                                       \
+		if ((r = json_lex_next(&lx, &t)) != JSON_LEX_OK) {                                 \
+			if (r == JSON_LEX_SYNTAX)                                                  \
+				goto syntax;                                                       \
+			sem_set(&sem, &lx, r == JSON_LEX_ZERO ? SEM_ZERO : SEM_SURROGATE);         \
+		}                                                                                  \
 	} while (0)
 #define IN_OBJECT() ((is_object[(depth - 1) / 64] >> ((depth - 1) % 64)) & 1)
 
 	NEXT();
 value:
 	switch (t) {
-	case TOK_OBJECT_START:
-	case TOK_ARRAY_START:
-		if (depth == 0 && t == TOK_ARRAY_START)
-			sem_set(&lx, SEM_ARRAY); /* hash_array_start, before the next token is read */
+	case JSON_LEX_TOK_OBJECT_START:
+	case JSON_LEX_TOK_ARRAY_START:
+		if (depth == 0 && t == JSON_LEX_TOK_ARRAY_START)
+			sem_set(&sem, &lx, SEM_ARRAY); /* hash_array_start, before the next token is read */
 		if (depth == NDJSON_DEPTH_MAX) {
 			snprintf(msg, msgsz, "stack depth limit exceeded");
 			return -1;
 		}
 		if (depth == 1)
 			nested = lx.ts;
-		if (t == TOK_OBJECT_START)
+		if (t == JSON_LEX_TOK_OBJECT_START)
 			is_object[depth / 64] |= (uint64_t)1 << (depth % 64);
 		else
 			is_object[depth / 64] &= ~((uint64_t)1 << (depth % 64));
 		depth++;
 		NEXT();
-		if (t == (IN_OBJECT() ? TOK_OBJECT_END : TOK_ARRAY_END))
+		if (t == (IN_OBJECT() ? JSON_LEX_TOK_OBJECT_END : JSON_LEX_TOK_ARRAY_END))
 			goto close;
 		if (IN_OBJECT())
 			goto key;
 		goto value;
-	case TOK_STRING:
-	case TOK_NUMBER:
-	case TOK_TRUE:
-	case TOK_FALSE:
-	case TOK_NULL:
+	case JSON_LEX_TOK_STRING:
+	case JSON_LEX_TOK_NUMBER:
+	case JSON_LEX_TOK_TRUE:
+	case JSON_LEX_TOK_FALSE:
+	case JSON_LEX_TOK_NULL:
 		if (depth == 0)
-			sem_set(&lx, SEM_SCALAR);
-		else if (depth == 1 && cur >= 0 && lx.sem == SEM_NONE)
+			sem_set(&sem, &lx, SEM_SCALAR);
+		else if (depth == 1 && cur >= 0 && sem == SEM_NONE)
 			set_scalar(&fields[cur], t, &lx, m->json[cur], scratch);
 		NEXT();
 		goto after_value;
@@ -573,49 +359,49 @@ value:
 		goto syntax;
 	}
 key:
-	if (t != TOK_STRING)
+	if (t != JSON_LEX_TOK_STRING)
 		goto syntax;
-	if (depth == 1 && lx.sem == SEM_NONE) {
+	if (depth == 1 && sem == SEM_NONE) {
 		cur = key_field(m, &lx);
 		if (cur < 0)
 			unknown++;
 	}
 	NEXT();
-	if (t != TOK_COLON)
+	if (t != JSON_LEX_TOK_COLON)
 		goto syntax;
 	NEXT();
 	goto value;
 close:
 	/* t closes the container at depth; lx.s is just past it. */
 	depth--;
-	if (depth == 1 && cur >= 0 && lx.sem == SEM_NONE)
+	if (depth == 1 && cur >= 0 && sem == SEM_NONE)
 		fields[cur] = (struct field){(const char *)nested, (uint32_t)(lx.s - nested), false};
 	NEXT();
 after_value:
 	if (depth == 0) {
-		if (t != TOK_END)
+		if (t != JSON_LEX_TOK_END)
 			goto syntax;
 		goto done;
 	}
-	if (t == TOK_COMMA) {
+	if (t == JSON_LEX_TOK_COMMA) {
 		NEXT();
 		if (IN_OBJECT())
 			goto key;
 		goto value;
 	}
-	if (t == (IN_OBJECT() ? TOK_OBJECT_END : TOK_ARRAY_END))
+	if (t == (IN_OBJECT() ? JSON_LEX_TOK_OBJECT_END : JSON_LEX_TOK_ARRAY_END))
 		goto close;
 	goto syntax;
 #undef NEXT
 #undef IN_OBJECT
 
 done:
-	switch (lx.sem) {
+	switch (sem) {
 	case SEM_NONE:
 		*unknown_keys += unknown;
 		return (int)m->nfields;
 	case SEM_ZERO:
-		snprintf(msg, msgsz, "unsupported Unicode escape sequence");
+		snprintf(msg, msgsz, "%s", json_lex_message(JSON_LEX_ZERO));
 		return -1;
 	case SEM_SURROGATE:
 		break;
@@ -627,6 +413,6 @@ done:
 		return -1;
 	}
 syntax:
-	snprintf(msg, msgsz, "invalid input syntax for type json");
+	snprintf(msg, msgsz, "%s", json_lex_message(JSON_LEX_SYNTAX));
 	return -1;
 }
