@@ -308,7 +308,7 @@ void cache_worker_begin(struct cache_worker *w)
 int cache_worker_add(struct cache_worker *w, const struct cache_templates *tt, const struct table_info *t,
 		     const struct field *fields, struct err *e)
 {
-	if (inval_keyset_add_record(w->ks, tt->v, tt->n, t, fields, e) < 0) {
+	if (inval_keyset_add_record_deferred(w->ks, tt->v, tt->n, t, fields, e) < 0) {
 		if (e->code == EXIT_DATAERR)
 			e->code = EXIT_CONFIG;
 		return -1;
@@ -319,6 +319,8 @@ int cache_worker_add(struct cache_worker *w, const struct cache_templates *tt, c
 int cache_worker_stage(struct cache_worker *w, struct err *e)
 {
 	w->entry = -1;
+	if (inval_keyset_settle(w->ks) < 0)
+		return err_set(e, EXIT_SOFTWARE, "invalidation key set full: sized too small");
 	if (inval_keyset_count(w->ks) == 0)
 		return 0;
 	size_t len;

@@ -20,6 +20,7 @@ struct cache_templates {
 	struct inval_template *v[2 * OPTION_LIST_MAX];
 	uint32_t n;
 };
+_Static_assert(2 * OPTION_LIST_MAX <= INVAL_TEMPLATES_MAX, "every template fits a record's pending keys");
 
 /* Checks the templates against every column of the table (a typo is a
  * configuration error before anything loads: EXIT_CONFIG), opens the journal

@@ -634,6 +634,15 @@ struct inval_keyset {
 	uint64_t *slots;
 	struct ks_entry *entries;
 	struct buf b; /* keys in key-list encoding */
+	/* Keys rendered by inval_keyset_add_record_deferred and not yet looked
+	 * up: their slots were prefetched, and are looked up once the next
+	 * record has been parsed and encoded, when the line is in cache. They
+	 * sit at the tail of b, in order. */
+	struct {
+		size_t off;
+		uint64_t hash;
+	} pending[INVAL_TEMPLATES_MAX];
+	uint32_t npending;
 };
 
 /* FNV-1a over the kind and the key: keys are short, so a byte loop is as
@@ -699,6 +708,7 @@ void inval_keyset_clear(struct inval_keyset *ks)
 	for (uint32_t i = 0; i < ks->count; i++)
 		ks->slots[ks->entries[i].slot] = 0;
 	ks->count = 0;
+	ks->npending = 0;
 	ks->b.len = 0;
 }
 
@@ -734,8 +744,98 @@ static int keyset_settle_tail(struct inval_keyset *ks, size_t off)
 	return 1;
 }
 
+/* Settles pending key i (at off, not necessarily the tail): a duplicate's
+ * bytes are cut out of b and the later pending keys move down. 1 new, 0
+ * present, -1 full. */
+static int settle_pending_one(struct inval_keyset *ks, uint32_t i)
+{
+	size_t off = ks->pending[i].off;
+	const char *key = ks->b.data + off + JOURNAL_KEY_HEAD_BYTES;
+	const unsigned char *head = (const unsigned char *)ks->b.data + off;
+	uint32_t len = (uint32_t)head[1] | (uint32_t)head[2] << 8 | (uint32_t)head[3] << 16 | (uint32_t)head[4] << 24;
+	uint8_t kind = (uint8_t)ks->b.data[off];
+	uint64_t h = ks->pending[i].hash;
+	uint32_t h32 = (uint32_t)(h >> 32);
+	uint32_t s = (uint32_t)h & ks->slots_mask;
+	bool dup = false;
+	for (;; s = (s + 1) & ks->slots_mask) {
+		uint64_t v = ks->slots[s];
+		if (v == 0)
+			break;
+		if ((uint32_t)(v >> 32) != h32)
+			continue;
+		const struct ks_entry *en = &ks->entries[(uint32_t)v - 1];
+		if (en->len == len && ks->b.data[en->off] == (char)kind &&
+		    memcmp(ks->b.data + en->off + JOURNAL_KEY_HEAD_BYTES, key, len) == 0) {
+			dup = true;
+			break;
+		}
+	}
+	if (!dup && ks->count == ks->keys_max)
+		return -1;
+	if (dup) {
+		size_t n = JOURNAL_KEY_HEAD_BYTES + len;
+		memmove(ks->b.data + off, ks->b.data + off + n, ks->b.len - off - n);
+		ks->b.len -= n;
+		for (uint32_t j = i + 1; j < ks->npending; j++)
+			ks->pending[j].off -= n;
+		return 0;
+	}
+	ks->entries[ks->count] = (struct ks_entry){.off = off, .len = len, .hash = h32, .slot = s};
+	ks->slots[s] = (uint64_t)h32 << 32 | ++ks->count;
+	return 1;
+}
+
+int inval_keyset_settle(struct inval_keyset *ks)
+{
+	int rc = 0;
+	for (uint32_t i = 0; i < ks->npending && rc == 0; i++)
+		if (settle_pending_one(ks, i) < 0) {
+			/* Full: the unsettled keys are dropped from the buffer. */
+			ks->b.len = ks->pending[i].off;
+			rc = -1;
+		}
+	ks->npending = 0;
+	return rc;
+}
+
+int inval_keyset_add_record_deferred(struct inval_keyset *ks, struct inval_template *const *tps, uint32_t ntps,
+				     const struct table_info *t, const struct field *fields, struct err *e)
+{
+	ASSERT(ntps <= INVAL_TEMPLATES_MAX);
+	if (inval_keyset_settle(ks) < 0)
+		return err_set(e, EXIT_SOFTWARE, "invalidation key set full (%u keys): sized too small", ks->keys_max);
+	for (uint32_t i = 0; i < ntps; i++) {
+		size_t off = ks->b.len;
+		buf_reserve(&ks->b, JOURNAL_KEY_HEAD_BYTES);
+		ks->b.len += JOURNAL_KEY_HEAD_BYTES;
+		int rc = inval_render(tps[i], t, fields, &ks->b, e);
+		if (rc <= 0) {
+			ks->b.len = off;
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		size_t len = ks->b.len - off - JOURNAL_KEY_HEAD_BYTES;
+		if (len > INVAL_KEY_BYTES_MAX) {
+			ks->b.len = off;
+			return err_set(e, EXIT_DATAERR, "key '%s': rendered key is %zu bytes, more than %zu",
+				       tps[i]->text, len, INVAL_KEY_BYTES_MAX);
+		}
+		journal_keylist_put_head(ks->b.data + off, (uint8_t)tps[i]->kind, (uint32_t)len);
+		uint64_t h = key_hash((uint8_t)tps[i]->kind, ks->b.data + off + JOURNAL_KEY_HEAD_BYTES, len);
+		__builtin_prefetch(&ks->slots[(uint32_t)h & ks->slots_mask]);
+		ks->pending[ks->npending].off = off;
+		ks->pending[ks->npending].hash = h;
+		ks->npending++;
+	}
+	return 0;
+}
+
 int inval_keyset_add(struct inval_keyset *ks, enum inval_kind kind, const char *key, size_t len)
 {
+	if (inval_keyset_settle(ks) < 0)
+		return -1;
 	if (len > INVAL_KEY_BYTES_MAX)
 		return -1;
 	size_t off = ks->b.len;
@@ -746,6 +846,8 @@ int inval_keyset_add(struct inval_keyset *ks, enum inval_kind kind, const char *
 int inval_keyset_add_record(struct inval_keyset *ks, struct inval_template *const *tps, uint32_t ntps,
 			    const struct table_info *t, const struct field *fields, struct err *e)
 {
+	if (inval_keyset_settle(ks) < 0)
+		return err_set(e, EXIT_SOFTWARE, "invalidation key set full (%u keys): sized too small", ks->keys_max);
 	int added = 0;
 	for (uint32_t i = 0; i < ntps; i++) {
 		size_t off = ks->b.len;
@@ -776,12 +878,13 @@ int inval_keyset_add_record(struct inval_keyset *ks, struct inval_template *cons
 
 uint32_t inval_keyset_count(const struct inval_keyset *ks)
 {
+	ASSERT(ks->npending == 0);
 	return ks->count;
 }
 
 const char *inval_keyset_key(const struct inval_keyset *ks, uint32_t i, size_t *len, enum inval_kind *kind)
 {
-	ASSERT(i < ks->count);
+	ASSERT(i < ks->count && ks->npending == 0);
 	const struct ks_entry *en = &ks->entries[i];
 	*len = en->len;
 	if (kind != NULL)
@@ -791,6 +894,7 @@ const char *inval_keyset_key(const struct inval_keyset *ks, uint32_t i, size_t *
 
 const void *inval_keyset_data(const struct inval_keyset *ks, size_t *len)
 {
+	ASSERT(ks->npending == 0);
 	*len = ks->b.len;
 	return ks->b.data;
 }

@@ -23,6 +23,8 @@
 /* A rendered key longer than this is refused: Redis accepts 512 MiB keys, but
  * a key this long means a template over a free-text column, not a cache key. */
 #define INVAL_KEY_BYTES_MAX ((size_t)64 << 10)
+/* Templates (--invalidate and --bump together) a record is rendered with. */
+#define INVAL_TEMPLATES_MAX 32u
 
 /* What a key in a chunk's key set is for. The values are stored in the
  * journal, so they never change. */
@@ -95,6 +97,17 @@ int inval_keyset_add(struct inval_keyset *ks, enum inval_kind kind, const char *
  * before the failure stay. */
 int inval_keyset_add_record(struct inval_keyset *ks, struct inval_template *const *tps, uint32_t ntps,
 			    const struct table_info *t, const struct field *fields, struct err *e);
+
+/* inval_keyset_add_record for the load's hot path: renders the keys and
+ * prefetches their hash slots, but looks them up only at the next call or
+ * at inval_keyset_settle, when the slot is in cache (a key set of a chunk is
+ * larger than the core's cache, and a lookup per record otherwise waits on
+ * memory). Returns 0, or -1 as inval_keyset_add_record. */
+int inval_keyset_add_record_deferred(struct inval_keyset *ks, struct inval_template *const *tps, uint32_t ntps,
+				     const struct table_info *t, const struct field *fields, struct err *e);
+/* Looks up the keys left pending by the deferred call; count, key and data
+ * require it. 0, or -1 when the set is full (the pending keys are dropped). */
+int inval_keyset_settle(struct inval_keyset *ks);
 
 uint32_t inval_keyset_count(const struct inval_keyset *ks);
 /* Key i (0 <= i < count), in insertion order. */

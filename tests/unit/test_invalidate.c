@@ -411,6 +411,52 @@ static void test_keyset_dedupe_and_capacity(void)
 	inval_keyset_free(ks);
 }
 
+/* The deferred path ends with the same key set as the immediate one: duplicates found at settle time are cut from the middle of the pending keys, NULL keys are skipped, and the buffer holds each key once. */
+static void test_keyset_deferred(void)
+{
+	setup_table();
+	struct inval_template *tps[3] = {compile_ok("erp:{i4}:order:{i8}", INVAL_UNLINK),
+					 compile_ok("erp:{i4}:orders:version", INVAL_BUMP),
+					 compile_ok("erp:tx:{tx}", INVAL_UNLINK)};
+	struct inval_keyset *ks = inval_keyset_create(100, 64);
+	struct err e;
+	rec_clear();
+	rec_set("i4", " 7");
+	rec_set("i8", "0012");
+	rec_set("tx", "a");
+	CU_ASSERT_EQUAL(inval_keyset_add_record_deferred(ks, tps, 3, &tbl, rec, &e), 0);
+	rec_set("i8", "13"); /* the bump key repeats: cut while "erp:tx:a" waits behind it */
+	CU_ASSERT_EQUAL(inval_keyset_add_record_deferred(ks, tps, 3, &tbl, rec, &e), 0);
+	rec_set("i8", "+12");
+	rec[col_index("tx")] = (struct field){"", 0, true};
+	CU_ASSERT_EQUAL(inval_keyset_add_record_deferred(ks, tps, 3, &tbl, rec, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(inval_keyset_settle(ks), 0);
+	CU_ASSERT_EQUAL(inval_keyset_count(ks), 4);
+	size_t len, dlen;
+	enum inval_kind kind;
+	const char *k = inval_keyset_key(ks, 3, &len, &kind);
+	CU_ASSERT(kind == INVAL_UNLINK && len == strlen("erp:7:order:13") && memcmp(k, "erp:7:order:13", len) == 0);
+	inval_keyset_data(ks, &dlen);
+	CU_ASSERT_EQUAL(dlen, 4 * 5 + strlen("erp:7:order:12") + strlen("erp:7:orders:version") + strlen("erp:tx:a") +
+				      strlen("erp:7:order:13"));
+	/* The journal encoding loads back to the same keys. */
+	struct inval_keyset *ks2 = inval_keyset_create(100, 64);
+	const void *data = inval_keyset_data(ks, &dlen);
+	CU_ASSERT_EQUAL(inval_keyset_load(ks2, data, dlen, &e), 0);
+	CU_ASSERT_EQUAL(inval_keyset_count(ks2), 4);
+	/* A full set refuses at settle time. */
+	struct inval_keyset *small = inval_keyset_create(2, 64);
+	rec_set("tx", "b");
+	CU_ASSERT_EQUAL(inval_keyset_add_record_deferred(small, tps, 3, &tbl, rec, &e), 0);
+	CU_ASSERT_EQUAL(inval_keyset_settle(small), -1);
+	CU_ASSERT_EQUAL(inval_keyset_count(small), 2);
+	inval_keyset_free(small);
+	inval_keyset_free(ks2);
+	inval_keyset_free(ks);
+	for (int i = 0; i < 3; i++)
+		inval_template_free(tps[i]);
+}
+
 /* Rendering a record into a key set applies every template, skips NULL keys, and dedupes across records. */
 static void test_keyset_add_record(void)
 {
@@ -730,6 +776,7 @@ int main(void)
 	CU_add_test(s, "render null and undecided", test_render_null_and_undecided);
 	CU_add_test(s, "key set dedupe and capacity", test_keyset_dedupe_and_capacity);
 	CU_add_test(s, "key set add record", test_keyset_add_record);
+	CU_add_test(s, "key set deferred", test_keyset_deferred);
 	CU_add_test(s, "url parse", test_url_parse);
 	if (have_redis)
 		CU_add_test(s, "real redis", test_redis_real);
