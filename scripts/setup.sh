@@ -27,6 +27,7 @@ PACKAGES=(
 	redis-tools
 	prometheus # promtool, which checks the metrics exposition
 	zstd
+	clang-format # the format check of the sources
 	python3
 	python3-yaml # the deploy test reads the Kubernetes manifests
 	systemd # systemd-analyze verify checks the units

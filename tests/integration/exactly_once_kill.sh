@@ -44,8 +44,15 @@ main() {
 	local i gap delay_ms before t0 at_kill moments=()
 	for ((i = 1; i <= KILLS; i++)); do
 		before="$(ledger_chunks)"
-		gap=$((RANDOM % (GAP_CHUNKS_MAX + 1)))
-		delay_ms=$((RANDOM % DELAY_MS_MAX))
+		# Each kill gets an equal share of the chunks still to commit, so
+		# that the later runs still have work left to be killed in: the
+		# moment is random within that share (~20 ms a chunk here).
+		local share=$(((ROWS / BATCH_ROWS - before) / (KILLS - i + 2)))
+		((share >= 1)) || share=1
+		local gap_max=$((share / 2 < GAP_CHUNKS_MAX ? share / 2 : GAP_CHUNKS_MAX))
+		local delay_max=$((share * 8 < DELAY_MS_MAX ? share * 8 : DELAY_MS_MAX))
+		gap=$((RANDOM % (gap_max + 1)))
+		delay_ms=$((RANDOM % (delay_max + 1)))
 		t0="$(now_ms)"
 		load_bg "kill$i" "${cmd[@]}"
 		if ((gap == 0)); then
