@@ -35,26 +35,26 @@
 /* --quick's data: big enough that a load lasts about a second on 2 cores
  * (so connection set-up is a small part of it), small enough that three
  * alternating runs of each loader and the stages fit in a minute. */
-#define BENCH_ROWS_QUICK 300000u
-#define BENCH_RUNS_DEFAULT 3u
+#define BENCH_ROWS_QUICK            300000u
+#define BENCH_RUNS_DEFAULT          3u
 /* Each figure keeps its run times for the median; more runs than this add
  * nothing but waiting. */
-#define BENCH_RUNS_MAX 25u
+#define BENCH_RUNS_MAX              25u
 /* The full run's larger input, as a multiple of --rows. */
-#define BENCH_SCALE_ROWS_FACTOR 4u
+#define BENCH_SCALE_ROWS_FACTOR     4u
 /* Worker counts tried by the full run: 1, 2, 4, ... and the core count;
  * doubling keeps a many-core machine's run short. */
-#define BENCH_SCALE_WORKERS_MAX 16u
-#define BENCH_SCALE_MAX (2u * BENCH_SCALE_WORKERS_MAX)
+#define BENCH_SCALE_WORKERS_MAX     16u
+#define BENCH_SCALE_MAX             (2u * BENCH_SCALE_WORKERS_MAX)
 /* A fresh table per loader, so that none pays for another's rows. */
-#define TABLE_EDONU "edonu_bench_edonu"
-#define TABLE_PSQL "edonu_bench_psql"
-#define TABLE_PGLOADER "edonu_bench_pgloader"
-#define INVALIDATE_TEMPLATE "erp:{tenant_id}:order:{order_id}"
+#define TABLE_EDONU                 "edonu_bench_edonu"
+#define TABLE_PSQL                  "edonu_bench_psql"
+#define TABLE_PGLOADER              "edonu_bench_pgloader"
+#define INVALIDATE_TEMPLATE         "erp:{tenant_id}:order:{order_id}"
 /* The orders shape has 10 columns; one more slot catches an extra field. */
-#define ORDERS_FIELDS_MAX 11u
+#define ORDERS_FIELDS_MAX           11u
 /* Bytes of a failed child's log shown to the user. */
-#define LOG_TAIL_BYTES 1500
+#define LOG_TAIL_BYTES              1500
 
 /* Ctrl-C or SIGTERM: the children see it too (or finish), then the suite
  * stops at the next step and still removes its files and servers. */
@@ -67,12 +67,12 @@ static void on_signal(int sig)
 
 /* One figure: the times of its runs over the same records and bytes. */
 struct figure {
-	const char *key;   /* its JSON name */
-	const char *label; /* its row in the table */
+	const char *key;     /* its JSON name */
+	const char *label;   /* its row in the table */
 	const char *why_not; /* NULL when measured; else why not */
 	uint64_t records;
 	uint64_t bytes;
-	uint32_t workers;  /* end to end only */
+	uint32_t workers;          /* end to end only */
 	uint64_t keys_invalidated; /* with Redis: per run, from the loader's summary */
 	uint32_t nruns;
 	double seconds[BENCH_RUNS_MAX];
@@ -90,9 +90,9 @@ struct servers {
 
 struct bench {
 	const struct options *o;
-	char self[PATH_MAX];   /* this executable, for `load` */
-	char root[PATH_MAX];   /* the source tree, for bench/servers.sh */
-	char tmp[PATH_MAX];    /* our temporary directory; removed at the end */
+	char self[PATH_MAX]; /* this executable, for `load` */
+	char root[PATH_MAX]; /* the source tree, for bench/servers.sh */
+	char tmp[PATH_MAX];  /* our temporary directory; removed at the end */
 	char csv[PATH_MAX + 32];
 	char zst[PATH_MAX + 32];
 	char csv4[PATH_MAX + 32];
@@ -109,8 +109,8 @@ struct bench {
 	uint32_t workers;
 	const char *dsn;
 	const char *redis;
-	bool own_pg;           /* the server is ours: the ledger may be dropped whole */
-	bool has_invalidate;   /* load takes --invalidate (and --redis) */
+	bool own_pg;         /* the server is ours: the ledger may be dropped whole */
+	bool has_invalidate; /* load takes --invalidate (and --redis) */
 	bool has_state_dir;
 	struct servers srv;
 	PGconn *conn;
@@ -561,7 +561,7 @@ struct cpu_pass {
 	struct dialect d;
 	struct chunk *c;
 	struct buf scratch;
-	struct buf bin; /* the null sink: emptied per chunk, never sent */
+	struct buf bin;       /* the null sink: emptied per chunk, never sent */
 	struct field *fields; /* ORDERS_FIELDS_MAX per record of a chunk */
 	int *nfields;
 	double frame_s, parse_s, encode_s;
@@ -583,8 +583,8 @@ static void cpu_chunk(struct cpu_pass *p)
 		if (frame_record_data(c, i, true, &len, msg, sizeof msg) < 0)
 			continue;
 		struct field *f = p->fields + (size_t)i * ORDERS_FIELDS_MAX;
-		p->nfields[i] = csv_parse_record(&p->d, c->data + c->rec_off[i], len, f, ORDERS_FIELDS_MAX,
-						 &p->scratch, msg, sizeof msg);
+		p->nfields[i] = csv_parse_record(&p->d, c->data + c->rec_off[i], len, f, ORDERS_FIELDS_MAX, &p->scratch,
+						 msg, sizeof msg);
 	}
 	double t1 = mono_s();
 	p->bin.len = 0;
@@ -669,7 +669,7 @@ static int stages_cpu(struct bench *b, struct err *e)
 {
 	struct cpu_pass p = {.t = &b->table};
 	p.d = (struct dialect){
-		.format = FORMAT_CSV, .delimiter = ',', .quote = '"', .escape = '"', .null = "", .header = true};
+	    .format = FORMAT_CSV, .delimiter = ',', .quote = '"', .escape = '"', .null = "", .header = true};
 	size_t chunk_bytes = chunk_bytes_for(BATCH_ROWS_DEFAULT);
 	p.c = chunk_create(BATCH_ROWS_DEFAULT, chunk_bytes);
 	p.fields = calloc((size_t)BATCH_ROWS_DEFAULT * ORDERS_FIELDS_MAX, sizeof *p.fields);
@@ -760,8 +760,8 @@ static int stage_parse_ndjson(struct bench *b, double *secs, struct err *e)
 				const char *nl = memchr(rec, '\n', len);
 				scratch.len = 0;
 				uint32_t unknown = 0;
-				if (ndjson_parse_record(&m, rec, nl ? (size_t)(nl - rec) : len, fields, &scratch, &unknown,
-							msg, sizeof msg) < 0)
+				if (ndjson_parse_record(&m, rec, nl ? (size_t)(nl - rec) : len, fields, &scratch,
+							&unknown, msg, sizeof msg) < 0)
 					bad++;
 			}
 			parse_s += mono_s() - t0;
@@ -788,13 +788,13 @@ static int stages_run(struct bench *b, struct err *e)
 		enum stage_id id;
 		const char *key, *label;
 	} names[ST_COUNT] = {
-		{ST_READ_URING, "read_io_uring", "read, io_uring"},
-		{ST_READ_PLAIN, "read_plain", "read, read(2)"},
-		{ST_FRAME, "frame", "frame into chunks"},
-		{ST_PARSE, "parse", "parse csv"},
-		{ST_PARSE_NDJSON, "parse_ndjson", "parse ndjson"},
-		{ST_ENCODE, "encode", "encode binary COPY (null sink)"},
-		{ST_ZSTD, "zstd_decode", "zstd decode (io_uring read)"},
+	    {ST_READ_URING, "read_io_uring", "read, io_uring"},
+	    {ST_READ_PLAIN, "read_plain", "read, read(2)"},
+	    {ST_FRAME, "frame", "frame into chunks"},
+	    {ST_PARSE, "parse", "parse csv"},
+	    {ST_PARSE_NDJSON, "parse_ndjson", "parse ndjson"},
+	    {ST_ENCODE, "encode", "encode binary COPY (null sink)"},
+	    {ST_ZSTD, "zstd_decode", "zstd decode (io_uring read)"},
 	};
 	for (int i = 0; i < ST_COUNT; i++) {
 		struct figure *f = &b->stage[names[i].id];
@@ -865,8 +865,8 @@ static int child_failure(const struct bench *b, const char *who, int rc, struct 
 
 /* One load by edonu-ingest as a user runs it; *keys_invalidated is what its
  * summary says (0 without redis). */
-static int run_edonu(struct bench *b, const char *file, uint64_t rows, uint32_t workers, bool redis,
-		     double *seconds, uint64_t *keys_invalidated, struct err *e)
+static int run_edonu(struct bench *b, const char *file, uint64_t rows, uint32_t workers, bool redis, double *seconds,
+		     uint64_t *keys_invalidated, struct err *e)
 {
 	if (prepare_run(b, TABLE_EDONU, e) < 0)
 		return -1;
@@ -908,8 +908,9 @@ static int run_edonu(struct bench *b, const char *file, uint64_t rows, uint32_t 
 	    !summary_u64(text, "skipped", &skipped))
 		return err_set(e, EXIT_SOFTWARE, "edonu-ingest load wrote no readable --summary %s", b->summary);
 	if (loaded != rows || skipped != 0)
-		return err_set(e, EXIT_SOFTWARE, "edonu-ingest load loaded %" PRIu64 " and skipped %" PRIu64
-			       " of %" PRIu64 " records", loaded, skipped, rows);
+		return err_set(e, EXIT_SOFTWARE,
+			       "edonu-ingest load loaded %" PRIu64 " and skipped %" PRIu64 " of %" PRIu64 " records",
+			       loaded, skipped, rows);
 	/* A figure "with Redis" that invalidated nothing would be a lie. */
 	if (redis && (!summary_u64(text, "keys_invalidated", &keys) || keys == 0))
 		return err_set(e, EXIT_SOFTWARE, "edonu-ingest load with --invalidate invalidated no keys");
@@ -947,9 +948,20 @@ static int run_pgloader(struct bench *b, double *seconds, struct err *e)
 	for (uint32_t k = 0; k < b->table.ncols; k++)
 		snprintf(fields + strlen(fields), sizeof fields - strlen(fields), "%s%s", k ? "," : "",
 			 b->table.cols[k].enc.name);
-	char *argv[] = {b->pgloader, "--type", "csv", "--field", fields, "--with", "skip header = 1", "--with",
-			"fields terminated by ','", "--with", "fields optionally enclosed by '\"'",
-			b->csv, uri, NULL};
+	char *argv[] = {b->pgloader,
+			"--type",
+			"csv",
+			"--field",
+			fields,
+			"--with",
+			"skip header = 1",
+			"--with",
+			"fields terminated by ','",
+			"--with",
+			"fields optionally enclosed by '\"'",
+			b->csv,
+			uri,
+			NULL};
 	int rc = run_child(b, argv, seconds);
 	if (rc != 0)
 		return child_failure(b, "pgloader", rc, e);
@@ -1134,8 +1146,9 @@ static void json_figure(FILE *f, const struct figure *fig, bool runs)
 		fprintf(f, "}");
 		return;
 	}
-	fprintf(f, "{\"records_per_minute\": %.0f, \"mb_per_s\": %.2f, \"records\": %" PRIu64 ", \"bytes\": %" PRIu64
-		   ", \"seconds_median\": %.4f",
+	fprintf(f,
+		"{\"records_per_minute\": %.0f, \"mb_per_s\": %.2f, \"records\": %" PRIu64 ", \"bytes\": %" PRIu64
+		", \"seconds_median\": %.4f",
 		figure_rpm(fig), figure_mbps(fig), fig->records, fig->bytes, figure_median_s(fig));
 	if (fig->workers > 0)
 		fprintf(f, ", \"workers\": %u", fig->workers);
@@ -1185,8 +1198,9 @@ static int write_json(const struct bench *b, const char *path, bool passed, stru
 	FILE *f = fopen(tmp, "w");
 	if (f == NULL)
 		return err_set(e, EXIT_CONFIG, "cannot write --json %s: %s", path, strerror(errno));
-	fprintf(f, "{\"quick\": %s, \"rows\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"zstd_bytes\": %" PRIu64
-		   ", \"runs\": %u, \"cpus\": %u, \"workers\": %u,\n \"machine\": ",
+	fprintf(f,
+		"{\"quick\": %s, \"rows\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"zstd_bytes\": %" PRIu64
+		", \"runs\": %u, \"cpus\": %u, \"workers\": %u,\n \"machine\": ",
 		b->o->quick ? "true" : "false", b->rows, b->csv_bytes, b->zst_bytes, b->runs, b->cpus, b->workers);
 	json_machine(f, b);
 	/* Only figures inside "stages", so that a reader can walk it. */
@@ -1277,7 +1291,8 @@ static int setup(struct bench *b, const struct options *o, const char *self_path
 		return err_set(e, EXIT_USAGE, "--rows is too large");
 	char path[PATH_MAX];
 	if (!find_in_path("psql", path))
-		return err_set(e, EXIT_UNAVAILABLE, "psql is not on PATH (apt-get install postgresql-client-15); the "
+		return err_set(e, EXIT_UNAVAILABLE,
+			       "psql is not on PATH (apt-get install postgresql-client-15); the "
 			       "bench compares with psql \\copy");
 	const char *base = getenv("TMPDIR");
 	snprintf(b->tmp, sizeof b->tmp, "%s/edonu-bench.XXXXXX", base && *base ? base : "/tmp");

@@ -10,12 +10,12 @@
 
 /* Output is formatted by hand into one buffer and written in blocks: at a
  * million records a second, printf per field would be the bottleneck. */
-#define GEN_BUF_BYTES ((size_t)1 << 20)
+#define GEN_BUF_BYTES        ((size_t)1 << 20)
 /* No record is longer than this (the longest wide record is about 1.2 KiB),
  * so a record is always formatted without bounds checks once this much room
  * is left. */
 #define GEN_RECORD_BYTES_MAX ((size_t)8 << 10)
-#define GEN_ZSTD_LEVEL 3
+#define GEN_ZSTD_LEVEL       3
 
 /* ---- columns ---------------------------------------------------------- */
 
@@ -25,32 +25,47 @@ struct gen_column {
 };
 
 static const struct gen_column orders_columns[] = {
-	{"tenant_id", "integer"},       {"order_id", "bigint"},     {"customer_id", "bigint"},
-	{"sku", "varchar(32)"},         {"quantity", "integer"},    {"unit_price", "numeric(12,2)"},
-	{"currency", "char(3)"},        {"status", "text"},         {"created_at", "timestamptz"},
-	{"note", "text"},
+    {"tenant_id", "integer"}, {"order_id", "bigint"},  {"customer_id", "bigint"},
+    {"sku", "varchar(32)"},   {"quantity", "integer"}, {"unit_price", "numeric(12,2)"},
+    {"currency", "char(3)"},  {"status", "text"},      {"created_at", "timestamptz"},
+    {"note", "text"},
 };
 
 static const struct gen_column wide_columns[] = {
-	{"id", "bigint"},                   {"line_no", "smallint"},
-	{"warehouse_id", "integer"},        {"product_id", "bigint"},
-	{"weight_kg", "real"},              {"fx_rate", "double precision"},
-	{"net_amount", "numeric(18,4)"},    {"is_paid", "boolean"},
-	{"description", "text"},            {"customer_name", "varchar(64)"},
-	{"country", "char(2)"},             {"due_date", "date"},
-	{"booked_at", "timestamp"},         {"updated_at", "timestamptz"},
-	{"external_id", "uuid"},            {"attributes", "jsonb"},
-	{"signature", "bytea"},             {"discount_pct", "smallint"},
-	{"batch_no", "integer"},            {"tax_amount", "numeric(18,4)"},
-	{"volume_m3", "double precision"},  {"is_gift", "boolean"},
-	{"comment", "text"},                {"region", "varchar(16)"},
-	{"ship_date", "date"},              {"shipped_at", "timestamp"},
-	{"delivered_at", "timestamptz"},    {"carrier_ref", "uuid"},
-	{"tags", "jsonb"},                  {"barcode", "varchar(20)"},
+    {"id", "bigint"},
+    {"line_no", "smallint"},
+    {"warehouse_id", "integer"},
+    {"product_id", "bigint"},
+    {"weight_kg", "real"},
+    {"fx_rate", "double precision"},
+    {"net_amount", "numeric(18,4)"},
+    {"is_paid", "boolean"},
+    {"description", "text"},
+    {"customer_name", "varchar(64)"},
+    {"country", "char(2)"},
+    {"due_date", "date"},
+    {"booked_at", "timestamp"},
+    {"updated_at", "timestamptz"},
+    {"external_id", "uuid"},
+    {"attributes", "jsonb"},
+    {"signature", "bytea"},
+    {"discount_pct", "smallint"},
+    {"batch_no", "integer"},
+    {"tax_amount", "numeric(18,4)"},
+    {"volume_m3", "double precision"},
+    {"is_gift", "boolean"},
+    {"comment", "text"},
+    {"region", "varchar(16)"},
+    {"ship_date", "date"},
+    {"shipped_at", "timestamp"},
+    {"delivered_at", "timestamptz"},
+    {"carrier_ref", "uuid"},
+    {"tags", "jsonb"},
+    {"barcode", "varchar(20)"},
 };
 
 #define ORDERS_NCOLS (sizeof orders_columns / sizeof orders_columns[0])
-#define WIDE_NCOLS (sizeof wide_columns / sizeof wide_columns[0])
+#define WIDE_NCOLS   (sizeof wide_columns / sizeof wide_columns[0])
 _Static_assert(ORDERS_NCOLS == 10, "the orders shape has 10 columns");
 _Static_assert(WIDE_NCOLS == 30, "the wide shape has 30 columns");
 
@@ -426,20 +441,22 @@ static const char *const statuses[] = {"new", "paid", "shipped", "cancelled"};
 /* Notes: mostly short text, some with commas, quotes, line breaks and
  * non-ASCII characters, so that CSV quoting and UTF-8 are exercised. */
 static const char *const notes_plain[] = {
-	"Leave at reception", "Urgent", "Call before delivery", "Gift wrap", "Backorder",
-	"Customer pickup", "Partial shipment", "Invoice by email", "Repeat order", "Net 30",
+    "Leave at reception", "Urgent",           "Call before delivery", "Gift wrap",    "Backorder",
+    "Customer pickup",    "Partial shipment", "Invoice by email",     "Repeat order", "Net 30",
 };
 static const char *const notes_special[] = {
-	"Deliver to dock 3, ask for \"Frank\"",
-	"Fragile, handle with care",
-	"Size \"XL\", colour blue",
-	"Line one\nline two",
-	"Attn: accounts\nRef 2231, PO \"A-17\"",
-	"Caf\xc3\xa9 M\xc3\xbcller GmbH",
-	"Zahlung \xc3\xbc" "ber \xe2\x82\xa6 5000",
-	"\xe6\x97\xa5\xe6\x9c\xac\xe3\x81\xb8\xe5\x87\xba\xe8\x8d\xb7",
-	"Stra\xc3\x9f" "e 5, M\xc3\xbcnchen",
-	"\xe2\x82\xa6 paid in cash\n\xe2\x80\x94 Lagos office",
+    "Deliver to dock 3, ask for \"Frank\"",
+    "Fragile, handle with care",
+    "Size \"XL\", colour blue",
+    "Line one\nline two",
+    "Attn: accounts\nRef 2231, PO \"A-17\"",
+    "Caf\xc3\xa9 M\xc3\xbcller GmbH",
+    "Zahlung \xc3\xbc"
+    "ber \xe2\x82\xa6 5000",
+    "\xe6\x97\xa5\xe6\x9c\xac\xe3\x81\xb8\xe5\x87\xba\xe8\x8d\xb7",
+    "Stra\xc3\x9f"
+    "e 5, M\xc3\xbcnchen",
+    "\xe2\x82\xa6 paid in cash\n\xe2\x80\x94 Lagos office",
 };
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -534,8 +551,8 @@ static char *gen_order(char *p, const struct gen_opts *o, uint64_t n, uint64_t i
 }
 
 static const char *const customer_names[] = {
-	"M\xc3\xbcller GmbH",      "Okafor Trading Ltd", "Acme Corp",    "\xe5\xb1\xb1\xe7\x94\xb0\xe5\x95\x86\xe4\xba\x8b",
-	"Dupont & Fils, SARL",     "Adeyemi Foods",      "Smith \"Bros\"", "Nordlicht AB",
+    "M\xc3\xbcller GmbH",  "Okafor Trading Ltd", "Acme Corp",      "\xe5\xb1\xb1\xe7\x94\xb0\xe5\x95\x86\xe4\xba\x8b",
+    "Dupont & Fils, SARL", "Adeyemi Foods",      "Smith \"Bros\"", "Nordlicht AB",
 };
 static const char *const countries[] = {"DE", "NG", "GB", "US", "FR", "JP", "SE", "KE"};
 static const char *const regions[] = {"EMEA", "APAC", "AMER", "Lagos-Island", "DACH", "Nordics"};

@@ -12,18 +12,18 @@
 /* Record shapes; gen_table_sql gives each one's table. */
 enum gen_shape {
 	GEN_ORDERS, /* 10 columns: tenant_id, order_id, customer_id, sku, quantity, unit_price, currency, status, created_at, note */
-	GEN_WIDE,   /* 30 columns of mixed types: every type the binary encoders handle */
+	GEN_WIDE, /* 30 columns of mixed types: every type the binary encoders handle */
 };
 
 /* Kinds of bad record, in the order they rotate through: the n-th bad
  * record (1-based) is of kind (n - 1) % GEN_BAD_KINDS. */
 enum gen_bad_kind {
-	GEN_BAD_NOT_A_NUMBER,  /* an integer column holds "12x" */
+	GEN_BAD_NOT_A_NUMBER,     /* an integer column holds "12x" */
 	GEN_BAD_NUMERIC_OVERFLOW, /* a numeric(p,s) value above its precision */
-	GEN_BAD_IMPOSSIBLE_DATE, /* 2026-02-30 */
-	GEN_BAD_FIELD_COUNT,   /* CSV: the last column is missing; NDJSON: the object is not closed */
-	GEN_BAD_TOO_LONG,      /* a char(n) value longer than n */
-	GEN_BAD_INVALID_UTF8,  /* a Latin-1 byte inside a text value */
+	GEN_BAD_IMPOSSIBLE_DATE,  /* 2026-02-30 */
+	GEN_BAD_FIELD_COUNT,      /* CSV: the last column is missing; NDJSON: the object is not closed */
+	GEN_BAD_TOO_LONG,         /* a char(n) value longer than n */
+	GEN_BAD_INVALID_UTF8,     /* a Latin-1 byte inside a text value */
 	GEN_BAD_KINDS,
 };
 

@@ -49,9 +49,9 @@ struct journal {
 	char *target;
 	char path[PATH_MAX];
 	char tmp_path[PATH_MAX];
-	uint64_t end;         /* file size: where the next record goes */
+	uint64_t end; /* file size: where the next record goes */
 	uint64_t next_id;
-	uint64_t compact_at;   /* compact when end passes this */
+	uint64_t compact_at; /* compact when end passes this */
 	size_t compact_bytes;
 	struct jentry *pend; /* sorted by id */
 	size_t npend, cappend;
@@ -195,8 +195,7 @@ static int read_all_at(int fd, void *p, size_t n, uint64_t off)
 	return 0;
 }
 
-static int write_record(int fd, uint64_t off, int type, uint64_t id, uint32_t nkeys, const void *payload,
-			uint32_t len)
+static int write_record(int fd, uint64_t off, int type, uint64_t id, uint32_t nkeys, const void *payload, uint32_t len)
 {
 	unsigned char head[REC_HEAD_BYTES];
 	rec_head(head, type, id, nkeys, payload, len);
@@ -346,8 +345,8 @@ static int scan(struct journal *j, struct err *e)
 		uint64_t id = get_le64(head + 16);
 		if (type == REC_HEADER) {
 			if (len != strlen(j->target) || memcmp(j->io.data, j->target, len) != 0)
-				return err_set(e, EXIT_CONFIG, "journal %s belongs to another target (\"%.*s\")", j->path,
-					       (int)(len > 200 ? 200 : len), j->io.data);
+				return err_set(e, EXIT_CONFIG, "journal %s belongs to another target (\"%.*s\")",
+					       j->path, (int)(len > 200 ? 200 : len), j->io.data);
 			have_header = true;
 			if (id > max_id)
 				max_id = id - 1;
@@ -463,8 +462,9 @@ int journal_open(const char *dir, const char *target, struct journal **out, stru
 	if (j->lock_fd < 0) {
 		int err = errno;
 		journal_close(j);
-		return err_set(e, EXIT_CONFIG, "cannot create %s: %s (is the state directory writable? see --state-dir)",
-			       lock_path, strerror(err));
+		return err_set(e, EXIT_CONFIG,
+			       "cannot create %s: %s (is the state directory writable? see --state-dir)", lock_path,
+			       strerror(err));
 	}
 	if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		int err = errno;

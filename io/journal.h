@@ -10,7 +10,7 @@
 
 /* The file is rewritten without its done entries once it grows past this:
  * 64 MiB is a few hundred chunks' keys, replayed in well under a second. */
-#define JOURNAL_COMPACT_BYTES ((size_t)64 << 20)
+#define JOURNAL_COMPACT_BYTES   ((size_t)64 << 20)
 /* A record claiming more payload than this is treated as torn: no chunk has
  * a gigabyte of keys (1M rows x 16 templates x 64 bytes). */
 #define JOURNAL_ENTRY_BYTES_MAX ((uint32_t)1 << 30)
@@ -19,7 +19,7 @@
  * An entry's payload is a key list: per key one byte of kind, the key length
  * as a little-endian uint32, then the key bytes. The invalidation key set
  * stores its keys in this encoding, so a chunk is journaled with one write. */
-#define JOURNAL_KEY_HEAD_BYTES 5u
+#define JOURNAL_KEY_HEAD_BYTES  5u
 
 static inline void journal_keylist_put_head(char *p, uint8_t kind, uint32_t len)
 {

@@ -15,11 +15,11 @@
 
 /* One buffer more than reads in flight: the consumer holds the block it was
  * last given while READ_BUFS_IN_FLIGHT reads proceed behind it. */
-#define READ_SLOTS (READ_BUFS_IN_FLIGHT + 1)
+#define READ_SLOTS  (READ_BUFS_IN_FLIGHT + 1)
 /* Bytes needed to tell zstd from plain input. */
 #define MAGIC_BYTES 4
 /* user_data of the cancel request sent at close, apart from slot numbers. */
-#define CANCEL_TAG UINT64_MAX
+#define CANCEL_TAG  UINT64_MAX
 
 enum slot_state { SLOT_FREE = 0, SLOT_BUSY, SLOT_READY, SLOT_HELD };
 enum zstd_kind { ZSTD_UNKNOWN = 0, ZSTD_NO, ZSTD_YES };
@@ -46,7 +46,7 @@ struct reader {
 	struct io_uring ring;
 	char *pool;
 	struct slot slots[READ_SLOTS];
-	unsigned next_submit; /* slot index for the next submission */
+	unsigned next_submit;  /* slot index for the next submission */
 	unsigned next_deliver; /* slot index of the next block in order */
 	uint64_t next_off;     /* regular: next offset to ask for */
 	unsigned busy;         /* reads in flight */

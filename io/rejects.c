@@ -21,10 +21,10 @@
 
 struct rejects {
 	pthread_mutex_t lock;
-	int fd;              /* -1: write nothing */
+	int fd; /* -1: write nothing */
 	char *path;
 	struct buf out;
-	int write_errno;     /* first failed write, reported by close */
+	int write_errno; /* first failed write, reported by close */
 };
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one.

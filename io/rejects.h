@@ -12,12 +12,12 @@ struct rejects;
 /* What one line says. Strings may be NULL (the key is then omitted, except
  * message). raw is the record as read, end-of-line stripped. */
 struct reject {
-	const char *source;  /* file name or "-" */
-	uint64_t record;     /* 1-based record number, header excluded */
-	uint64_t line;       /* 1-based physical line where the record starts */
+	const char *source; /* file name or "-" */
+	uint64_t record;    /* 1-based record number, header excluded */
+	uint64_t line;      /* 1-based physical line where the record starts */
 	uint64_t byte_offset;
-	const char *column;  /* column name when one is to blame */
-	const char *sqlstate;/* when the server said it */
+	const char *column;   /* column name when one is to blame */
+	const char *sqlstate; /* when the server said it */
 	const char *message;
 	const char *raw;
 	size_t raw_len;

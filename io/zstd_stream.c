@@ -6,7 +6,7 @@
 #include <zstd.h>
 
 /* Little-endian magic numbers from the zstd format (RFC 8878). */
-#define ZSTD_FRAME_MAGIC 0xFD2FB528u
+#define ZSTD_FRAME_MAGIC     0xFD2FB528u
 #define ZSTD_SKIPPABLE_MAGIC 0x184D2A50u /* the low four bits are free */
 
 struct zstd_stream {

@@ -16,16 +16,16 @@
 
 /* Redis timeouts and backoff: a Redis that is down costs a worker at most
  * one connect timeout per backoff period, never a stall of the load. */
-#define REDIS_TIMEOUT_MS 2000u
+#define REDIS_TIMEOUT_MS     2000u
 #define REDIS_BACKOFF_MS_MIN 100
 #define REDIS_BACKOFF_MS_MAX 5000
 /* At the end of a run, pending keys are retried for this long. */
-#define FINISH_RETRY_MS 10000
+#define FINISH_RETRY_MS      10000
 /* Journal entries are zstd-compressed: keys rendered from one template
  * share most of their bytes, so a chunk's 600 KB of keys goes to disk as a
  * fraction of that, and the sync before COMMIT waits for less. The fastest
  * levels compress ~1 GB/s here. */
-#define JOURNAL_ZSTD_LEVEL (-1)
+#define JOURNAL_ZSTD_LEVEL   (-1)
 
 struct cache {
 	const struct options *o;
@@ -35,7 +35,7 @@ struct cache {
 	uint32_t ntemplates;
 	struct inval_redis *replay_redis; /* for replay and finish, on the main thread */
 	struct inval_keyset *replay_ks;
-	struct buf unpacked;               /* a replayed entry, decompressed */
+	struct buf unpacked; /* a replayed entry, decompressed */
 	_Atomic uint64_t keys_invalidated;
 	_Atomic uint64_t round_trips;
 	_Atomic uint64_t failures;
@@ -49,10 +49,10 @@ struct cache_worker {
 	struct cache *c;
 	struct inval_keyset *ks;
 	struct inval_redis *redis;
-	int64_t entry;          /* journal id of the chunk, -1 before journaling */
-	int64_t sent_entry;     /* journal id of the send in flight, -1 when none */
+	int64_t entry;      /* journal id of the chunk, -1 before journaling */
+	int64_t sent_entry; /* journal id of the send in flight, -1 when none */
 	uint32_t sent_keys;
-	uint64_t retry_at_ns;   /* no send before this (backoff after a failure) */
+	uint64_t retry_at_ns; /* no send before this (backoff after a failure) */
 	long backoff_ms;
 	uint64_t round_trips_seen;
 	ZSTD_CCtx *zc;

@@ -8,8 +8,9 @@
 
 /* Zones whose offset is always zero: a timestamptz without an offset means UTC there. */
 static const char *const utc_zones[] = {
-	"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu",
-	"Etc/Zulu", "Greenwich", "Etc/Greenwich", "GMT0", "Etc/GMT0", "GMT+0", "GMT-0", "Etc/GMT+0", "Etc/GMT-0",
+    "UTC",       "Etc/UTC",       "GMT",   "Etc/GMT",  "UCT",       "Etc/UCT",
+    "Universal", "Etc/Universal", "Zulu",  "Etc/Zulu", "Greenwich", "Etc/Greenwich",
+    "GMT0",      "Etc/GMT0",      "GMT+0", "GMT-0",    "Etc/GMT+0", "Etc/GMT-0",
 };
 
 static int fail(PGconn *c, PGresult *r, const char *what, struct err *e)

@@ -17,11 +17,11 @@ struct table_column {
 
 struct table_info {
 	char sql_name[2 * 64 * 2 + 8]; /* "schema"."name", quoted for SQL */
-	char display[2 * 64 + 2];       /* schema.name as the user reads it */
+	char display[2 * 64 + 2];      /* schema.name as the user reads it */
 	uint32_t oid;
 	uint32_t ncols;
-	struct table_column *cols;      /* ncols entries, in attnum order */
-	bool all_binary;                /* every column has a binary encoder */
+	struct table_column *cols; /* ncols entries, in attnum order */
+	bool all_binary;           /* every column has a binary encoder */
 	struct enc_session session;
 	char timezone[64];
 	char datestyle[64];

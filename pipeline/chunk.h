@@ -24,14 +24,14 @@ struct chunk {
 	uint64_t first_line;      /* physical line (1-based) where record 0 starts */
 	uint64_t byte_offset;     /* offset of record 0 in the (decompressed) input */
 	uint32_t nrecords;
-	uint32_t records_max;     /* capacity of rec_off/rec_flags: --batch-rows */
-	uint32_t *rec_off;        /* nrecords + 1 entries; record i is data[rec_off[i] .. rec_off[i+1]) */
-	uint8_t *rec_flags;       /* nrecords entries, REC_* */
-	char *data;               /* records as read, end-of-line bytes included */
+	uint32_t records_max; /* capacity of rec_off/rec_flags: --batch-rows */
+	uint32_t *rec_off;    /* nrecords + 1 entries; record i is data[rec_off[i] .. rec_off[i+1]) */
+	uint8_t *rec_flags;   /* nrecords entries, REC_* */
+	char *data;           /* records as read, end-of-line bytes included */
 	size_t data_len;
 	size_t data_cap;
-	uint8_t eol;              /* line-ending style of the input, FRAME_EOL_* (stages/frame.h) */
-	uint32_t owner;           /* index of the worker that owns this chunk's memory */
+	uint8_t eol;    /* line-ending style of the input, FRAME_EOL_* (stages/frame.h) */
+	uint32_t owner; /* index of the worker that owns this chunk's memory */
 };
 
 /* Allocates a chunk for records_max records in data_cap bytes; NULL on ENOMEM. */

@@ -31,10 +31,10 @@ int err_set(struct err *e, int code, const char *fmt, ...) __attribute__((format
 void err_clear(struct err *e);
 
 /* Programmer errors: always checked, also in release builds. */
-#define ASSERT(cond)                                                                               \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			assert_fail(#cond, __FILE__, __LINE__);                                    \
+#define ASSERT(cond)                                            \
+	do {                                                    \
+		if (!(cond))                                    \
+			assert_fail(#cond, __FILE__, __LINE__); \
 	} while (0)
 _Noreturn void assert_fail(const char *what, const char *file, int line);
 

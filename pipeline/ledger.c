@@ -32,29 +32,28 @@ static int exec_ok(PGconn *c, const char *sql, struct err *e)
 	return 0;
 }
 
-static const char ledger_ddl[] =
-	"CREATE SCHEMA IF NOT EXISTS edonu_ingest;"
-	"CREATE TABLE IF NOT EXISTS edonu_ingest.version (version integer NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS edonu_ingest.sources ("
-	" source_id text NOT NULL,"
-	" target text NOT NULL,"
-	" name text,"
-	" batch_rows integer NOT NULL,"
-	" state text NOT NULL DEFAULT 'loading' CHECK (state IN ('loading', 'complete')),"
-	" records bigint, loaded bigint, rejected bigint,"
-	" loads integer NOT NULL DEFAULT 1,"
-	" started_at timestamptz NOT NULL DEFAULT now(),"
-	" finished_at timestamptz,"
-	" PRIMARY KEY (source_id, target));"
-	"CREATE TABLE IF NOT EXISTS edonu_ingest.chunks ("
-	" source_id text NOT NULL,"
-	" target text NOT NULL,"
-	" chunk bigint NOT NULL,"
-	" records integer NOT NULL,"
-	" loaded integer NOT NULL,"
-	" rejected integer NOT NULL,"
-	" committed_at timestamptz NOT NULL DEFAULT now(),"
-	" PRIMARY KEY (source_id, target, chunk));";
+static const char ledger_ddl[] = "CREATE SCHEMA IF NOT EXISTS edonu_ingest;"
+				 "CREATE TABLE IF NOT EXISTS edonu_ingest.version (version integer NOT NULL);"
+				 "CREATE TABLE IF NOT EXISTS edonu_ingest.sources ("
+				 " source_id text NOT NULL,"
+				 " target text NOT NULL,"
+				 " name text,"
+				 " batch_rows integer NOT NULL,"
+				 " state text NOT NULL DEFAULT 'loading' CHECK (state IN ('loading', 'complete')),"
+				 " records bigint, loaded bigint, rejected bigint,"
+				 " loads integer NOT NULL DEFAULT 1,"
+				 " started_at timestamptz NOT NULL DEFAULT now(),"
+				 " finished_at timestamptz,"
+				 " PRIMARY KEY (source_id, target));"
+				 "CREATE TABLE IF NOT EXISTS edonu_ingest.chunks ("
+				 " source_id text NOT NULL,"
+				 " target text NOT NULL,"
+				 " chunk bigint NOT NULL,"
+				 " records integer NOT NULL,"
+				 " loaded integer NOT NULL,"
+				 " rejected integer NOT NULL,"
+				 " committed_at timestamptz NOT NULL DEFAULT now(),"
+				 " PRIMARY KEY (source_id, target, chunk));";
 
 int ledger_setup(PGconn *c, struct err *e)
 {
@@ -67,8 +66,8 @@ int ledger_setup(PGconn *c, struct err *e)
 			return 0;
 		if (v > LEDGER_VERSION)
 			return err_set(e, EXIT_CONFIG,
-				       "ledger schema edonu_ingest is at version %d, newer than this edonu-ingest (%d)", v,
-				       LEDGER_VERSION);
+				       "ledger schema edonu_ingest is at version %d, newer than this edonu-ingest (%d)",
+				       v, LEDGER_VERSION);
 	} else {
 		PQclear(r);
 		if (PQstatus(c) != CONNECTION_OK)
@@ -93,8 +92,9 @@ int ledger_setup(PGconn *c, struct err *e)
 	const char *sql = v == 0 ? "INSERT INTO edonu_ingest.version VALUES (1)" : NULL;
 	if (v > LEDGER_VERSION) {
 		exec_ok(c, "ROLLBACK", NULL);
-		return err_set(e, EXIT_CONFIG, "ledger schema edonu_ingest is at version %d, newer than this edonu-ingest (%d)",
-			       v, LEDGER_VERSION);
+		return err_set(e, EXIT_CONFIG,
+			       "ledger schema edonu_ingest is at version %d, newer than this edonu-ingest (%d)", v,
+			       LEDGER_VERSION);
 	}
 	if ((sql && exec_ok(c, sql, e) < 0) || exec_ok(c, "COMMIT", e) < 0) {
 		exec_ok(c, "ROLLBACK", NULL);
@@ -122,8 +122,8 @@ static int add_done(struct ledger_source *ls, uint64_t seq)
 static int lock_source(PGconn *c, const char *source_id, const char *target, const char *name, struct err *e)
 {
 	const char *p[2] = {source_id, target};
-	PGresult *r = PQexecParams(c, "SELECT pg_try_advisory_lock(hashtext($1 || '/' || $2))", 2, NULL, p, NULL,
-				   NULL, 0);
+	PGresult *r =
+	    PQexecParams(c, "SELECT pg_try_advisory_lock(hashtext($1 || '/' || $2))", 2, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 		return fail(c, r, "locking the source", e);
 	bool locked = PQgetvalue(r, 0, 0)[0] == 't';
@@ -177,11 +177,12 @@ int ledger_begin(PGconn *c, const char *source_id, const char *target, const cha
 		if (exec_ok(c, "COMMIT", e) < 0)
 			return -1;
 	}
-	r = PQexecParams(c,
-			 "INSERT INTO edonu_ingest.sources (source_id, target, name, batch_rows) "
-			 "VALUES ($1, $2, $3, $4) ON CONFLICT (source_id, target) DO UPDATE SET name = EXCLUDED.name "
-			 "RETURNING batch_rows, state, coalesce(records, 0), coalesce(loaded, 0), coalesce(rejected, 0)",
-			 4, NULL, p, NULL, NULL, 0);
+	r = PQexecParams(
+	    c,
+	    "INSERT INTO edonu_ingest.sources (source_id, target, name, batch_rows) "
+	    "VALUES ($1, $2, $3, $4) ON CONFLICT (source_id, target) DO UPDATE SET name = EXCLUDED.name "
+	    "RETURNING batch_rows, state, coalesce(records, 0), coalesce(loaded, 0), coalesce(rejected, 0)",
+	    4, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
 		return fail(c, r, "registering the source", e);
 	ls->batch_rows = (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
@@ -241,14 +242,15 @@ int ledger_chunk_committed(PGconn *c, const char *source_id, const char *target,
 int ledger_finish(PGconn *c, struct ledger_source *ls, struct err *e)
 {
 	const char *p[2] = {ls->source_id, ls->target};
-	PGresult *r = PQexecParams(c,
-				   "UPDATE edonu_ingest.sources s SET state = 'complete', finished_at = now(), "
-				   "records = t.records, loaded = t.loaded, rejected = t.rejected "
-				   "FROM (SELECT coalesce(sum(records), 0) AS records, coalesce(sum(loaded), 0) AS loaded, "
-				   "coalesce(sum(rejected), 0) AS rejected FROM edonu_ingest.chunks "
-				   "WHERE source_id = $1 AND target = $2) t "
-				   "WHERE s.source_id = $1 AND s.target = $2 RETURNING s.loaded",
-				   2, NULL, p, NULL, NULL, 0);
+	PGresult *r =
+	    PQexecParams(c,
+			 "UPDATE edonu_ingest.sources s SET state = 'complete', finished_at = now(), "
+			 "records = t.records, loaded = t.loaded, rejected = t.rejected "
+			 "FROM (SELECT coalesce(sum(records), 0) AS records, coalesce(sum(loaded), 0) AS loaded, "
+			 "coalesce(sum(rejected), 0) AS rejected FROM edonu_ingest.chunks "
+			 "WHERE source_id = $1 AND target = $2) t "
+			 "WHERE s.source_id = $1 AND s.target = $2 RETURNING s.loaded",
+			 2, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 		return fail(c, r, "marking the source complete", e);
 	PQclear(r);
@@ -260,8 +262,8 @@ void ledger_end(PGconn *c, struct ledger_source *ls)
 {
 	if (c != NULL && PQstatus(c) == CONNECTION_OK && ls->source_id[0]) {
 		const char *p[2] = {ls->source_id, ls->target};
-		PGresult *r = PQexecParams(c, "SELECT pg_advisory_unlock(hashtext($1 || '/' || $2))", 2, NULL, p, NULL,
-					   NULL, 0);
+		PGresult *r =
+		    PQexecParams(c, "SELECT pg_advisory_unlock(hashtext($1 || '/' || $2))", 2, NULL, p, NULL, NULL, 0);
 		PQclear(r);
 	}
 	free(ls->done);

@@ -15,12 +15,12 @@
 struct ledger_source {
 	char source_id[96];
 	char target[160];
-	uint32_t batch_rows;   /* the chunking the source started with */
-	bool complete;         /* loaded whole on an earlier run */
-	uint64_t records;      /* when complete: records of the source */
+	uint32_t batch_rows; /* the chunking the source started with */
+	bool complete;       /* loaded whole on an earlier run */
+	uint64_t records;    /* when complete: records of the source */
 	uint64_t loaded;
 	uint64_t rejected;
-	uint64_t *done;        /* committed chunk numbers, ascending */
+	uint64_t *done; /* committed chunk numbers, ascending */
 	uint32_t ndone;
 	uint32_t done_cap;
 };
@@ -45,8 +45,8 @@ int ledger_relock(PGconn *c, const struct ledger_source *ls, struct err *e);
 bool ledger_chunk_done(const struct ledger_source *ls, uint64_t seq);
 
 /* The statement that records a chunk, run in the chunk's own transaction. */
-#define LEDGER_CHUNK_SQL                                                                                         \
-	"INSERT INTO edonu_ingest.chunks (source_id, target, chunk, records, loaded, rejected) "                 \
+#define LEDGER_CHUNK_SQL                                                                         \
+	"INSERT INTO edonu_ingest.chunks (source_id, target, chunk, records, loaded, rejected) " \
 	"VALUES ($1, $2, $3, $4, $5, $6)"
 
 /* After a lost connection: was chunk seq committed after all? 1 yes (loaded

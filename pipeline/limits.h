@@ -7,7 +7,7 @@
 
 /* io_uring reads: 1 MiB is large enough that one syscall-free completion moves
  * a meaningful amount of data, small enough that four in flight stay in L2/L3. */
-#define READ_BUF_BYTES ((size_t)1 << 20)
+#define READ_BUF_BYTES      ((size_t)1 << 20)
 /* Reads kept in flight on a regular file; a pipe gets one at a time since
  * concurrent reads of a pipe have no defined order. */
 #define READ_BUFS_IN_FLIGHT 4
@@ -16,39 +16,39 @@ _Static_assert((READ_BUF_BYTES & (READ_BUF_BYTES - 1)) == 0, "read buffers are a
 /* One chunk = one batch = one transaction. 20000 rows of ~110 bytes is
  * ~2 MiB of input: large enough that COMMIT cost (one WAL flush) vanishes,
  * small enough that a retried chunk is cheap. */
-#define BATCH_ROWS_DEFAULT 20000u
-#define BATCH_ROWS_MAX 1000000u
+#define BATCH_ROWS_DEFAULT  20000u
+#define BATCH_ROWS_MAX      1000000u
 
 /* Bytes reserved per row when sizing a chunk buffer from --batch-rows; a
  * chunk also closes early when its buffer is full, so wide rows shorten
  * chunks instead of growing memory. The chunk size depends only on
  * --batch-rows, so chunk boundaries still depend only on input and options. */
 #define CHUNK_BYTES_PER_ROW 256u
-#define CHUNK_BYTES_MIN ((size_t)1 << 20)
-#define CHUNK_BYTES_MAX ((size_t)32 << 20)
+#define CHUNK_BYTES_MIN     ((size_t)1 << 20)
+#define CHUNK_BYTES_MAX     ((size_t)32 << 20)
 
 /* Chunks owned by each worker: one being processed, the rest queued so the
  * reader never waits on a worker that is committing. */
-#define CHUNKS_PER_WORKER 3u
+#define CHUNKS_PER_WORKER   3u
 /* Power of two >= CHUNKS_PER_WORKER, for the SPSC rings that carry them. */
-#define WORKER_RING_SLOTS 4u
+#define WORKER_RING_SLOTS   4u
 _Static_assert(WORKER_RING_SLOTS >= CHUNKS_PER_WORKER, "a worker's ring holds all its chunks");
 _Static_assert((WORKER_RING_SLOTS & (WORKER_RING_SLOTS - 1)) == 0, "ring sizes are powers of two");
 
-#define WORKERS_MAX 256u
+#define WORKERS_MAX          256u
 
 /* PostgreSQL allows 1600 columns per table; COPY input may carry more fields
  * than that only in error, and such a record is rejected. */
-#define COLUMNS_MAX 1600u
-#define FIELDS_MAX (COLUMNS_MAX + 1u)
+#define COLUMNS_MAX          1600u
+#define FIELDS_MAX           (COLUMNS_MAX + 1u)
 
 /* libpq copies each PQputCopyData call into its output buffer; 256 KiB keeps
  * that buffer small while making each socket write large. */
-#define COPY_SEND_BYTES ((size_t)256 << 10)
+#define COPY_SEND_BYTES      ((size_t)256 << 10)
 
 /* A reject line keeps at most this many bytes of the raw record. */
 #define REJECT_RAW_BYTES_MAX ((size_t)64 << 10)
 
-#define CACHE_LINE_BYTES 64u
+#define CACHE_LINE_BYTES     64u
 
 #endif

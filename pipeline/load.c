@@ -135,10 +135,10 @@ static int finish_mapping(struct load *ld, struct source *s, struct err *e)
 	if (ld->cache != NULL && cache_compile(ld->cache, &ld->table, &s->map, &s->templates, e) < 0)
 		return -1;
 	s->statements = (struct sink_statements){
-		.copy_bin = s->map.copy_bin_sql,
-		.copy_txt = s->map.copy_txt_sql,
-		.stage = s->map.stage_sql,
-		.merge = s->map.merge_sql,
+	    .copy_bin = s->map.copy_bin_sql,
+	    .copy_txt = s->map.copy_txt_sql,
+	    .stage = s->map.stage_sql,
+	    .merge = s->map.merge_sql,
 	};
 	s->mapped = true;
 	return 0;
@@ -188,8 +188,8 @@ static int map_header(struct load *ld, struct source *s, struct framer *f, struc
 	}
 	char msg[512];
 	int n = s->dialect.format == FORMAT_TEXT
-			? text_parse_record(&s->dialect, p, len, names, FIELDS_MAX, &scratch, msg, sizeof msg)
-			: csv_parse_record(&s->dialect, p, len, names, FIELDS_MAX, &scratch, msg, sizeof msg);
+		    ? text_parse_record(&s->dialect, p, len, names, FIELDS_MAX, &scratch, msg, sizeof msg)
+		    : csv_parse_record(&s->dialect, p, len, names, FIELDS_MAX, &scratch, msg, sizeof msg);
 	int rc;
 	if (n < 0)
 		rc = err_set(e, EXIT_DATAERR, "%s: cannot read the header line: %s", s->name, msg);
@@ -290,8 +290,7 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 		else if (ev == FRAME_CHUNK && ledger_chunk_done(&s->ledger, c->seq)) {
 			s->skipped += c->nrecords;
 			atomic_fetch_add(&ld->skipped_total, c->nrecords);
-		}
-		else if (ev == FRAME_CHUNK) {
+		} else if (ev == FRAME_CHUNK) {
 			emit_chunk(ld, c, s);
 			c = NULL;
 		}
@@ -381,11 +380,11 @@ static int begin_source(struct load *ld, PGconn *conn, struct source *s, struct 
 		s->records = s->ledger.records;
 		s->skipped = s->ledger.records;
 		log_event(LOG_INFO, "source_skipped",
-			  "%s: already loaded into %s (%llu records); --force loads it again", s->name, ld->table.display,
-			  (unsigned long long)s->ledger.records);
+			  "%s: already loaded into %s (%llu records); --force loads it again", s->name,
+			  ld->table.display, (unsigned long long)s->ledger.records);
 	} else if (s->ledger.ndone > 0) {
-		log_event(LOG_INFO, "source_resumed", "%s: resuming: %u chunks of %u records committed earlier", s->name,
-			  s->ledger.ndone, s->batch_rows);
+		log_event(LOG_INFO, "source_resumed", "%s: resuming: %u chunks of %u records committed earlier",
+			  s->name, s->ledger.ndone, s->batch_rows);
 	}
 	return 0;
 }
@@ -543,29 +542,29 @@ int load_run(const struct options *o, struct summary *out)
 		for (uint32_t i = 0; i < ld->nworkers; i++)
 			depth += ring_count(ld->workers[i].todo);
 		struct monitor_live live = {
-			.loaded = SUM(ld, loaded),
-			.rejected = SUM(ld, rejected),
-			.skipped = atomic_load(&ld->skipped_total),
-			.bytes = atomic_load(&ld->bytes_read),
-			.batches = SUM(ld, batches),
-			.retries = SUM(ld, retries),
-			.isolation_retries = SUM(ld, isolation_retries),
-			.keys_invalidated = cs.keys_invalidated,
-			.keys_pending = cs.keys_pending,
-			.redis_round_trips = cs.round_trips,
-			.queue_depth = depth,
-			.workers = ld->nworkers,
-			.table = ld->table.display,
-			.source = ld->sources[atomic_load(&ld->cur_source)].name,
+		    .loaded = SUM(ld, loaded),
+		    .rejected = SUM(ld, rejected),
+		    .skipped = atomic_load(&ld->skipped_total),
+		    .bytes = atomic_load(&ld->bytes_read),
+		    .batches = SUM(ld, batches),
+		    .retries = SUM(ld, retries),
+		    .isolation_retries = SUM(ld, isolation_retries),
+		    .keys_invalidated = cs.keys_invalidated,
+		    .keys_pending = cs.keys_pending,
+		    .redis_round_trips = cs.round_trips,
+		    .queue_depth = depth,
+		    .workers = ld->nworkers,
+		    .table = ld->table.display,
+		    .source = ld->sources[atomic_load(&ld->cur_source)].name,
 		};
 		monitor_tick(o, &live, false);
 		if (show) {
 			struct progress_state p = {
-				.bytes = atomic_load(&ld->bytes_read),
-				.bytes_total = total_bytes,
-				.records = SUM(ld, loaded) + SUM(ld, rejected),
-				.rejected = SUM(ld, rejected),
-				.elapsed_s = mono_s() - t_start,
+			    .bytes = atomic_load(&ld->bytes_read),
+			    .bytes_total = total_bytes,
+			    .records = SUM(ld, loaded) + SUM(ld, rejected),
+			    .rejected = SUM(ld, rejected),
+			    .elapsed_s = mono_s() - t_start,
 			};
 			progress_draw(&p);
 		}
@@ -600,24 +599,24 @@ fail_started:;
 		bytes += ld->sources[i].bytes;
 	}
 	struct summary s = {
-		.records_read = records,
-		.loaded = SUM(ld, loaded),
-		.rejected = SUM(ld, rejected),
-		.skipped = skipped,
-		.deferred = SUM(ld, deferred),
-		.bytes = bytes,
-		.seconds = mono_s() - t_start,
-		.batches = SUM(ld, batches),
-		.retries = SUM(ld, retries),
-		.isolation_retries = SUM(ld, isolation_retries),
-		.statements = SUM(ld, statements),
-		.ndjson_unknown_keys = SUM(ld, unknown_keys),
-		.workers = ld->nworkers,
-		.files = nfiles,
-		.read_s = (double)atomic_load(&ld->read_ns) / 1e9 - ld->reader_wait_s,
-		.parse_s = (double)SUM(ld, parse_ns) / 1e9,
-		.sink_s = (double)SUM(ld, sink_ns) / 1e9,
-		.started = true,
+	    .records_read = records,
+	    .loaded = SUM(ld, loaded),
+	    .rejected = SUM(ld, rejected),
+	    .skipped = skipped,
+	    .deferred = SUM(ld, deferred),
+	    .bytes = bytes,
+	    .seconds = mono_s() - t_start,
+	    .batches = SUM(ld, batches),
+	    .retries = SUM(ld, retries),
+	    .isolation_retries = SUM(ld, isolation_retries),
+	    .statements = SUM(ld, statements),
+	    .ndjson_unknown_keys = SUM(ld, unknown_keys),
+	    .workers = ld->nworkers,
+	    .files = nfiles,
+	    .read_s = (double)atomic_load(&ld->read_ns) / 1e9 - ld->reader_wait_s,
+	    .parse_s = (double)SUM(ld, parse_ns) / 1e9,
+	    .sink_s = (double)SUM(ld, sink_ns) / 1e9,
+	    .started = true,
 	};
 	snprintf(s.table, sizeof s.table, "%s", ld->table.display);
 	if (o->analyze && s.loaded > 0 && !o->dry_run && atomic_load(&ld->fatal_code) == 0 && !got_signal &&

@@ -33,12 +33,12 @@ struct source {
 	bool mapped;
 	/* Exactly once: the ledger's view of this input (see ledger.h). */
 	struct ledger_source ledger;
-	uint32_t batch_rows;  /* the source's chunking: a resumed source keeps its own */
+	uint32_t batch_rows; /* the source's chunking: a resumed source keeps its own */
 	/* Set by the reader. */
-	uint64_t records;     /* records framed, header excluded */
-	uint64_t skipped;     /* records of chunks committed on an earlier run */
+	uint64_t records; /* records framed, header excluded */
+	uint64_t skipped; /* records of chunks committed on an earlier run */
 	uint64_t bytes;
-	bool read_whole;      /* read to its end without error or interruption */
+	bool read_whole; /* read to its end without error or interruption */
 };
 
 /* Counters a worker updates and the monitor reads; on a cache line of their own. */
@@ -46,7 +46,7 @@ struct worker_counters {
 	alignas(CACHE_LINE_BYTES) _Atomic uint64_t loaded;
 	_Atomic uint64_t rejected;
 	_Atomic uint64_t batches;
-	_Atomic uint64_t deferred;     /* records sent through text COPY */
+	_Atomic uint64_t deferred; /* records sent through text COPY */
 	_Atomic uint64_t statements;
 	_Atomic uint64_t isolation_retries;
 	_Atomic uint64_t retries;      /* whole-chunk retries after transient failures */
@@ -69,14 +69,14 @@ struct worker {
 	struct chunk *chunks[CHUNKS_PER_WORKER];
 	/* Per-chunk work space, sized at start-up for a full chunk. */
 	struct buf scratch;
-	struct buf pending;          /* the chunk's rejects, written after its COMMIT */
+	struct buf pending; /* the chunk's rejects, written after its COMMIT */
 	struct buf bin;
 	struct buf txt;
 	struct field *fields;
 	uint32_t *bin_off, *bin_rec, *txt_off, *txt_rec;
-	struct cache_worker *cache;  /* NULL without --invalidate/--bump */
-	uint8_t *refused;            /* per record of the chunk: refused by the server this attempt */
-	bool keys_partial;           /* the key set leaves out refused records */
+	struct cache_worker *cache; /* NULL without --invalidate/--bump */
+	uint8_t *refused;           /* per record of the chunk: refused by the server this attempt */
+	bool keys_partial;          /* the key set leaves out refused records */
 	const struct chunk *cur_chunk;
 	const struct sink_batch *cur_batch;
 	size_t client_mark;          /* w->pending up to here: rejects found before the server saw the chunk */
@@ -93,9 +93,9 @@ struct load {
 	const struct options *o;
 	struct table_info table;
 	struct rejects *rejects;
-	struct cache *cache;          /* NULL without --invalidate/--bump */
+	struct cache *cache; /* NULL without --invalidate/--bump */
 	uint32_t nworkers;
-	uint32_t batch_rows;          /* the largest of the sources' batch_rows: chunk capacity */
+	uint32_t batch_rows;             /* the largest of the sources' batch_rows: chunk capacity */
 	_Atomic uint64_t rejected_total; /* for --max-rejects */
 	size_t chunk_bytes;
 	struct worker *workers;
@@ -104,15 +104,15 @@ struct load {
 	uint32_t workers_started;
 	_Atomic uint32_t workers_alive;
 	_Atomic bool reader_done;
-	_Atomic bool stop;  /* a fatal error or a signal: stop reading */
+	_Atomic bool stop; /* a fatal error or a signal: stop reading */
 	_Atomic int fatal_code;
 	pthread_mutex_t fatal_lock;
-	struct err fatal;   /* the first fatal error */
+	struct err fatal; /* the first fatal error */
 	/* Reader-side counters. */
 	_Atomic uint64_t bytes_read;
 	_Atomic uint64_t skipped_total; /* records of chunks skipped as committed earlier */
 	_Atomic uint64_t read_ns;
-	double reader_wait_s;   /* reader thread only; read after it is joined */
+	double reader_wait_s; /* reader thread only; read after it is joined */
 	struct source *sources;
 	uint32_t nsources;
 	_Atomic uint32_t cur_source;

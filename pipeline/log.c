@@ -19,14 +19,10 @@ void log_set_format(enum log_format f)
 static const char *level_name(enum log_level l)
 {
 	switch (l) {
-	case LOG_DEBUG:
-		return "debug";
-	case LOG_INFO:
-		return "info";
-	case LOG_WARN:
-		return "warn";
-	default:
-		return "error";
+	case LOG_DEBUG: return "debug";
+	case LOG_INFO: return "info";
+	case LOG_WARN: return "warn";
+	default: return "error";
 	}
 }
 

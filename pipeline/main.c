@@ -16,11 +16,11 @@
 static int gen_main(const struct options *o)
 {
 	struct gen_opts g = {
-		.format = strcmp(o->gen_format, "ndjson") == 0 ? FORMAT_NDJSON : FORMAT_CSV,
-		.rows = o->rows,
-		.seed = o->seed,
-		.bad_every = o->bad_every,
-		.header = true,
+	    .format = strcmp(o->gen_format, "ndjson") == 0 ? FORMAT_NDJSON : FORMAT_CSV,
+	    .rows = o->rows,
+	    .seed = o->seed,
+	    .bad_every = o->bad_every,
+	    .header = true,
 	};
 	if (gen_parse_shape(o->shape, &g.shape) < 0) {
 		fprintf(stderr, "edonu-ingest: --shape must be orders or wide, not \"%s\"\n", o->shape);
@@ -75,15 +75,10 @@ int main(int argc, char **argv)
 		return e.code == EXIT_CONFIG ? EXIT_CONFIG : EXIT_USAGE;
 	}
 	switch (o.cmd) {
-	case CMD_LOAD:
-		return load_main(&o);
-	case CMD_GEN:
-		return gen_main(&o);
-	case CMD_RUN:
-		return run_main(&o);
-	case CMD_BENCH:
-		return bench_main(&o, argv[0]);
-	default:
-		return EXIT_USAGE;
+	case CMD_LOAD: return load_main(&o);
+	case CMD_GEN: return gen_main(&o);
+	case CMD_RUN: return run_main(&o);
+	case CMD_BENCH: return bench_main(&o, argv[0]);
+	default: return EXIT_USAGE;
 	}
 }

@@ -25,7 +25,7 @@
 #endif
 
 const double metrics_histogram_bounds[METRICS_HISTOGRAM_BUCKETS] = {
-	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 };
 
 /* ---- Histogram ---- */
@@ -200,15 +200,15 @@ static void put_series_labels(struct buf *b, const char *name, const char *suffi
 }
 
 /* The same with at most one label besides table; k NULL for none. */
-static void put_series(struct buf *b, const char *name, const char *suffix, const char *table,
-		       const char *k, const char *v)
+static void put_series(struct buf *b, const char *name, const char *suffix, const char *table, const char *k,
+		       const char *v)
 {
 	const char *kv[2] = {k, v};
 	put_series_labels(b, name, suffix, table, kv, k != NULL ? 1 : 0);
 }
 
-static void put_u64_metric(struct buf *b, const char *name, const char *type, const char *help,
-			   const char *table, uint64_t v)
+static void put_u64_metric(struct buf *b, const char *name, const char *type, const char *help, const char *table,
+			   uint64_t v)
 {
 	put_header(b, name, type, help);
 	put_series(b, name, "", table, NULL, NULL);
@@ -238,11 +238,11 @@ int metrics_render(const struct metrics_snapshot *s, struct buf *out)
 	put_double_metric(out, "edonu_ingest_start_time_seconds", "Unix time the load started.", t,
 			  s->start_time_seconds);
 	put_double_metric(out, "edonu_ingest_last_success_timestamp_seconds",
-			  "Unix time a load last finished without error; 0 if none has.", t,
-			  s->last_success_seconds);
+			  "Unix time a load last finished without error; 0 if none has.", t, s->last_success_seconds);
 
 	const char *rec = "edonu_ingest_records_total";
-	put_header(out, rec, "counter", "Records by outcome: loaded, rejected, or skipped as committed by an earlier run.");
+	put_header(out, rec, "counter",
+		   "Records by outcome: loaded, rejected, or skipped as committed by an earlier run.");
 	put_series(out, rec, "", t, "outcome", "loaded");
 	put_fmt(out, "%llu\n", (unsigned long long)s->records_loaded);
 	put_series(out, rec, "", t, "outcome", "rejected");
@@ -252,16 +252,16 @@ int metrics_render(const struct metrics_snapshot *s, struct buf *out)
 
 	put_u64_metric(out, "edonu_ingest_bytes_total", "counter", "Bytes of input read.", t, s->bytes_read);
 	put_u64_metric(out, "edonu_ingest_batches_total", "counter", "Batches (chunks) committed.", t, s->batches);
-	put_u64_metric(out, "edonu_ingest_retries_total", "counter",
-		       "Whole-batch retries after transient failures.", t, s->retries);
+	put_u64_metric(out, "edonu_ingest_retries_total", "counter", "Whole-batch retries after transient failures.", t,
+		       s->retries);
 	put_u64_metric(out, "edonu_ingest_isolation_retries_total", "counter",
 		       "Statements rerun to isolate records PostgreSQL refused.", t, s->isolation_retries);
 	put_u64_metric(out, "edonu_ingest_keys_invalidated_total", "counter",
 		       "Cache keys invalidated in Redis and acknowledged.", t, s->keys_invalidated);
-	put_u64_metric(out, "edonu_ingest_keys_pending", "gauge",
-		       "Cache keys journaled but not yet invalidated.", t, s->keys_pending);
-	put_u64_metric(out, "edonu_ingest_redis_round_trips_total", "counter",
-		       "Pipelined round trips to Redis.", t, s->redis_round_trips);
+	put_u64_metric(out, "edonu_ingest_keys_pending", "gauge", "Cache keys journaled but not yet invalidated.", t,
+		       s->keys_pending);
+	put_u64_metric(out, "edonu_ingest_redis_round_trips_total", "counter", "Pipelined round trips to Redis.", t,
+		       s->redis_round_trips);
 	put_u64_metric(out, "edonu_ingest_queue_depth", "gauge", "Chunks read and waiting for a worker.", t,
 		       s->queue_depth);
 	put_u64_metric(out, "edonu_ingest_workers", "gauge", "Worker threads, one PostgreSQL connection each.", t,
@@ -402,13 +402,13 @@ int metrics_write_textfile(const char *path, const struct metrics_snapshot *s, s
 
 /* ---- HTTP server ---- */
 
-#define LISTEN_BACKLOG 16
+#define LISTEN_BACKLOG   16
 /* Accepts per wake-up, so a flood of connects cannot starve the others. */
 #define ACCEPTS_PER_WAKE 32
 /* After accept fails for lack of descriptors the listener stays readable;
  * pause it rather than spin. */
-#define ACCEPT_PAUSE_MS 100
-#define CONN_OUT_BYTES ((size_t)16 << 10)
+#define ACCEPT_PAUSE_MS  100
+#define CONN_OUT_BYTES   ((size_t)16 << 10)
 
 enum conn_state { CONN_FREE, CONN_READ, CONN_WRITE, CONN_DRAIN };
 
@@ -696,8 +696,8 @@ static int split_host_port(const char *hp, char *host, size_t host_cap, char *po
 			return err_set(e, EXIT_CONFIG, "--metrics-listen %s: expected HOST:PORT", hp);
 		hlen = (size_t)(colon - hp);
 		if (memchr(hp, ':', hlen) != NULL)
-			return err_set(e, EXIT_CONFIG, "--metrics-listen %s: put an IPv6 address in brackets, as [::1]:9187",
-				       hp);
+			return err_set(e, EXIT_CONFIG,
+				       "--metrics-listen %s: put an IPv6 address in brackets, as [::1]:9187", hp);
 	}
 	const char *p = colon + 1;
 	size_t plen = strlen(p);
@@ -724,12 +724,13 @@ static int split_host_port(const char *hp, char *host, size_t host_cap, char *po
  * addresses" an IPv6 socket that also takes IPv4 is tried first. */
 static int open_listener(const char *hp, const char *host, const char *port, uint16_t *bound, struct err *e)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res;
 	int rc = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints, &res);
 	if (rc != 0)
-		return err_set(e, EXIT_CONFIG, "--metrics-listen %s: cannot resolve %s: %s", hp, host, gai_strerror(rc));
+		return err_set(e, EXIT_CONFIG, "--metrics-listen %s: cannot resolve %s: %s", hp, host,
+			       gai_strerror(rc));
 	int fd = -1, saved = EADDRNOTAVAIL;
 	for (int pass = 0; pass < 2 && fd < 0; pass++) {
 		for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {

@@ -111,9 +111,9 @@ double metrics_textfile_last_success(const char *path);
  * 404, other methods 405, an oversized request 431, a client beyond the
  * connection limit 503; every response closes the connection. Before the
  * first publish, /metrics answers 503. */
-#define METRICS_HTTP_CONNECTIONS 8          /* a Prometheus pair plus a few curls */
-#define METRICS_HTTP_REQUEST_BYTES 8192     /* a scrape's request is ~300 bytes */
-#define METRICS_HTTP_TIMEOUT_MS 5000        /* per connection, request and response */
+#define METRICS_HTTP_CONNECTIONS   8    /* a Prometheus pair plus a few curls */
+#define METRICS_HTTP_REQUEST_BYTES 8192 /* a scrape's request is ~300 bytes */
+#define METRICS_HTTP_TIMEOUT_MS    5000 /* per connection, request and response */
 
 struct metrics_server;
 

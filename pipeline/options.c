@@ -25,9 +25,9 @@ enum opt_type {
 
 /* Commands an option belongs to. */
 /* run loads each file as load would: it takes every load option. */
-#define FOR_LOAD ((1u << CMD_LOAD) | (1u << CMD_RUN))
-#define FOR_RUN (1u << CMD_RUN)
-#define FOR_GEN (1u << CMD_GEN)
+#define FOR_LOAD  ((1u << CMD_LOAD) | (1u << CMD_RUN))
+#define FOR_RUN   (1u << CMD_RUN)
+#define FOR_GEN   (1u << CMD_GEN)
 #define FOR_BENCH (1u << CMD_BENCH)
 
 struct opt_def {
@@ -35,80 +35,84 @@ struct opt_def {
 	enum opt_type type;
 	size_t offset;
 	unsigned commands;
-	const char *arg;     /* argument name in --help, or the choices of an enum */
+	const char *arg; /* argument name in --help, or the choices of an enum */
 	const char *help;
 };
 
 #define OFF(f) offsetof(struct options, f)
 
 static const struct opt_def opt_defs[] = {
-	{"dsn", OPT_STRING, OFF(dsn), FOR_LOAD | FOR_BENCH, "DSN",
-	 "libpq connection string or URI (PG* variables apply when absent)"},
-	{"table", OPT_STRING, OFF(table), FOR_LOAD, "NAME", "target table, may be schema-qualified (required)"},
-	{"format", OPT_ENUM, OFF(format), FOR_LOAD, "auto|csv|text|ndjson",
-	 "input format; auto: by extension after stripping .zst, then by content (default auto)"},
-	{"header", OPT_TRUE, OFF(header), FOR_LOAD, NULL, "first line names the columns (default for csv)"},
-	{"no-header", OPT_FALSE, OFF(header), FOR_LOAD, NULL, "no header line (default for text)"},
-	{"delimiter", OPT_CHAR, OFF(delimiter), FOR_LOAD, "C", "field delimiter (default , for csv, tab for text)"},
-	{"quote", OPT_CHAR, OFF(quote), FOR_LOAD, "C", "csv quote character (default \")"},
-	{"escape", OPT_CHAR, OFF(escape), FOR_LOAD, "C", "csv escape character inside quotes (default: the quote)"},
-	{"null", OPT_STRING, OFF(null), FOR_LOAD, "S",
-	 "string that means NULL (default: unquoted empty for csv, \\N for text)"},
-	{"columns", OPT_STRING, OFF(columns), FOR_LOAD, "a,b,c",
-	 "the table columns the input fields fill, in order (instead of the header)"},
-	{"workers", OPT_U32, OFF(workers), FOR_LOAD | FOR_BENCH, "N",
-	 "worker threads and connections (default: online cores)"},
-	{"batch-rows", OPT_U32, OFF(batch_rows), FOR_LOAD, "N", "records per chunk and transaction (default 20000)"},
-	{"rejects", OPT_STRING, OFF(rejects), FOR_LOAD, "FILE", "append rejected records here, one JSON object a line"},
-	{"progress", OPT_ENUM, OFF(progress), FOR_LOAD, "auto|always|never",
-	 "progress on stderr (auto: when stderr is a terminal)"},
-	{"summary", OPT_STRING, OFF(summary), FOR_LOAD, "FILE|-", "write the summary as JSON to FILE or stdout"},
-	{"metrics-textfile", OPT_STRING, OFF(metrics_textfile), FOR_LOAD, "FILE",
-	 "Prometheus metrics for node_exporter's textfile collector, written every 10 s and at exit"},
-	{"metrics-listen", OPT_STRING, OFF(metrics_listen), FOR_LOAD, "HOST:PORT", "serve Prometheus metrics on http://HOST:PORT/metrics while running"},
-	{"log-format", OPT_ENUM, OFF(log_format), FOR_LOAD, "text|json", "log lines on stderr as logfmt or JSON"},
-	{"max-rejects", OPT_U64, OFF(max_rejects), FOR_LOAD, "N",
-	 "stop once more than N records are rejected; what committed stays (default: no limit)"},
-	{"on-conflict", OPT_ENUM, OFF(on_conflict), FOR_LOAD, "error|ignore|update",
-	 "a record whose --key exists: reject it, skip it, or update the row's other columns (default error)"},
-	{"key", OPT_STRING, OFF(key), FOR_LOAD, "a,b", "the unique key for --on-conflict ignore|update"},
-	{"dry-run", OPT_TRUE, OFF(dry_run), FOR_LOAD, NULL,
-	 "parse, validate and encode everything, report rejects, write nothing"},
-	{"force", OPT_TRUE, OFF(force), FOR_LOAD, NULL, "load an input again that the ledger says is loaded"},
-	{"source-id", OPT_STRING, OFF(source_id), FOR_LOAD, "ID",
-	 "ledger identity of standard input, so that a rerun resumes it (files: from their content)"},
-	{"analyze", OPT_TRUE, OFF(analyze), FOR_LOAD, NULL, "run ANALYZE on the table after a load that added rows"},
-	{"retry-timeout", OPT_U32, OFF(retry_timeout_s), FOR_LOAD, "SECONDS",
-	 "on a lost connection or server restart, reconnect and retry for this long (default 60)"},
-	{"connect-timeout", OPT_U32, OFF(connect_timeout_s), FOR_LOAD, "SECONDS",
-	 "give up connecting to PostgreSQL after this long (default 60)"},
+    {"dsn", OPT_STRING, OFF(dsn), FOR_LOAD | FOR_BENCH, "DSN",
+     "libpq connection string or URI (PG* variables apply when absent)"},
+    {"table", OPT_STRING, OFF(table), FOR_LOAD, "NAME", "target table, may be schema-qualified (required)"},
+    {"format", OPT_ENUM, OFF(format), FOR_LOAD, "auto|csv|text|ndjson",
+     "input format; auto: by extension after stripping .zst, then by content (default auto)"},
+    {"header", OPT_TRUE, OFF(header), FOR_LOAD, NULL, "first line names the columns (default for csv)"},
+    {"no-header", OPT_FALSE, OFF(header), FOR_LOAD, NULL, "no header line (default for text)"},
+    {"delimiter", OPT_CHAR, OFF(delimiter), FOR_LOAD, "C", "field delimiter (default , for csv, tab for text)"},
+    {"quote", OPT_CHAR, OFF(quote), FOR_LOAD, "C", "csv quote character (default \")"},
+    {"escape", OPT_CHAR, OFF(escape), FOR_LOAD, "C", "csv escape character inside quotes (default: the quote)"},
+    {"null", OPT_STRING, OFF(null), FOR_LOAD, "S",
+     "string that means NULL (default: unquoted empty for csv, \\N for text)"},
+    {"columns", OPT_STRING, OFF(columns), FOR_LOAD, "a,b,c",
+     "the table columns the input fields fill, in order (instead of the header)"},
+    {"workers", OPT_U32, OFF(workers), FOR_LOAD | FOR_BENCH, "N",
+     "worker threads and connections (default: online cores)"},
+    {"batch-rows", OPT_U32, OFF(batch_rows), FOR_LOAD, "N", "records per chunk and transaction (default 20000)"},
+    {"rejects", OPT_STRING, OFF(rejects), FOR_LOAD, "FILE", "append rejected records here, one JSON object a line"},
+    {"progress", OPT_ENUM, OFF(progress), FOR_LOAD, "auto|always|never",
+     "progress on stderr (auto: when stderr is a terminal)"},
+    {"summary", OPT_STRING, OFF(summary), FOR_LOAD, "FILE|-", "write the summary as JSON to FILE or stdout"},
+    {"metrics-textfile", OPT_STRING, OFF(metrics_textfile), FOR_LOAD, "FILE",
+     "Prometheus metrics for node_exporter's textfile collector, written every 10 s and at exit"},
+    {"metrics-listen", OPT_STRING, OFF(metrics_listen), FOR_LOAD, "HOST:PORT",
+     "serve Prometheus metrics on http://HOST:PORT/metrics while running"},
+    {"log-format", OPT_ENUM, OFF(log_format), FOR_LOAD, "text|json", "log lines on stderr as logfmt or JSON"},
+    {"max-rejects", OPT_U64, OFF(max_rejects), FOR_LOAD, "N",
+     "stop once more than N records are rejected; what committed stays (default: no limit)"},
+    {"on-conflict", OPT_ENUM, OFF(on_conflict), FOR_LOAD, "error|ignore|update",
+     "a record whose --key exists: reject it, skip it, or update the row's other columns (default error)"},
+    {"key", OPT_STRING, OFF(key), FOR_LOAD, "a,b", "the unique key for --on-conflict ignore|update"},
+    {"dry-run", OPT_TRUE, OFF(dry_run), FOR_LOAD, NULL,
+     "parse, validate and encode everything, report rejects, write nothing"},
+    {"force", OPT_TRUE, OFF(force), FOR_LOAD, NULL, "load an input again that the ledger says is loaded"},
+    {"source-id", OPT_STRING, OFF(source_id), FOR_LOAD, "ID",
+     "ledger identity of standard input, so that a rerun resumes it (files: from their content)"},
+    {"analyze", OPT_TRUE, OFF(analyze), FOR_LOAD, NULL, "run ANALYZE on the table after a load that added rows"},
+    {"retry-timeout", OPT_U32, OFF(retry_timeout_s), FOR_LOAD, "SECONDS",
+     "on a lost connection or server restart, reconnect and retry for this long (default 60)"},
+    {"connect-timeout", OPT_U32, OFF(connect_timeout_s), FOR_LOAD, "SECONDS",
+     "give up connecting to PostgreSQL after this long (default 60)"},
 
-	{"config", OPT_STRING, OFF(config), FOR_LOAD, "FILE",
-	 "read options from an INI file (keys are these long names); the command line wins"},
-	{"spool", OPT_STRING, OFF(spool), FOR_RUN, "DIR", "the spool directory to load (required)"},
-	{"settle", OPT_U32Z, OFF(settle_s), FOR_RUN, "SECONDS",
-	 "leave files modified less than this long ago: still being written (default 5)"},
-	{"shard", OPT_SHARD, 0, FOR_RUN, "K/N", "take only the files whose name hashes to K of N (0 <= K < N)"},
+    {"config", OPT_STRING, OFF(config), FOR_LOAD, "FILE",
+     "read options from an INI file (keys are these long names); the command line wins"},
+    {"spool", OPT_STRING, OFF(spool), FOR_RUN, "DIR", "the spool directory to load (required)"},
+    {"settle", OPT_U32Z, OFF(settle_s), FOR_RUN, "SECONDS",
+     "leave files modified less than this long ago: still being written (default 5)"},
+    {"shard", OPT_SHARD, 0, FOR_RUN, "K/N", "take only the files whose name hashes to K of N (0 <= K < N)"},
 
-	{"shape", OPT_STRING, OFF(shape), FOR_GEN, "orders|wide", "record shape (default orders)"},
-	{"rows", OPT_U64, OFF(rows), FOR_GEN | FOR_BENCH, "N",
-	 "number of records (default 1000000; bench --quick: 300000)"},
-	{"seed", OPT_U64, OFF(seed), FOR_GEN | FOR_BENCH, "N",
-	 "random seed; the same seed gives the same bytes (default 1)"},
-	{"quick", OPT_TRUE, OFF(quick), FOR_BENCH, NULL, "a short run that fits in a minute on 2 cores"},
-	{"json", OPT_STRING, OFF(json), FOR_BENCH, "FILE", "also write the figures as JSON to FILE"},
-	{"runs", OPT_U32, OFF(runs), FOR_BENCH, "N", "runs of each end-to-end figure; the median is reported (default 3)"},
-	{"redis", OPT_STRING, OFF(redis), FOR_LOAD | FOR_BENCH, "URL",
-	 "Redis for cache invalidation: redis://[:password@]host:port/db or unix:///path (bench: default a throwaway server)"},
-	{"invalidate", OPT_LIST, OFF(invalidate), FOR_LOAD, "TEMPLATE",
-	 "after each commit UNLINK the keys this template renders from the committed rows, e.g. erp:{tenant_id}:order:{order_id} (repeatable)"},
-	{"bump", OPT_LIST, OFF(bump), FOR_LOAD, "TEMPLATE", "INCR this version key once per committed chunk (repeatable)"},
-	{"publish", OPT_STRING, OFF(publish), FOR_LOAD, "CHANNEL", "PUBLISH the invalidated keys on this channel"},
-	{"state-dir", OPT_STRING, OFF(state_dir), FOR_LOAD, "DIR",
-	 "where the invalidation journal lives (default $STATE_DIRECTORY, $XDG_STATE_HOME/edonu-ingest, ~/.local/state/edonu-ingest)"},
-	{"bad-every", OPT_U64, OFF(bad_every), FOR_GEN, "K", "make records K, 2K, 3K... invalid (default 0: none)"},
-	{"output", OPT_STRING, OFF(output), FOR_GEN, "FILE", "write here instead of stdout; zstd when FILE ends in .zst"},
-	{"table-sql", OPT_STRING, OFF(table_sql), FOR_GEN, "NAME", "print CREATE TABLE NAME for the shape and exit"},
+    {"shape", OPT_STRING, OFF(shape), FOR_GEN, "orders|wide", "record shape (default orders)"},
+    {"rows", OPT_U64, OFF(rows), FOR_GEN | FOR_BENCH, "N",
+     "number of records (default 1000000; bench --quick: 300000)"},
+    {"seed", OPT_U64, OFF(seed), FOR_GEN | FOR_BENCH, "N",
+     "random seed; the same seed gives the same bytes (default 1)"},
+    {"quick", OPT_TRUE, OFF(quick), FOR_BENCH, NULL, "a short run that fits in a minute on 2 cores"},
+    {"json", OPT_STRING, OFF(json), FOR_BENCH, "FILE", "also write the figures as JSON to FILE"},
+    {"runs", OPT_U32, OFF(runs), FOR_BENCH, "N", "runs of each end-to-end figure; the median is reported (default 3)"},
+    {"redis", OPT_STRING, OFF(redis), FOR_LOAD | FOR_BENCH, "URL",
+     "Redis for cache invalidation: redis://[:password@]host:port/db or unix:///path (bench: default a throwaway "
+     "server)"},
+    {"invalidate", OPT_LIST, OFF(invalidate), FOR_LOAD, "TEMPLATE",
+     "after each commit UNLINK the keys this template renders from the committed rows, e.g. "
+     "erp:{tenant_id}:order:{order_id} (repeatable)"},
+    {"bump", OPT_LIST, OFF(bump), FOR_LOAD, "TEMPLATE", "INCR this version key once per committed chunk (repeatable)"},
+    {"publish", OPT_STRING, OFF(publish), FOR_LOAD, "CHANNEL", "PUBLISH the invalidated keys on this channel"},
+    {"state-dir", OPT_STRING, OFF(state_dir), FOR_LOAD, "DIR",
+     "where the invalidation journal lives (default $STATE_DIRECTORY, $XDG_STATE_HOME/edonu-ingest, "
+     "~/.local/state/edonu-ingest)"},
+    {"bad-every", OPT_U64, OFF(bad_every), FOR_GEN, "K", "make records K, 2K, 3K... invalid (default 0: none)"},
+    {"output", OPT_STRING, OFF(output), FOR_GEN, "FILE", "write here instead of stdout; zstd when FILE ends in .zst"},
+    {"table-sql", OPT_STRING, OFF(table_sql), FOR_GEN, "NAME", "print CREATE TABLE NAME for the shape and exit"},
 };
 #define NOPTS (sizeof opt_defs / sizeof opt_defs[0])
 
@@ -119,16 +123,11 @@ static const char gen_format_help[] = "csv|ndjson";
 static const char *command_name(enum command c)
 {
 	switch (c) {
-	case CMD_LOAD:
-		return "load";
-	case CMD_GEN:
-		return "gen";
-	case CMD_BENCH:
-		return "bench";
-	case CMD_RUN:
-		return "run";
-	default:
-		return NULL;
+	case CMD_LOAD: return "load";
+	case CMD_GEN: return "gen";
+	case CMD_BENCH: return "bench";
+	case CMD_RUN: return "run";
+	default: return NULL;
 	}
 }
 
@@ -166,9 +165,7 @@ static int set_option(struct options *o, const struct opt_def *d, const char *ar
 	uint64_t v;
 	int idx;
 	switch (d->type) {
-	case OPT_STRING:
-		*(const char **)(void *)base = arg;
-		return 0;
+	case OPT_STRING: *(const char **)(void *)base = arg; return 0;
 	case OPT_CHAR:
 		if (strlen(arg) != 1)
 			return err_set(e, EXIT_USAGE, "--%s must be a single one-byte character, not \"%s\"", d->name,
@@ -206,12 +203,8 @@ static int set_option(struct options *o, const struct opt_def *d, const char *ar
 			return err_set(e, EXIT_USAGE, "--%s needs a whole number, not \"%s\"", d->name, arg);
 		*(uint64_t *)(void *)base = v;
 		return 0;
-	case OPT_TRUE:
-		*(int *)(void *)base = 1;
-		return 0;
-	case OPT_FALSE:
-		*(int *)(void *)base = 0;
-		return 0;
+	case OPT_TRUE: *(int *)(void *)base = 1; return 0;
+	case OPT_FALSE: *(int *)(void *)base = 0; return 0;
 	case OPT_LIST: {
 		struct option_list *l = (struct option_list *)(void *)base;
 		if (l->n == OPTION_LIST_MAX)
@@ -240,7 +233,8 @@ void options_usage(FILE *out, enum command cmd)
 		      "commands:\n"
 		      "  load [OPTIONS] [FILE...|-]   load files (no FILE or -: standard input)\n"
 		      "  gen [OPTIONS]                write deterministic synthetic ERP records\n"
-		      "  run --spool DIR [OPTIONS]    batch job: load each file of DIR once, file it under done/ or failed/\n"
+		      "  run --spool DIR [OPTIONS]    batch job: load each file of DIR once, file it under done/ or "
+		      "failed/\n"
 		      "  bench [OPTIONS]              benchmark the stages and end-to-end loads against psql \\copy\n"
 		      "\n"
 		      "  --help, -h                   this text; COMMAND --help for a command's options\n"
@@ -256,11 +250,13 @@ void options_usage(FILE *out, enum command cmd)
 		      "--table.\n\noptions:\n",
 		      out);
 	else if (cmd == CMD_RUN)
-		fputs("usage: edonu-ingest run --spool DIR [OPTIONS]\n\nLoads each regular file of DIR in name order as load "
-		      "would, then moves it to DIR/done/,\nor to DIR/failed/ with FILE.rejects.ndjson beside it. Hidden "
-		      "files and names ending in\n.part or .tmp are left alone, and so are files modified within "
-		      "--settle seconds.\n\noptions:\n",
-		      out);
+		fputs(
+		    "usage: edonu-ingest run --spool DIR [OPTIONS]\n\nLoads each regular file of DIR in name order as "
+		    "load "
+		    "would, then moves it to DIR/done/,\nor to DIR/failed/ with FILE.rejects.ndjson beside it. Hidden "
+		    "files and names ending in\n.part or .tmp are left alone, and so are files modified within "
+		    "--settle seconds.\n\noptions:\n",
+		    out);
 	else if (cmd == CMD_BENCH)
 		fputs("usage: edonu-ingest bench [OPTIONS]\n\nMeasures each stage and whole loads side by side with "
 		      "psql \\copy on the same data and server;\nexits 1 when a load falls below 1,000,000 "
@@ -335,8 +331,8 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 		if (!(opt_defs[i].commands & (1u << o->cmd)))
 			continue;
 		bool has_arg = opt_defs[i].type != OPT_TRUE && opt_defs[i].type != OPT_FALSE;
-		lo[n++] = (struct option){opt_defs[i].name, has_arg ? required_argument : no_argument, NULL,
-					  256 + (int)i};
+		lo[n++] =
+		    (struct option){opt_defs[i].name, has_arg ? required_argument : no_argument, NULL, 256 + (int)i};
 	}
 	lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	if (o->cmd == CMD_GEN)
@@ -385,7 +381,8 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 		if (ch == '?' || ch == ':') {
 			const char *bad = sub_argv[optind - 1];
 			if (optopt != 0 && optopt < 256)
-				return err_set(e, EXIT_USAGE, "unknown option -%c for %s", optopt, command_name(o->cmd));
+				return err_set(e, EXIT_USAGE, "unknown option -%c for %s", optopt,
+					       command_name(o->cmd));
 			if (ch == ':' || (li < 0 && strchr(bad, '=') == NULL && optopt >= 256))
 				return err_set(e, EXIT_USAGE, "option %s needs a value", bad);
 			return err_set(e, EXIT_USAGE, "unknown option %s for %s (try edonu-ingest %s --help)", bad,

@@ -41,8 +41,8 @@ struct options {
 	const char *quote;
 	const char *escape;
 	const char *null;
-	const char *columns;   /* "a,b,c" as given */
-	uint32_t workers;      /* 0: online cores */
+	const char *columns; /* "a,b,c" as given */
+	uint32_t workers;    /* 0: online cores */
 	uint32_t batch_rows;
 	const char *rejects;
 	enum progress_mode progress;
@@ -54,11 +54,11 @@ struct options {
 	uint32_t retry_timeout_s; /* reconnect and retry a chunk for at most this long */
 	uint64_t max_rejects;     /* stop past this many rejects; UINT64_MAX: no limit */
 	enum on_conflict on_conflict;
-	const char *key;          /* "a,b": the conflict key for --on-conflict */
+	const char *key; /* "a,b": the conflict key for --on-conflict */
 	int dry_run;
 	int force;
 	const char *source_id;
-	int analyze;              /* ANALYZE the table after a load that added rows */
+	int analyze; /* ANALYZE the table after a load that added rows */
 
 	/* gen */
 	const char *shape;
@@ -73,7 +73,7 @@ struct options {
 	int quick;
 	const char *json;
 	uint32_t runs;
-	int rows_set;          /* --rows was given (bench picks its own default) */
+	int rows_set; /* --rows was given (bench picks its own default) */
 	int workers_set;
 
 	/* cache invalidation */
@@ -85,11 +85,11 @@ struct options {
 
 	/* run */
 	const char *spool;
-	uint32_t settle_s;        /* files younger than this are still being written */
-	uint32_t shard_k, shard_n;/* --shard K/N: this instance takes names hashing to K; n = 0: all */
+	uint32_t settle_s;         /* files younger than this are still being written */
+	uint32_t shard_k, shard_n; /* --shard K/N: this instance takes names hashing to K; n = 0: all */
 	const char *config;
 
-	const char **files;    /* operands */
+	const char **files; /* operands */
 	int nfiles;
 };
 

@@ -6,9 +6,9 @@
 #include <stdint.h>
 
 struct progress_state {
-	uint64_t bytes;       /* input bytes read so far */
-	int64_t bytes_total;  /* -1 when unknown (a pipe) */
-	uint64_t records;     /* records loaded + rejected */
+	uint64_t bytes;      /* input bytes read so far */
+	int64_t bytes_total; /* -1 when unknown (a pipe) */
+	uint64_t records;    /* records loaded + rejected */
 	uint64_t rejected;
 	double elapsed_s;
 };

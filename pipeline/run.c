@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOCK_NAME ".edonu-ingest.lock"
-#define REJECTS_SUFFIX ".rejects.ndjson"
+#define LOCK_NAME       ".edonu-ingest.lock"
+#define REJECTS_SUFFIX  ".rejects.ndjson"
 /* Files a spool may hold at once; a larger backlog is taken by later runs. */
 #define SPOOL_FILES_MAX 100000
 
@@ -59,7 +59,8 @@ static int lock_spool(const struct options *o, int *fd_out, struct err *e)
 		snprintf(path, sizeof path, "%s/%s", dir, LOCK_NAME);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0)
-		return err_set(e, errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, "cannot open %s: %s", path, strerror(errno));
+		return err_set(e, errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, "cannot open %s: %s", path,
+			       strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		char pid[32] = "";
 		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
@@ -142,20 +143,13 @@ static int file_under(const char *dir, const char *sub, const char *name, const 
 static int severity(int code)
 {
 	switch (code) {
-	case EXIT_OK:
-		return 0;
-	case EXIT_DATAERR:
-		return 1;
-	case EXIT_NOINPUT:
-		return 2;
-	case EXIT_TEMPFAIL:
-		return 3;
-	case EXIT_UNAVAILABLE:
-		return 4;
-	case EXIT_CONFIG:
-		return 5;
-	default:
-		return 6;
+	case EXIT_OK: return 0;
+	case EXIT_DATAERR: return 1;
+	case EXIT_NOINPUT: return 2;
+	case EXIT_TEMPFAIL: return 3;
+	case EXIT_UNAVAILABLE: return 4;
+	case EXIT_CONFIG: return 5;
+	default: return 6;
 	}
 }
 
@@ -167,7 +161,8 @@ int run_main(const struct options *o)
 	/* Between two files a signal must end the run as gracefully as during one. */
 	load_catch_signals();
 	if (o->rejects != NULL) {
-		fprintf(stderr, "edonu-ingest: run writes each file's rejects beside it in failed/; --rejects is for load\n");
+		fprintf(stderr,
+			"edonu-ingest: run writes each file's rejects beside it in failed/; --rejects is for load\n");
 		return EXIT_USAGE;
 	}
 	struct summary total;
@@ -236,8 +231,8 @@ int run_main(const struct options *o)
 				unlink(rej_tmp);
 			}
 			if (s.started && s.skipped > 0 && s.skipped == s.records_read)
-				log_event(LOG_INFO, "spool_file", "%s: already loaded earlier (same content): moved to %s/",
-					  names[i], where);
+				log_event(LOG_INFO, "spool_file",
+					  "%s: already loaded earlier (same content): moved to %s/", names[i], where);
 			else
 				log_event(code == EXIT_OK ? LOG_INFO : LOG_WARN, "spool_file",
 					  "%s: %llu loaded, %llu rejected: moved to %s/", names[i],
@@ -271,7 +266,8 @@ int run_main(const struct options *o)
 	monitor_stop(o);
 	summary_print(stderr, &total);
 	if (o->summary && summary_write_json(o->summary, &total) < 0) {
-		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary, strerror(errno));
+		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
+			  strerror(errno));
 		if (worst == EXIT_OK)
 			worst = EXIT_NOINPUT;
 	}

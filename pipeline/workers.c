@@ -65,10 +65,10 @@ static uint64_t record_line(struct worker *w, const struct chunk *c, uint32_t re
  * or rolled back leaves no lines behind, and a rerun never repeats one. */
 struct pending_reject {
 	uint32_t rec;
-	uint16_t column_len;  /* 0: no column */
+	uint16_t column_len; /* 0: no column */
 	uint16_t message_len;
-	char sqlstate[6];     /* "" when the server did not say */
-	/* column and message bytes follow */
+	char sqlstate[6]; /* "" when the server did not say */
+			  /* column and message bytes follow */
 };
 
 static void add_reject(struct worker *w, uint32_t rec, const char *column, const char *sqlstate, const char *message)
@@ -120,22 +120,23 @@ static uint64_t flush_rejects(struct worker *w, const struct chunk *c)
 				raw_len--;
 		}
 		struct reject r = {
-			.source = c->src->name,
-			.record = c->first_record + rec,
-			.line = record_line(w, c, rec),
-			.byte_offset = c->byte_offset + c->rec_off[rec],
-			.column = p->column_len ? col : NULL,
-			.sqlstate = p->sqlstate[0] ? p->sqlstate : NULL,
-			.message = msg,
-			.raw = raw,
-			.raw_len = raw_len,
+		    .source = c->src->name,
+		    .record = c->first_record + rec,
+		    .line = record_line(w, c, rec),
+		    .byte_offset = c->byte_offset + c->rec_off[rec],
+		    .column = p->column_len ? col : NULL,
+		    .sqlstate = p->sqlstate[0] ? p->sqlstate : NULL,
+		    .message = msg,
+		    .raw = raw,
+		    .raw_len = raw_len,
 		};
 		struct err e;
 		if (rejects_write(w->ld->rejects, &r, &e) < 0)
 			load_fail(w->ld, &e);
 		n++;
 		size_t sz = sizeof *p + p->column_len + p->message_len;
-		sz += (alignof(struct pending_reject) - sz % alignof(struct pending_reject)) % alignof(struct pending_reject);
+		sz += (alignof(struct pending_reject) - sz % alignof(struct pending_reject)) %
+		      alignof(struct pending_reject);
 		off += sz;
 	}
 	w->pending.len = 0;
@@ -191,8 +192,9 @@ static int parse_record(struct worker *w, const struct chunk *c, uint32_t i, cha
 		return -1;
 	w->scratch.len = 0;
 	buf_reserve(&w->scratch, len + 1);
-	int nf = d->format == FORMAT_TEXT ? text_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, msgsz)
-					  : csv_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, msgsz);
+	int nf = d->format == FORMAT_TEXT
+		     ? text_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, msgsz)
+		     : csv_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, msgsz);
 	if (nf < 0)
 		return -1;
 	if (transform_check_fields(&c->src->map, &w->ld->table, (uint32_t)nf, msg, msgsz, column) < 0)
@@ -285,14 +287,14 @@ static int encode_chunk(struct worker *w, const struct chunk *c, struct sink_bat
 		w->txt_off[++ntxt] = (uint32_t)w->txt.len;
 	}
 	*b = (struct sink_batch){
-		.bin = &w->bin,
-		.bin_off = w->bin_off,
-		.bin_rec = w->bin_rec,
-		.nbin = nbin,
-		.txt = &w->txt,
-		.txt_off = w->txt_off,
-		.txt_rec = w->txt_rec,
-		.ntxt = ntxt,
+	    .bin = &w->bin,
+	    .bin_off = w->bin_off,
+	    .bin_rec = w->bin_rec,
+	    .nbin = nbin,
+	    .txt = &w->txt,
+	    .txt_off = w->txt_off,
+	    .txt_rec = w->txt_rec,
+	    .ntxt = ntxt,
 	};
 	atomic_fetch_add_explicit(&w->n.deferred, ntxt, memory_order_relaxed);
 	return 0;
@@ -339,7 +341,7 @@ static int before_commit(void *ctx, struct err *e)
 			w->refused[p->rec] = 1;
 			size_t sz = sizeof *p + p->column_len + p->message_len;
 			off += sz + (alignof(struct pending_reject) - sz % alignof(struct pending_reject)) %
-					    alignof(struct pending_reject);
+					alignof(struct pending_reject);
 		}
 		if (rebuild_keys(w, c, w->cur_batch) < 0)
 			return err_set(e, EXIT_CONFIG, "cache keys could not be rendered");
@@ -403,7 +405,8 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 			if (b->ledger_source_id == NULL)
 				break;
 			uint64_t loaded = 0;
-			int done = ledger_chunk_committed(conn, b->ledger_source_id, b->ledger_target, b->chunk, &loaded, &e);
+			int done =
+			    ledger_chunk_committed(conn, b->ledger_source_id, b->ledger_target, b->chunk, &loaded, &e);
 			if (done < 0)
 				continue;
 			if (done == 1)
@@ -475,7 +478,8 @@ static void process_chunk(struct worker *w, struct chunk *c)
 		uint64_t total = atomic_fetch_add(&ld->rejected_total, nrej) + nrej;
 		if (total > ld->o->max_rejects) {
 			struct err e;
-			err_set(&e, EXIT_DATAERR, "more than %llu records rejected (--max-rejects): stopped; what was committed stays",
+			err_set(&e, EXIT_DATAERR,
+				"more than %llu records rejected (--max-rejects): stopped; what was committed stays",
 				(unsigned long long)ld->o->max_rejects);
 			load_fail(ld, &e);
 		}
@@ -528,8 +532,8 @@ int workers_create(struct load *ld, struct err *e)
 		uint32_t rmax = ld->batch_rows;
 		/* Encoded tuples take about as much room as their text; start
 		 * there and let a rare wide chunk grow the buffer. */
-		if (buf_init(&w->scratch, ld->chunk_bytes) < 0 || buf_init(&w->pending, 16 << 10) < 0 || buf_init(&w->bin, ld->chunk_bytes + ld->chunk_bytes / 2) < 0 ||
-		    buf_init(&w->txt, 64 << 10) < 0)
+		if (buf_init(&w->scratch, ld->chunk_bytes) < 0 || buf_init(&w->pending, 16 << 10) < 0 ||
+		    buf_init(&w->bin, ld->chunk_bytes + ld->chunk_bytes / 2) < 0 || buf_init(&w->txt, 64 << 10) < 0)
 			return err_set(e, EXIT_SOFTWARE, "out of memory");
 		w->fields = calloc(FIELDS_MAX, sizeof *w->fields);
 		w->bin_off = malloc(((size_t)rmax + 1) * sizeof(uint32_t));

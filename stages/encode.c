@@ -39,42 +39,24 @@ void encode_set_msg(char *msg, size_t msgsz, const char *fmt, ...)
 enum enc_kind encode_kind_for(uint32_t type_oid)
 {
 	switch (type_oid) {
-	case 21:
-		return ENC_INT2;
-	case 23:
-		return ENC_INT4;
-	case 20:
-		return ENC_INT8;
-	case 700:
-		return ENC_FLOAT4;
-	case 701:
-		return ENC_FLOAT8;
-	case 1700:
-		return ENC_NUMERIC;
-	case 16:
-		return ENC_BOOL;
-	case 25:
-		return ENC_TEXT;
-	case 1043:
-		return ENC_VARCHAR;
-	case 1042:
-		return ENC_BPCHAR;
-	case 1082:
-		return ENC_DATE;
-	case 1114:
-		return ENC_TIMESTAMP;
-	case 1184:
-		return ENC_TIMESTAMPTZ;
-	case 2950:
-		return ENC_UUID;
-	case 114:
-		return ENC_JSON;
-	case 3802:
-		return ENC_JSONB;
-	case 17:
-		return ENC_BYTEA;
-	default:
-		return ENC_NONE;
+	case 21: return ENC_INT2;
+	case 23: return ENC_INT4;
+	case 20: return ENC_INT8;
+	case 700: return ENC_FLOAT4;
+	case 701: return ENC_FLOAT8;
+	case 1700: return ENC_NUMERIC;
+	case 16: return ENC_BOOL;
+	case 25: return ENC_TEXT;
+	case 1043: return ENC_VARCHAR;
+	case 1042: return ENC_BPCHAR;
+	case 1082: return ENC_DATE;
+	case 1114: return ENC_TIMESTAMP;
+	case 1184: return ENC_TIMESTAMPTZ;
+	case 2950: return ENC_UUID;
+	case 114: return ENC_JSON;
+	case 3802: return ENC_JSONB;
+	case 17: return ENC_BYTEA;
+	default: return ENC_NONE;
 	}
 }
 
@@ -185,8 +167,7 @@ static bool prefix_icase(const char *s, const char *word)
  * is this process, so decimal input rounds identically (both are correctly
  * rounded). Hexadecimal floats and NaN payloads "nan(...)" are accepted by
  * glibc only, so they are deferred rather than assumed. */
-static enum enc_status encode_float(const char *p, size_t len, bool is_double, struct buf *out, char *msg,
-				    size_t msgsz)
+static enum enc_status encode_float(const char *p, size_t len, bool is_double, struct buf *out, char *msg, size_t msgsz)
 {
 	const char *tname = is_double ? "double precision" : "real";
 	if (len >= FLOAT_TEXT_MAX)
@@ -218,8 +199,8 @@ static enum enc_status encode_float(const char *p, size_t len, bool is_double, s
 		static const struct {
 			const char *word;
 			int sign; /* 0: NaN */
-		} specials[] = {{"nan", 0},   {"infinity", 1}, {"+infinity", 1}, {"-infinity", -1},
-				{"inf", 1},   {"+inf", 1},     {"-inf", -1}};
+		} specials[] = {{"nan", 0}, {"infinity", 1}, {"+infinity", 1}, {"-infinity", -1},
+				{"inf", 1}, {"+inf", 1},     {"-inf", -1}};
 		size_t k;
 		for (k = 0; k < sizeof specials / sizeof specials[0]; k++)
 			if (prefix_icase(num, specials[k].word))
@@ -335,8 +316,7 @@ int encode_parse_bool(const char *p, size_t len)
 			if (n == 1)
 				v = 0;
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	return v;
@@ -550,7 +530,8 @@ static enum enc_status encode_bytea(const char *p, size_t len, struct buf *out, 
 			dst[n++] = (unsigned char)p[i++];
 		} else if (len - i >= 4 && p[i + 1] >= '0' && p[i + 1] <= '3' && p[i + 2] >= '0' && p[i + 2] <= '7' &&
 			   p[i + 3] >= '0' && p[i + 3] <= '7') {
-			dst[n++] = (unsigned char)(((p[i + 1] - '0') << 6) | ((p[i + 2] - '0') << 3) | (p[i + 3] - '0'));
+			dst[n++] =
+			    (unsigned char)(((p[i + 1] - '0') << 6) | ((p[i + 2] - '0') << 3) | (p[i + 3] - '0'));
 			i += 4;
 		} else if (len - i >= 2 && p[i + 1] == '\\') {
 			dst[n++] = '\\';
@@ -570,43 +551,24 @@ enum enc_status encode_binary(const struct enc_column *col, const struct enc_ses
 			      struct buf *out, char *msg, size_t msgsz)
 {
 	switch (col->kind) {
-	case ENC_INT2:
-		return encode_int(p, len, 2, out, msg, msgsz);
-	case ENC_INT4:
-		return encode_int(p, len, 4, out, msg, msgsz);
-	case ENC_INT8:
-		return encode_int(p, len, 8, out, msg, msgsz);
-	case ENC_FLOAT4:
-		return encode_float(p, len, false, out, msg, msgsz);
-	case ENC_FLOAT8:
-		return encode_float(p, len, true, out, msg, msgsz);
-	case ENC_NUMERIC:
-		return encode_numeric(p, len, col->typmod, out, msg, msgsz);
-	case ENC_BOOL:
-		return encode_bool(p, len, out, msg, msgsz);
-	case ENC_TEXT:
-		put_field(out, p, len);
-		return ENC_OK;
-	case ENC_VARCHAR:
-		return encode_varchar(p, len, col->typmod, out, msg, msgsz);
-	case ENC_BPCHAR:
-		return encode_bpchar(p, len, col->typmod, out, msg, msgsz);
-	case ENC_DATE:
-		return encode_date(p, len, out, msg, msgsz);
-	case ENC_TIMESTAMP:
-		return encode_timestamp(p, len, col->typmod, false, s->tz_utc, out, msg, msgsz);
-	case ENC_TIMESTAMPTZ:
-		return encode_timestamp(p, len, col->typmod, true, s->tz_utc, out, msg, msgsz);
-	case ENC_UUID:
-		return encode_uuid(p, len, out, msg, msgsz);
-	case ENC_JSON:
-		return encode_json(p, len, false, out, msg, msgsz);
-	case ENC_JSONB:
-		return encode_json(p, len, true, out, msg, msgsz);
-	case ENC_BYTEA:
-		return encode_bytea(p, len, out, msg, msgsz);
+	case ENC_INT2: return encode_int(p, len, 2, out, msg, msgsz);
+	case ENC_INT4: return encode_int(p, len, 4, out, msg, msgsz);
+	case ENC_INT8: return encode_int(p, len, 8, out, msg, msgsz);
+	case ENC_FLOAT4: return encode_float(p, len, false, out, msg, msgsz);
+	case ENC_FLOAT8: return encode_float(p, len, true, out, msg, msgsz);
+	case ENC_NUMERIC: return encode_numeric(p, len, col->typmod, out, msg, msgsz);
+	case ENC_BOOL: return encode_bool(p, len, out, msg, msgsz);
+	case ENC_TEXT: put_field(out, p, len); return ENC_OK;
+	case ENC_VARCHAR: return encode_varchar(p, len, col->typmod, out, msg, msgsz);
+	case ENC_BPCHAR: return encode_bpchar(p, len, col->typmod, out, msg, msgsz);
+	case ENC_DATE: return encode_date(p, len, out, msg, msgsz);
+	case ENC_TIMESTAMP: return encode_timestamp(p, len, col->typmod, false, s->tz_utc, out, msg, msgsz);
+	case ENC_TIMESTAMPTZ: return encode_timestamp(p, len, col->typmod, true, s->tz_utc, out, msg, msgsz);
+	case ENC_UUID: return encode_uuid(p, len, out, msg, msgsz);
+	case ENC_JSON: return encode_json(p, len, false, out, msg, msgsz);
+	case ENC_JSONB: return encode_json(p, len, true, out, msg, msgsz);
+	case ENC_BYTEA: return encode_bytea(p, len, out, msg, msgsz);
 	case ENC_NONE:
-	default:
-		return ENC_DEFER;
+	default: return ENC_DEFER;
 	}
 }

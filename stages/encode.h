@@ -72,10 +72,10 @@ enum enc_status encode_binary(const struct enc_column *col, const struct enc_ses
 int encode_parse_bool(const char *p, size_t len);
 
 /* Binary COPY framing. */
-void encode_copy_header(struct buf *out);              /* PGCOPY signature, flags, extension length */
-void encode_copy_trailer(struct buf *out);             /* int16 -1 */
-void encode_tuple_begin(struct buf *out, uint16_t n);  /* int16 field count */
-void encode_null(struct buf *out);                     /* int32 -1 */
+void encode_copy_header(struct buf *out);             /* PGCOPY signature, flags, extension length */
+void encode_copy_trailer(struct buf *out);            /* int16 -1 */
+void encode_tuple_begin(struct buf *out, uint16_t n); /* int16 field count */
+void encode_null(struct buf *out);                    /* int32 -1 */
 
 /* Validates JSON text exactly as PostgreSQL 15's json lexer and parser do
  * (jsonb: also \u0000 and unpaired surrogates are refused, as jsonb_in does).
@@ -88,11 +88,10 @@ enum enc_status json_validate(const char *p, size_t len, bool jsonb, char *msg, 
  * callers that already know the type. Each appends one whole field (int32
  * length and payload) on ENC_OK and leaves out unchanged otherwise. typmod
  * is pg_attribute.atttypmod (-1: none). */
-enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct buf *out, char *msg,
-			       size_t msgsz);
+enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct buf *out, char *msg, size_t msgsz);
 enum enc_status encode_date(const char *p, size_t len, struct buf *out, char *msg, size_t msgsz);
-enum enc_status encode_timestamp(const char *p, size_t len, int32_t typmod, bool with_tz, bool tz_utc,
-				 struct buf *out, char *msg, size_t msgsz);
+enum enc_status encode_timestamp(const char *p, size_t len, int32_t typmod, bool with_tz, bool tz_utc, struct buf *out,
+				 char *msg, size_t msgsz);
 enum enc_status encode_json(const char *p, size_t len, bool jsonb, struct buf *out, char *msg, size_t msgsz);
 
 /* Writes PostgreSQL's message for a refused value into msg (printf-style;

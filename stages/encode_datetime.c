@@ -14,10 +14,10 @@
  * orders, month names, BC, zone names, 'now', more than six fractional
  * digits, ...) is deferred to the server. */
 
-#define USECS_PER_SEC INT64_C(1000000)
-#define USECS_PER_DAY INT64_C(86400000000)
+#define USECS_PER_SEC        INT64_C(1000000)
+#define USECS_PER_DAY        INT64_C(86400000000)
 #define POSTGRES_EPOCH_JDATE 2451545 /* date2j(2000, 1, 1) */
-#define MAX_TZDISP_HOUR 15           /* DecodeTimezone's limit */
+#define MAX_TZDISP_HOUR      15      /* DecodeTimezone's limit */
 
 struct iso_dt {
 	int special; /* +1 infinity, -1 -infinity, 0 a date */
@@ -105,8 +105,7 @@ static bool time_overflows(int hour, int min, int sec, int32_t usec)
 /* Parses one of the forms above. ENC_REJECT only for errors the server
  * certainly reports, in the order it finds them: the time field, then the
  * offset, then the date (ValidateDate runs after all fields are read). */
-static enum enc_status parse_iso(const char *p, size_t len, bool date_only, struct iso_dt *r, char *msg,
-				 size_t msgsz)
+static enum enc_status parse_iso(const char *p, size_t len, bool date_only, struct iso_dt *r, char *msg, size_t msgsz)
 {
 	const char *s = p, *e = p + len;
 	while (s < e && is_space((unsigned char)*s))
@@ -200,8 +199,8 @@ static enum enc_status parse_iso(const char *p, size_t len, bool date_only, stru
 			return ENC_DEFER;
 	}
 
-	bool date_err = r->year == 0 || r->mon < 1 || r->mon > 12 || r->mday < 1 ||
-			r->mday > days_in_month(r->year, r->mon);
+	bool date_err =
+	    r->year == 0 || r->mon < 1 || r->mon > 12 || r->mday < 1 || r->mday > days_in_month(r->year, r->mon);
 	if (time_err || (!tz_err && date_err)) {
 		encode_set_msg(msg, msgsz, "date/time field value out of range: \"%.*s\"", (int)len, p);
 		return ENC_REJECT;
@@ -243,8 +242,8 @@ static int64_t round_to_typmod(int64_t ts, int32_t typmod)
 	return -((((-ts) + off) / sc) * sc);
 }
 
-enum enc_status encode_timestamp(const char *p, size_t len, int32_t typmod, bool with_tz, bool tz_utc,
-				 struct buf *out, char *msg, size_t msgsz)
+enum enc_status encode_timestamp(const char *p, size_t len, int32_t typmod, bool with_tz, bool tz_utc, struct buf *out,
+				 char *msg, size_t msgsz)
 {
 	if (typmod < -1 || typmod > 6)
 		return ENC_DEFER;

@@ -4,7 +4,7 @@
 
 /* Nesting decided here. The server's limit is its stack (check_stack_depth,
  * max_stack_depth), far deeper than this; deeper documents are deferred. */
-#define JSON_DEPTH_MAX 1000
+#define JSON_DEPTH_MAX              1000
 /* A jsonb number goes through numeric_in, which refuses a weight or display
  * scale beyond its storage format ("value overflows numeric format").
  * Numbers with at most this many mantissa digits and an exponent below
@@ -39,12 +39,12 @@ enum enc_status json_validate(const char *p, size_t len, bool jsonb, char *msg, 
 	/* Deferring is always safe (the server then decides), so a jsonb
 	 * number numeric_in might refuse defers the text as soon as it is
 	 * lexed, wherever it stands. */
-#define NEXT()                                                                                                 \
-	do {                                                                                                   \
-		if ((r = json_lex_next(&lx, &t)) != JSON_LEX_OK)                                               \
-			return json_fail(r, msg, msgsz);                                                       \
-		if (jsonb && t == JSON_LEX_TOK_NUMBER && jsonb_number_undecided(&lx))                          \
-			return ENC_DEFER;                                                                      \
+#define NEXT()                                                                        \
+	do {                                                                          \
+		if ((r = json_lex_next(&lx, &t)) != JSON_LEX_OK)                      \
+			return json_fail(r, msg, msgsz);                              \
+		if (jsonb && t == JSON_LEX_TOK_NUMBER && jsonb_number_undecided(&lx)) \
+			return ENC_DEFER;                                             \
 	} while (0)
 
 	NEXT();
@@ -68,11 +68,8 @@ value:
 	case JSON_LEX_TOK_NUMBER:
 	case JSON_LEX_TOK_TRUE:
 	case JSON_LEX_TOK_FALSE:
-	case JSON_LEX_TOK_NULL:
-		NEXT();
-		goto after_value;
-	default:
-		return json_fail(JSON_LEX_SYNTAX, msg, msgsz);
+	case JSON_LEX_TOK_NULL: NEXT(); goto after_value;
+	default: return json_fail(JSON_LEX_SYNTAX, msg, msgsz);
 	}
 key:
 	if (t != JSON_LEX_TOK_STRING)

@@ -8,18 +8,18 @@
  * inputs go to the server. */
 #define NUMERIC_DEC_DIGITS_MAX 1100
 /* numeric_send's base: four decimal digits per int16 digit. */
-#define NBASE_DIGITS_MAX (NUMERIC_DEC_DIGITS_MAX / 4 + 3)
+#define NBASE_DIGITS_MAX       (NUMERIC_DEC_DIGITS_MAX / 4 + 3)
 /* make_result stores weight as int16 and the display scale in 14 bits;
  * beyond them it refuses the value ("value overflows numeric format"). */
-#define NUMERIC_WEIGHT_MAX 32767
-#define NUMERIC_WEIGHT_MIN (-32768)
-#define NUMERIC_DSCALE_MAX 0x3fff
+#define NUMERIC_WEIGHT_MAX     32767
+#define NUMERIC_WEIGHT_MIN     (-32768)
+#define NUMERIC_DSCALE_MAX     0x3fff
 
-#define NUMERIC_POS 0x0000
-#define NUMERIC_NEG 0x4000
-#define NUMERIC_NAN 0xC000
-#define NUMERIC_PINF 0xD000
-#define NUMERIC_NINF 0xF000
+#define NUMERIC_POS            0x0000
+#define NUMERIC_NEG            0x4000
+#define NUMERIC_NAN            0xC000
+#define NUMERIC_PINF           0xD000
+#define NUMERIC_NINF           0xF000
 
 static inline bool is_space(unsigned char c)
 {
@@ -68,8 +68,7 @@ static void put_special(struct buf *out, uint16_t sign)
 	buf_put_be16(out, sign == NUMERIC_NAN ? 0 : 32);
 }
 
-enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct buf *out, char *msg,
-			       size_t msgsz)
+enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct buf *out, char *msg, size_t msgsz)
 {
 	const char *s = p, *e = p + len;
 	while (s < e && is_space((unsigned char)*s))
@@ -79,8 +78,8 @@ enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct
 	static const struct {
 		const char *word;
 		uint16_t sign;
-	} specials[] = {{"NaN", NUMERIC_NAN},  {"Infinity", NUMERIC_PINF}, {"+Infinity", NUMERIC_PINF},
-			{"-Infinity", NUMERIC_NINF}, {"inf", NUMERIC_PINF},   {"+inf", NUMERIC_PINF},
+	} specials[] = {{"NaN", NUMERIC_NAN},        {"Infinity", NUMERIC_PINF}, {"+Infinity", NUMERIC_PINF},
+			{"-Infinity", NUMERIC_NINF}, {"inf", NUMERIC_PINF},      {"+inf", NUMERIC_PINF},
 			{"-inf", NUMERIC_NINF}};
 	for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++) {
 		if (!match_word(s, (size_t)(e - s), specials[k].word))

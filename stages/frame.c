@@ -4,8 +4,8 @@
 #include "../pipeline/limits.h"
 
 #include <stdbool.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef __SSE2__
@@ -52,9 +52,9 @@ struct framer {
 	bool special[256]; /* bytes the scanner must look at; all others are copied as they are */
 
 	struct scan st;
-	uint64_t records;     /* records completed, header excluded */
-	uint64_t seq;         /* number of the next chunk */
-	unsigned bom_held;    /* bytes of a possible BOM seen at the very start */
+	uint64_t records;  /* records completed, header excluded */
+	uint64_t seq;      /* number of the next chunk */
+	unsigned bom_held; /* bytes of a possible BOM seen at the very start */
 	bool bom_done;
 	bool header_pending;
 	bool ended;
@@ -429,7 +429,7 @@ enum frame_event frame_feed(struct framer *f, struct chunk *c, const char *buf, 
 	open_chunk(f, c);
 	const char *pos = buf, *end = buf + len;
 	skip_bom(f, c, &pos, end);
-	const char *run = pos;    /* first byte not yet copied into c */
+	const char *run = pos;     /* first byte not yet copied into c */
 	struct scan saved = f->st; /* the scanner as it was at run */
 
 	while (pos < end) {
@@ -570,8 +570,7 @@ int frame_record_data(const struct chunk *c, uint32_t i, bool csv, size_t *len, 
 		else if (last == '\n')
 			bad_lf = true;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	if (bad_lf) {
 		snprintf(msg, msgsz, "%s", csv ? "unquoted newline found in data" : "literal newline found in data");

@@ -184,10 +184,11 @@ int inval_compile(const char *tpl, const struct table_info *t, const struct mapp
 			k++;
 		if (k == m->nfields) {
 			inval_template_free(tp);
-			return err_set(e, EXIT_CONFIG,
-				       "%s '%s': column \"%s\" is not loaded (not among the input's columns), so its value "
-				       "is unknown",
-				       opt, tpl, ec->name);
+			return err_set(
+			    e, EXIT_CONFIG,
+			    "%s '%s': column \"%s\" is not loaded (not among the input's columns), so its value "
+			    "is unknown",
+			    opt, tpl, ec->name);
 		}
 		enum render_kind rk;
 		if (render_kind_for(ec->type_oid, &rk) != 0) {
@@ -1233,8 +1234,8 @@ static int conn_failed(struct inval_redis *r, const char *what, struct err *e)
  * command later succeeds. */
 static bool reply_retryable(const char *msg)
 {
-	static const char *const codes[] = {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "OOM",
-					    "READONLY", "CLUSTERDOWN", "NOREPLICAS"};
+	static const char *const codes[] = {"LOADING", "BUSY",     "TRYAGAIN",    "MASTERDOWN",
+					    "OOM",     "READONLY", "CLUSTERDOWN", "NOREPLICAS"};
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
 		size_t n = strlen(codes[i]);
 		if (strncmp(msg, codes[i], n) == 0 && (msg[n] == ' ' || msg[n] == '\0'))
@@ -1384,7 +1385,10 @@ static int read_window(struct inval_redis *r, struct err *e)
 		if (rep->type == REDIS_REPLY_ERROR) {
 			if (r->refused[0] == '\0') {
 				snprintf(r->refused, sizeof r->refused, "%s: %s",
-					 kind == CMD_UNLINK ? "UNLINK" : kind == CMD_INCR ? "INCR" : "PUBLISH", rep->str);
+					 kind == CMD_UNLINK ? "UNLINK"
+					 : kind == CMD_INCR ? "INCR"
+							    : "PUBLISH",
+					 rep->str);
 				r->refused_retry = reply_retryable(rep->str);
 			}
 		} else if (kind == CMD_UNLINK && rep->type == REDIS_REPLY_INTEGER) {

@@ -15,16 +15,16 @@
 /* Keys per UNLINK (and per PUBLISH message): large enough that a chunk of
  * 20000 rows needs a few dozen commands, small enough that Redis never blocks
  * its event loop on one command for long. */
-#define INVAL_KEYS_PER_COMMAND 1000u
+#define INVAL_KEYS_PER_COMMAND      1000u
 /* Commands written before their replies are read: one window is one round
  * trip. 64 commands of 1000 keys covers a default chunk with three templates
  * in one round trip while bounding hiredis' output buffer (~64 x 1000 keys). */
 #define INVAL_PIPELINE_COMMANDS_MAX 64u
 /* A rendered key longer than this is refused: Redis accepts 512 MiB keys, but
  * a key this long means a template over a free-text column, not a cache key. */
-#define INVAL_KEY_BYTES_MAX ((size_t)64 << 10)
+#define INVAL_KEY_BYTES_MAX         ((size_t)64 << 10)
 /* Templates (--invalidate and --bump together) a record is rendered with. */
-#define INVAL_TEMPLATES_MAX 32u
+#define INVAL_TEMPLATES_MAX         32u
 
 /* What a key in a chunk's key set is for. The values are stored in the
  * journal, so they never change. */
@@ -126,11 +126,11 @@ int inval_keyset_load(struct inval_keyset *ks, const void *data, size_t len, str
 /* A parsed --redis URL. */
 struct inval_redis_url {
 	bool unix_socket;
-	char host[256];      /* host name or address; the socket path when unix_socket */
-	int port;            /* 6379 by default */
-	int db;              /* SELECT db when not 0 */
-	char user[128];      /* AUTH user password when both set (Redis 6 ACL) */
-	char password[256];  /* AUTH password when set */
+	char host[256];     /* host name or address; the socket path when unix_socket */
+	int port;           /* 6379 by default */
+	int db;             /* SELECT db when not 0 */
+	char user[128];     /* AUTH user password when both set (Redis 6 ACL) */
+	char password[256]; /* AUTH password when set */
 };
 
 /* Accepts redis://[[user]:password@]host[:port][/db] (host may be [v6addr];
@@ -145,13 +145,13 @@ int inval_redis_parse_url(const char *url, struct inval_redis_url *u, struct err
 struct inval_redis;
 
 struct inval_redis_stats {
-	uint64_t round_trips;    /* pipeline windows written and read back, AUTH/SELECT included */
-	uint64_t connects;       /* successful connects, including reconnects */
-	uint64_t failures;       /* sends that returned -1 */
-	uint64_t keys_sent;      /* keys in UNLINK commands */
-	uint64_t keys_removed;   /* sum of the UNLINK replies */
-	uint64_t bumps;          /* INCRs sent */
-	uint64_t messages;       /* PUBLISH messages sent */
+	uint64_t round_trips;  /* pipeline windows written and read back, AUTH/SELECT included */
+	uint64_t connects;     /* successful connects, including reconnects */
+	uint64_t failures;     /* sends that returned -1 */
+	uint64_t keys_sent;    /* keys in UNLINK commands */
+	uint64_t keys_removed; /* sum of the UNLINK replies */
+	uint64_t bumps;        /* INCRs sent */
+	uint64_t messages;     /* PUBLISH messages sent */
 };
 
 /* Parses url (EXIT_CONFIG on error) and prepares a client; does not connect:

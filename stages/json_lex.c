@@ -15,12 +15,12 @@ const char *json_lex_message(enum json_lex_res r)
  * ESCAPES_REPORT the first one is kept and the string's syntax still
  * checked, and the escapes after it are no longer judged (a de-escaping
  * parse that has failed reports nothing more). */
-#define BAD_ESCAPE(r)                                                                              \
-	do {                                                                                       \
-		if (refuse)                                                                        \
-			return (r);                                                                \
-		bad = (r);                                                                         \
-		check = false;                                                                     \
+#define BAD_ESCAPE(r)               \
+	do {                        \
+		if (refuse)         \
+			return (r); \
+		bad = (r);          \
+		check = false;      \
 	} while (0)
 
 enum json_lex_res json_lex_string_escaped(struct json_lex *lx, const unsigned char *s)
@@ -81,10 +81,8 @@ enum json_lex_res json_lex_string_escaped(struct json_lex *lx, const unsigned ch
 		case 'f':
 		case 'n':
 		case 'r':
-		case 't':
-			break;
-		default:
-			return JSON_LEX_SYNTAX;
+		case 't': break;
+		default: return JSON_LEX_SYNTAX;
 		}
 		if (check && hi_surrogate != -1)
 			BAD_ESCAPE(JSON_LEX_SURROGATE);
@@ -148,4 +146,3 @@ enum json_lex_res json_lex_number(struct json_lex *lx, const unsigned char *s)
 	lx->s = s;
 	return JSON_LEX_OK;
 }
-

@@ -137,30 +137,14 @@ static inline enum json_lex_res json_lex_next(struct json_lex *lx, enum json_lex
 		return JSON_LEX_OK;
 	}
 	switch (*s) {
-	case '{':
-		*t = JSON_LEX_TOK_OBJECT_START;
-		break;
-	case '}':
-		*t = JSON_LEX_TOK_OBJECT_END;
-		break;
-	case '[':
-		*t = JSON_LEX_TOK_ARRAY_START;
-		break;
-	case ']':
-		*t = JSON_LEX_TOK_ARRAY_END;
-		break;
-	case ',':
-		*t = JSON_LEX_TOK_COMMA;
-		break;
-	case ':':
-		*t = JSON_LEX_TOK_COLON;
-		break;
-	case '"':
-		*t = JSON_LEX_TOK_STRING;
-		return json_lex_string(lx);
-	case '-':
-		*t = JSON_LEX_TOK_NUMBER;
-		return json_lex_number(lx, s + 1);
+	case '{': *t = JSON_LEX_TOK_OBJECT_START; break;
+	case '}': *t = JSON_LEX_TOK_OBJECT_END; break;
+	case '[': *t = JSON_LEX_TOK_ARRAY_START; break;
+	case ']': *t = JSON_LEX_TOK_ARRAY_END; break;
+	case ',': *t = JSON_LEX_TOK_COMMA; break;
+	case ':': *t = JSON_LEX_TOK_COLON; break;
+	case '"': *t = JSON_LEX_TOK_STRING; return json_lex_string(lx);
+	case '-': *t = JSON_LEX_TOK_NUMBER; return json_lex_number(lx, s + 1);
 	case '0':
 	case '1':
 	case '2':
@@ -170,9 +154,7 @@ static inline enum json_lex_res json_lex_next(struct json_lex *lx, enum json_lex
 	case '6':
 	case '7':
 	case '8':
-	case '9':
-		*t = JSON_LEX_TOK_NUMBER;
-		return json_lex_number(lx, s);
+	case '9': *t = JSON_LEX_TOK_NUMBER; return json_lex_number(lx, s);
 	default: {
 		/* Only true, false and null remain; the server takes the whole
 		 * alphanumeric run as the token. */

@@ -32,8 +32,8 @@ static int csv_fail_eol(char *msg, size_t msgsz, char c)
 			c == '\r' ? "unquoted carriage return found in data" : "unquoted newline found in data");
 }
 
-int csv_parse_record(const struct dialect *d, const char *rec, size_t len, struct field *fields,
-		     uint32_t fields_max, struct buf *scratch, char *msg, size_t msgsz)
+int csv_parse_record(const struct dialect *d, const char *rec, size_t len, struct field *fields, uint32_t fields_max,
+		     struct buf *scratch, char *msg, size_t msgsz)
 {
 	/* PostgreSQL verifies the encoding of the raw input before it splits
 	 * lines into fields, so an invalid byte is reported first. */

@@ -17,7 +17,7 @@
  * message in msg: unterminated CSV quoted field, extra data after last
  * expected column (more than fields_max), unquoted carriage return found in
  * data, invalid byte sequence for encoding "UTF8": 0x... */
-int csv_parse_record(const struct dialect *d, const char *rec, size_t len, struct field *fields,
-		     uint32_t fields_max, struct buf *scratch, char *msg, size_t msgsz);
+int csv_parse_record(const struct dialect *d, const char *rec, size_t len, struct field *fields, uint32_t fields_max,
+		     struct buf *scratch, char *msg, size_t msgsz);
 
 #endif

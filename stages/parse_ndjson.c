@@ -131,27 +131,13 @@ static size_t put_json_char(char *o, uint32_t cp)
 	static const char hex[] = "0123456789abcdef";
 	char e = 0;
 	switch (cp) {
-	case '\b':
-		e = 'b';
-		break;
-	case '\f':
-		e = 'f';
-		break;
-	case '\n':
-		e = 'n';
-		break;
-	case '\r':
-		e = 'r';
-		break;
-	case '\t':
-		e = 't';
-		break;
-	case '"':
-		e = '"';
-		break;
-	case '\\':
-		e = '\\';
-		break;
+	case '\b': e = 'b'; break;
+	case '\f': e = 'f'; break;
+	case '\n': e = 'n'; break;
+	case '\r': e = 'r'; break;
+	case '\t': e = 't'; break;
+	case '"': e = '"'; break;
+	case '\\': e = '\\'; break;
 	default:
 		if (cp < 0x20) {
 			memcpy(o, "\\u00", 4);
@@ -203,21 +189,11 @@ static size_t unescape(const unsigned char *p, const unsigned char *end, bool js
 		}
 		uint32_t cp;
 		switch (p[1]) {
-		case 'b':
-			cp = '\b';
-			break;
-		case 'f':
-			cp = '\f';
-			break;
-		case 'n':
-			cp = '\n';
-			break;
-		case 'r':
-			cp = '\r';
-			break;
-		case 't':
-			cp = '\t';
-			break;
+		case 'b': cp = '\b'; break;
+		case 'f': cp = '\f'; break;
+		case 'n': cp = '\n'; break;
+		case 'r': cp = '\r'; break;
+		case 't': cp = '\t'; break;
 		case 'u':
 			cp = hex4(p + 2);
 			if (cp >= 0xd800 && cp <= 0xdbff) {
@@ -228,9 +204,7 @@ static size_t unescape(const unsigned char *p, const unsigned char *end, bool js
 			}
 			p += 4;
 			break;
-		default: /* " \ / */
-			cp = p[1];
-			break;
+		default: /* " \ / */ cp = p[1]; break;
 		}
 		p += 2;
 		size_t k = json ? put_json_char(tmp, cp) : put_utf8(tmp, cp);
@@ -310,13 +284,13 @@ int ndjson_parse_record(const struct ndjson_map *m, const char *rec, size_t len,
 
 	/* A bad escape leaves the string token whole: the line's syntax is
 	 * still to be checked to its end. */
-#define NEXT()                                                                                     \
-	do {                                                                                       \
-		if ((r = json_lex_next(&lx, &t)) != JSON_LEX_OK) {                                 \
-			if (r == JSON_LEX_SYNTAX)                                                  \
-				goto syntax;                                                       \
-			sem_set(&sem, &lx, r == JSON_LEX_ZERO ? SEM_ZERO : SEM_SURROGATE);         \
-		}                                                                                  \
+#define NEXT()                                                                             \
+	do {                                                                               \
+		if ((r = json_lex_next(&lx, &t)) != JSON_LEX_OK) {                         \
+			if (r == JSON_LEX_SYNTAX)                                          \
+				goto syntax;                                               \
+			sem_set(&sem, &lx, r == JSON_LEX_ZERO ? SEM_ZERO : SEM_SURROGATE); \
+		}                                                                          \
 	} while (0)
 #define IN_OBJECT() ((is_object[(depth - 1) / 64] >> ((depth - 1) % 64)) & 1)
 
@@ -355,8 +329,7 @@ value:
 			set_scalar(&fields[cur], t, &lx, m->json[cur], scratch);
 		NEXT();
 		goto after_value;
-	default:
-		goto syntax;
+	default: goto syntax;
 	}
 key:
 	if (t != JSON_LEX_TOK_STRING)
@@ -397,20 +370,11 @@ after_value:
 
 done:
 	switch (sem) {
-	case SEM_NONE:
-		*unknown_keys += unknown;
-		return (int)m->nfields;
-	case SEM_ZERO:
-		snprintf(msg, msgsz, "%s", json_lex_message(JSON_LEX_ZERO));
-		return -1;
-	case SEM_SURROGATE:
-		break;
-	case SEM_SCALAR:
-		snprintf(msg, msgsz, "cannot call populate_composite on a scalar");
-		return -1;
-	case SEM_ARRAY:
-		snprintf(msg, msgsz, "cannot call populate_composite on an array");
-		return -1;
+	case SEM_NONE: *unknown_keys += unknown; return (int)m->nfields;
+	case SEM_ZERO: snprintf(msg, msgsz, "%s", json_lex_message(JSON_LEX_ZERO)); return -1;
+	case SEM_SURROGATE: break;
+	case SEM_SCALAR: snprintf(msg, msgsz, "cannot call populate_composite on a scalar"); return -1;
+	case SEM_ARRAY: snprintf(msg, msgsz, "cannot call populate_composite on an array"); return -1;
 	}
 syntax:
 	snprintf(msg, msgsz, "%s", json_lex_message(JSON_LEX_SYNTAX));

@@ -13,7 +13,7 @@
  * (max_stack_depth): at the default 2MB a PostgreSQL 15 server parses
  * about 14,500 levels; deeper lines are refused here with the server's
  * message, "stack depth limit exceeded", from this bound on. */
-#define NDJSON_DEPTH_MAX 10000
+#define NDJSON_DEPTH_MAX     10000
 
 /* Keys of NAMEDATALEN bytes or more never match a column (the server
  * ignores them: they cannot be a column name). */
@@ -24,9 +24,9 @@
 struct ndjson_slot;
 struct ndjson_map {
 	uint32_t nfields;
-	uint32_t mask;             /* slots - 1; slots are a power of two */
+	uint32_t mask; /* slots - 1; slots are a power of two */
 	struct ndjson_slot *slots;
-	bool *json;                /* per field: a json/jsonb column, whose string values stay JSON strings */
+	bool *json; /* per field: a json/jsonb column, whose string values stay JSON strings */
 };
 
 /* Builds the map for fields named names[0..n) (NUL-terminated, distinct);

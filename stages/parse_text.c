@@ -38,8 +38,8 @@ static inline int text_hex_value(char c)
 	return -1;
 }
 
-int text_parse_record(const struct dialect *d, const char *rec, size_t len, struct field *fields,
-		      uint32_t fields_max, struct buf *scratch, char *msg, size_t msgsz)
+int text_parse_record(const struct dialect *d, const char *rec, size_t len, struct field *fields, uint32_t fields_max,
+		      struct buf *scratch, char *msg, size_t msgsz)
 {
 	/* The raw input is verified before it is split, as in CopyConvertBuf. */
 	size_t valid = utf8_valid_prefix(rec, len);
@@ -114,8 +114,14 @@ int text_parse_record(const struct dialect *d, const char *rec, size_t len, stru
 					break;
 				c = *p++;
 				switch (c) {
-				case '0': case '1': case '2': case '3':
-				case '4': case '5': case '6': case '7': {
+				case '0':
+				case '1':
+				case '2':
+				case '3':
+				case '4':
+				case '5':
+				case '6':
+				case '7': {
 					int v = c - '0';
 					if (p < e && text_is_octal(*p)) {
 						v = v * 8 + (*p++ - '0');
@@ -143,24 +149,12 @@ int text_parse_record(const struct dialect *d, const char *rec, size_t len, stru
 					}
 					break;
 				}
-				case 'b':
-					c = '\b';
-					break;
-				case 'f':
-					c = '\f';
-					break;
-				case 'n':
-					c = '\n';
-					break;
-				case 'r':
-					c = '\r';
-					break;
-				case 't':
-					c = '\t';
-					break;
-				case 'v':
-					c = '\v';
-					break;
+				case 'b': c = '\b'; break;
+				case 'f': c = '\f'; break;
+				case 'n': c = '\n'; break;
+				case 'r': c = '\r'; break;
+				case 't': c = '\t'; break;
+				case 'v': c = '\v'; break;
 				case '.':
 					/* COPY's line reader takes a backslash-period for the
 					 * end-of-data marker, which must end its line. */

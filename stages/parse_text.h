@@ -13,8 +13,8 @@
  * octal, \xhex, \\ and any other escaped character) are decoded into scratch.
  * Returns the field count or -1 with PostgreSQL's message (including the
  * encoding check of decoded bytes, which PostgreSQL does after de-escaping). */
-int text_parse_record(const struct dialect *d, const char *rec, size_t len, struct field *fields,
-		      uint32_t fields_max, struct buf *scratch, char *msg, size_t msgsz);
+int text_parse_record(const struct dialect *d, const char *rec, size_t len, struct field *fields, uint32_t fields_max,
+		      struct buf *scratch, char *msg, size_t msgsz);
 
 /* Appends a value to out escaped for text COPY input (backslash, delimiter
  * d, newline, carriage return, tab and the other control characters

@@ -25,12 +25,12 @@ enum input_format {
 /* The dialect of CSV and text input, as COPY's options name it. */
 struct dialect {
 	enum input_format format;
-	char delimiter;    /* ',' for csv, '\t' for text */
-	char quote;        /* csv only, default '"' */
-	char escape;       /* csv only, default = quote */
-	const char *null;  /* NULL marker: "" for csv, "\\N" for text */
+	char delimiter;   /* ',' for csv, '\t' for text */
+	char quote;       /* csv only, default '"' */
+	char escape;      /* csv only, default = quote */
+	const char *null; /* NULL marker: "" for csv, "\\N" for text */
 	uint32_t null_len;
-	bool header;       /* first record names the columns */
+	bool header; /* first record names the columns */
 };
 
 #endif

@@ -15,7 +15,7 @@
 struct pgsink {
 	PGconn *conn;
 	struct sink_statements st;
-	bool staged; /* the staging table exists on this connection */
+	bool staged;    /* the staging table exists on this connection */
 	struct buf hdr; /* binary COPY header and trailer, built once */
 	uint64_t statements;
 	uint64_t isolation_retries;
@@ -273,8 +273,8 @@ static enum copy_outcome merge_stage(struct pgsink *s, struct copy_failure *f, s
 
 /* One COPY of tuples [lo, hi) of one kind. COPY_REFUSED fills f when the
  * server refused a record (SQLSTATE class 22 or 23); COPY_FATAL sets e. */
-static enum copy_outcome copy_range(struct pgsink *s, bool binary, const struct sink_batch *b, uint32_t lo,
-				    uint32_t hi, struct copy_failure *f, struct err *e)
+static enum copy_outcome copy_range(struct pgsink *s, bool binary, const struct sink_batch *b, uint32_t lo, uint32_t hi,
+				    struct copy_failure *f, struct err *e)
 {
 	PGconn *c = s->conn;
 	s->statements++;
@@ -403,10 +403,11 @@ static int write_ledger_row(struct pgsink *s, const struct sink_batch *b, long c
 	snprintf(rejected, sizeof rejected, "%ld", (long)b->records - committed);
 	const char *p[6] = {b->ledger_source_id, b->ledger_target, chunk, records, loaded, rejected};
 	s->statements++;
-	PGresult *r = PQexecParams(s->conn,
-				   "INSERT INTO edonu_ingest.chunks (source_id, target, chunk, records, loaded, rejected) "
-				   "VALUES ($1, $2, $3, $4, $5, $6)",
-				   6, NULL, p, NULL, NULL, 0);
+	PGresult *r =
+	    PQexecParams(s->conn,
+			 "INSERT INTO edonu_ingest.chunks (source_id, target, chunk, records, loaded, rejected) "
+			 "VALUES ($1, $2, $3, $4, $5, $6)",
+			 6, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		result_error(s->conn, r, "ledger row", e);
 		PQclear(r);

@@ -212,8 +212,7 @@ static char *buf_take(struct buf *b)
 	return s;
 }
 
-int transform_set_upsert(struct mapping *m, const struct table_info *t, const char *keys, bool update,
-			 struct err *e)
+int transform_set_upsert(struct mapping *m, const struct table_info *t, const char *keys, bool update, struct err *e)
 {
 	uint32_t key[COLUMNS_MAX];
 	uint32_t nkey = 0;
@@ -244,7 +243,9 @@ int transform_set_upsert(struct mapping *m, const struct table_info *t, const ch
 	put_list(&b, t, m->col, m->nfields, "");
 	put_str(&b, " FROM ");
 	put_str(&b, t->sql_name);
-	put_str(&b, " WITH NO DATA; ALTER TABLE pg_temp.edonu_stage ADD COLUMN edonu_seq bigint GENERATED ALWAYS AS IDENTITY");
+	put_str(
+	    &b,
+	    " WITH NO DATA; ALTER TABLE pg_temp.edonu_stage ADD COLUMN edonu_seq bigint GENERATED ALWAYS AS IDENTITY");
 	free(m->stage_sql);
 	m->stage_sql = buf_take(&b);
 

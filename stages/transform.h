@@ -39,8 +39,7 @@ int transform_map_list(struct mapping *m, const struct table_info *t, const char
  * mapped column): update sets every other mapped column from the record
  * (the last record of a key in a batch wins), else existing keys are left
  * alone (the first record wins). EXIT_CONFIG on a key that is not mapped. */
-int transform_set_upsert(struct mapping *m, const struct table_info *t, const char *keys, bool update,
-			 struct err *e);
+int transform_set_upsert(struct mapping *m, const struct table_info *t, const char *keys, bool update, struct err *e);
 
 void transform_free(struct mapping *m);
 

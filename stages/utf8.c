@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define HIGH_BITS 0x8080808080808080ull
-#define LOW_BITS 0x0101010101010101ull
+#define LOW_BITS  0x0101010101010101ull
 
 /* Sequence length announced by a lead byte, as pg_utf_mblen computes it:
  * anything that is not a valid lead counts as one byte. */
@@ -72,8 +72,7 @@ static inline int utf8_legal(const unsigned char *s, size_t n)
 		if (a > 0xf4)
 			return 0;
 		break;
-	default:
-		return 0;
+	default: return 0;
 	}
 	return 1;
 }

@@ -373,17 +373,26 @@ static void test_no_final_newline(void)
 static void test_bom(void)
 {
 	struct result *r = malloc(sizeof *r);
-	check_split_invariant(&csv_dialect, 1, 1 << 16, S("\xef\xbb\xbf" "a,b\n\xef\xbb\xbf" "c\n"), r);
+	check_split_invariant(&csv_dialect, 1, 1 << 16,
+			      S("\xef\xbb\xbf"
+				"a,b\n\xef\xbb\xbf"
+				"c\n"),
+			      r);
 	CU_ASSERT_EQUAL(r->nchunks, 2);
 	CU_ASSERT_STRING_EQUAL(rec(r, 0, NULL), "a,b\n");
-	CU_ASSERT_STRING_EQUAL(rec(r, 1, NULL), "\xef\xbb\xbf" "c\n");
+	CU_ASSERT_STRING_EQUAL(rec(r, 1, NULL), "\xef\xbb\xbf"
+						"c\n");
 	CU_ASSERT_EQUAL(r->ch[0].byte_offset, 3);
 	CU_ASSERT_EQUAL(r->ch[1].byte_offset, 7);
 	CU_ASSERT_EQUAL(r->bytes, 12);
 	free_result(r);
-	check_split_invariant(&csv_dialect, 10, 1 << 16, S("\xef\xbb" "x\n"), r);
+	check_split_invariant(&csv_dialect, 10, 1 << 16,
+			      S("\xef\xbb"
+				"x\n"),
+			      r);
 	CU_ASSERT_EQUAL(total_records(r), 1);
-	CU_ASSERT_STRING_EQUAL(rec(r, 0, NULL), "\xef\xbb" "x\n");
+	CU_ASSERT_STRING_EQUAL(rec(r, 0, NULL), "\xef\xbb"
+						"x\n");
 	free_result(r);
 	run_framer(&csv_dialect, 10, 1 << 16, S("\xef\xbb"), 1, r);
 	CU_ASSERT_EQUAL(total_records(r), 1);
@@ -400,7 +409,10 @@ static void test_bom(void)
 static void test_header(void)
 {
 	struct result *r = malloc(sizeof *r);
-	check_split_invariant(&csv_header_dialect, 2, 1 << 16, S("\xef\xbb\xbf" "id,\"na\nme\"\r\n1,a\r\n2,b\r\n3,c\r\n"), r);
+	check_split_invariant(&csv_header_dialect, 2, 1 << 16,
+			      S("\xef\xbb\xbf"
+				"id,\"na\nme\"\r\n1,a\r\n2,b\r\n3,c\r\n"),
+			      r);
 	CU_ASSERT_TRUE(r->has_header);
 	CU_ASSERT_EQUAL(r->header_len, strlen("id,\"na\nme\""));
 	CU_ASSERT_NSTRING_EQUAL(r->header, "id,\"na\nme\"", r->header_len);

@@ -39,7 +39,8 @@ static char *gen_mem(const struct gen_opts *o, bool zstd, size_t *len)
 static struct gen_opts opts(enum gen_shape shape, enum input_format format, uint64_t rows, uint64_t seed,
 			    uint64_t bad_every)
 {
-	struct gen_opts o = {.shape = shape, .format = format, .rows = rows, .seed = seed, .bad_every = bad_every, .header = true};
+	struct gen_opts o = {
+	    .shape = shape, .format = format, .rows = rows, .seed = seed, .bad_every = bad_every, .header = true};
 	return o;
 }
 
@@ -132,7 +133,8 @@ static struct field fields[40];
 /* Parses record k of a split CSV buffer; returns the field count or -1 (msg set). */
 static int parse_rec(const char *p, const size_t *off, size_t k, struct buf *scratch, char *msg, size_t msgsz)
 {
-	struct dialect d = {.format = FORMAT_CSV, .delimiter = ',', .quote = '"', .escape = '"', .null = "", .null_len = 0};
+	struct dialect d = {
+	    .format = FORMAT_CSV, .delimiter = ',', .quote = '"', .escape = '"', .null = "", .null_len = 0};
 	scratch->len = 0;
 	buf_reserve(scratch, off[k + 1] - off[k] + 1);
 	return csv_parse_record(&d, p + off[k], off[k + 1] - off[k], fields, 40, scratch, msg, msgsz);
@@ -172,21 +174,13 @@ static void test_bad_every(void)
 		CU_ASSERT(!same);
 		int nf = parse_rec(a, oa, n, &scratch, msg, sizeof msg);
 		switch ((n / K - 1) % GEN_BAD_KINDS) {
-		case GEN_BAD_NOT_A_NUMBER:
-			CU_ASSERT(nf == 10 && field_eq(4, "12x"));
-			break;
-		case GEN_BAD_NUMERIC_OVERFLOW:
-			CU_ASSERT(nf == 10 && field_eq(5, "100000000000.00"));
-			break;
+		case GEN_BAD_NOT_A_NUMBER: CU_ASSERT(nf == 10 && field_eq(4, "12x")); break;
+		case GEN_BAD_NUMERIC_OVERFLOW: CU_ASSERT(nf == 10 && field_eq(5, "100000000000.00")); break;
 		case GEN_BAD_IMPOSSIBLE_DATE:
 			CU_ASSERT(nf == 10 && fields[8].len > 10 && memcmp(fields[8].ptr, "2026-02-30T", 11) == 0);
 			break;
-		case GEN_BAD_FIELD_COUNT:
-			CU_ASSERT_EQUAL(nf, 9);
-			break;
-		case GEN_BAD_TOO_LONG:
-			CU_ASSERT(nf == 10 && field_eq(6, "EURO"));
-			break;
+		case GEN_BAD_FIELD_COUNT: CU_ASSERT_EQUAL(nf, 9); break;
+		case GEN_BAD_TOO_LONG: CU_ASSERT(nf == 10 && field_eq(6, "EURO")); break;
 		case GEN_BAD_INVALID_UTF8:
 			CU_ASSERT_EQUAL(nf, -1);
 			CU_ASSERT(strncmp(msg, "invalid byte sequence for encoding \"UTF8\": 0xe9", 47) == 0);
@@ -344,8 +338,9 @@ static void test_shapes_and_sql(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "note text\n);"));
 	n = gen_table_sql(GEN_WIDE, "w", sql, sizeof sql);
 	CU_ASSERT(n > 0);
-	const char *types[] = {"smallint", "integer", "bigint", "real", "double precision", "numeric(18,4)", "boolean",
-			       "text", "varchar(", "char(2)", "date", "timestamp,", "timestamptz", "uuid", "jsonb", "bytea"};
+	const char *types[] = {
+	    "smallint", "integer", "bigint", "real",       "double precision", "numeric(18,4)", "boolean", "text",
+	    "varchar(", "char(2)", "date",   "timestamp,", "timestamptz",      "uuid",          "jsonb",   "bytea"};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
 		CU_ASSERT_PTR_NOT_NULL(strstr(sql, types[i]));
 	CU_ASSERT_EQUAL(gen_table_sql(GEN_ORDERS, "orders", sql, 40), -1);

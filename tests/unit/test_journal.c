@@ -418,9 +418,9 @@ static void test_read_only_dir(void)
 		err_clear(&e);
 		int rc = journal_open(dir, "t", &j, &e);
 		_exit(rc == -1 && e.code == EXIT_CONFIG && strstr(e.msg, "Permission denied") &&
-				      strstr(e.msg, "state directory")
-			      ? 0
-			      : 1);
+			      strstr(e.msg, "state directory")
+			  ? 0
+			  : 1);
 	}
 	int status;
 	waitpid(child, &status, 0);

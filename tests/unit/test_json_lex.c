@@ -12,8 +12,7 @@ static struct json_lex lx;
  * text lexed to its end, and the token count in *ntoks. Under
  * ESCAPES_REPORT a bad escape is returned like a failure, but only after
  * the string has lexed whole, so lx.s is just past it. */
-static enum json_lex_res lex_all(const char *s, enum json_lex_escapes mode, enum json_lex_tok *toks, int n,
-				 int *ntoks)
+static enum json_lex_res lex_all(const char *s, enum json_lex_escapes mode, enum json_lex_tok *toks, int n, int *ntoks)
 {
 	json_lex_init(&lx, s, strlen(s), mode);
 	*ntoks = 0;
@@ -46,10 +45,10 @@ static void test_tokens_and_positions(void)
 	const char *s = " {\"k\" :\t[1, -2.5e3,true ,false,null]}\r\n";
 	CU_ASSERT_EQUAL_FATAL(lex_all(s, JSON_LEX_ESCAPES_IGNORE, toks, 32, &n), JSON_LEX_OK);
 	static const enum json_lex_tok want[] = {
-		JSON_LEX_TOK_OBJECT_START, JSON_LEX_TOK_STRING, JSON_LEX_TOK_COLON, JSON_LEX_TOK_ARRAY_START,
-		JSON_LEX_TOK_NUMBER,       JSON_LEX_TOK_COMMA,  JSON_LEX_TOK_NUMBER, JSON_LEX_TOK_COMMA,
-		JSON_LEX_TOK_TRUE,         JSON_LEX_TOK_COMMA,  JSON_LEX_TOK_FALSE,  JSON_LEX_TOK_COMMA,
-		JSON_LEX_TOK_NULL,         JSON_LEX_TOK_ARRAY_END, JSON_LEX_TOK_OBJECT_END, JSON_LEX_TOK_END,
+	    JSON_LEX_TOK_OBJECT_START, JSON_LEX_TOK_STRING,    JSON_LEX_TOK_COLON,      JSON_LEX_TOK_ARRAY_START,
+	    JSON_LEX_TOK_NUMBER,       JSON_LEX_TOK_COMMA,     JSON_LEX_TOK_NUMBER,     JSON_LEX_TOK_COMMA,
+	    JSON_LEX_TOK_TRUE,         JSON_LEX_TOK_COMMA,     JSON_LEX_TOK_FALSE,      JSON_LEX_TOK_COMMA,
+	    JSON_LEX_TOK_NULL,         JSON_LEX_TOK_ARRAY_END, JSON_LEX_TOK_OBJECT_END, JSON_LEX_TOK_END,
 	};
 	CU_ASSERT_EQUAL_FATAL(n, (int)(sizeof want / sizeof want[0]));
 	for (int i = 0; i < n; i++)
@@ -88,8 +87,8 @@ static void test_numbers(void)
 {
 	static const char *const good[] = {"0", "-0", "10", "0.5", "-1.25", "1e5", "1E+5", "1e-05", "0e0"};
 	/* "1.5.2" is 1.5 and then a '.' that starts no token; "1e5e" is one bad token. */
-	static const char *const bad[] = {"01", "-", "1.", ".5", "+1", "1e", "1e+", "1x", "1_", "0x10", "1.5.2",
-					  "--1", "-a", "1e5e", "1\xc3\xa9"};
+	static const char *const bad[] = {"01", "-",    "1.",    ".5",  "+1", "1e",   "1e+",      "1x",
+					  "1_", "0x10", "1.5.2", "--1", "-a", "1e5e", "1\xc3\xa9"};
 	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
 		CU_ASSERT_EQUAL(lex_res(good[i], JSON_LEX_ESCAPES_IGNORE), JSON_LEX_OK);
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
@@ -119,7 +118,8 @@ static void test_keywords(void)
 	CU_ASSERT_EQUAL(lex_res("true", JSON_LEX_ESCAPES_IGNORE), JSON_LEX_OK);
 	CU_ASSERT_EQUAL(lex_res("null", JSON_LEX_ESCAPES_IGNORE), JSON_LEX_OK);
 	CU_ASSERT_EQUAL(lex_res("false", JSON_LEX_ESCAPES_IGNORE), JSON_LEX_OK);
-	static const char *const bad[] = {"tru", "True", "nulls", "false_", "truex", "n", "NULL", "null\xc3\xa9", "x", "@"};
+	static const char *const bad[] = {"tru", "True", "nulls",        "false_", "truex",
+					  "n",   "NULL", "null\xc3\xa9", "x",      "@"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		CU_ASSERT_EQUAL(lex_res(bad[i], JSON_LEX_ESCAPES_IGNORE), JSON_LEX_SYNTAX);
 	CU_ASSERT_EQUAL(lex_res("true,null", JSON_LEX_ESCAPES_IGNORE), JSON_LEX_OK);
@@ -130,8 +130,8 @@ static void test_string_syntax(void)
 {
 	static const char *const good[] = {"\"\"", "\"a b\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\u00e9\\uABCD\"",
 					   "\"\xc3\xa9\x7f\""};
-	static const char *const bad[] = {"\"", "\"abc", "\"a\\\"", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"",
-					  "\"\\U0041\"", "\"a\nb\"", "\"\t\"", "\"\\", "\"\\u00"};
+	static const char *const bad[] = {"\"",          "\"abc",    "\"a\\\"", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"",
+					  "\"\\U0041\"", "\"a\nb\"", "\"\t\"",  "\"\\",    "\"\\u00"};
 	for (int mode = JSON_LEX_ESCAPES_IGNORE; mode <= JSON_LEX_ESCAPES_REPORT; mode++) {
 		for (size_t i = 0; i < sizeof good / sizeof *good; i++)
 			CU_ASSERT_EQUAL(lex_res(good[i], (enum json_lex_escapes)mode), JSON_LEX_OK);
@@ -152,19 +152,19 @@ static void test_unicode_escapes(void)
 		const char *s;
 		enum json_lex_res deescaped;
 	} cases[] = {
-		{"\"\\u0000\"", JSON_LEX_ZERO},
-		{"\"a\\u0000b\"", JSON_LEX_ZERO},
-		{"\"\\ud83d\\ude00\"", JSON_LEX_OK},
-		{"\"\\uDBFF\\uDFFF\"", JSON_LEX_OK},
-		{"\"\\ud800\"", JSON_LEX_SURROGATE},
-		{"\"\\udc00\"", JSON_LEX_SURROGATE},
-		{"\"\\ud800\\ud800\"", JSON_LEX_SURROGATE},
-		{"\"\\ud800x\"", JSON_LEX_SURROGATE},
-		{"\"\\ud800\\n\"", JSON_LEX_SURROGATE},
-		{"\"\\ud800\\u0041\"", JSON_LEX_SURROGATE},
-		{"\"\\ud800\\u0000\"", JSON_LEX_SURROGATE}, /* the surrogate is met first */
-		{"\"\\u0000\\ud800\"", JSON_LEX_ZERO},
-		{"\"\\u0001\"", JSON_LEX_OK},
+	    {"\"\\u0000\"", JSON_LEX_ZERO},
+	    {"\"a\\u0000b\"", JSON_LEX_ZERO},
+	    {"\"\\ud83d\\ude00\"", JSON_LEX_OK},
+	    {"\"\\uDBFF\\uDFFF\"", JSON_LEX_OK},
+	    {"\"\\ud800\"", JSON_LEX_SURROGATE},
+	    {"\"\\udc00\"", JSON_LEX_SURROGATE},
+	    {"\"\\ud800\\ud800\"", JSON_LEX_SURROGATE},
+	    {"\"\\ud800x\"", JSON_LEX_SURROGATE},
+	    {"\"\\ud800\\n\"", JSON_LEX_SURROGATE},
+	    {"\"\\ud800\\u0041\"", JSON_LEX_SURROGATE},
+	    {"\"\\ud800\\u0000\"", JSON_LEX_SURROGATE}, /* the surrogate is met first */
+	    {"\"\\u0000\\ud800\"", JSON_LEX_ZERO},
+	    {"\"\\u0001\"", JSON_LEX_OK},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		CU_ASSERT_EQUAL(lex_res(cases[i].s, JSON_LEX_ESCAPES_IGNORE), JSON_LEX_OK);

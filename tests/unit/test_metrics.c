@@ -51,23 +51,23 @@ static void sample(struct metrics_snapshot *s, struct metrics_histogram *h)
 	for (size_t i = 0; i < sizeof obs / sizeof obs[0]; i++)
 		metrics_histogram_observe(h, obs[i]);
 	*s = (struct metrics_snapshot){
-		.records_loaded = 49500,
-		.records_rejected = 500,
-		.records_skipped = 7,
-		.bytes_read = 5500000,
-		.batches = 3,
-		.retries = 1,
-		.isolation_retries = 9,
-		.keys_invalidated = 49500,
-		.keys_pending = 12,
-		.redis_round_trips = 40,
-		.queue_depth = 2,
-		.workers = 4,
-		.start_time_seconds = 1700000000.25,
-		.last_success_seconds = 1699990000,
-		.up = true,
-		.table = "public.orders",
-		.source = "in/\"q\"\\x\n.csv",
+	    .records_loaded = 49500,
+	    .records_rejected = 500,
+	    .records_skipped = 7,
+	    .bytes_read = 5500000,
+	    .batches = 3,
+	    .retries = 1,
+	    .isolation_retries = 9,
+	    .keys_invalidated = 49500,
+	    .keys_pending = 12,
+	    .redis_round_trips = 40,
+	    .queue_depth = 2,
+	    .workers = 4,
+	    .start_time_seconds = 1700000000.25,
+	    .last_success_seconds = 1699990000,
+	    .up = true,
+	    .table = "public.orders",
+	    .source = "in/\"q\"\\x\n.csv",
 	};
 	metrics_histogram_read(h, &s->commit_seconds);
 }
@@ -92,21 +92,21 @@ static void test_render_all(void)
 	render(&s, &b);
 
 	static const char *const types[][2] = {
-		{"edonu_ingest_up", "gauge"},
-		{"edonu_ingest_info", "gauge"},
-		{"edonu_ingest_start_time_seconds", "gauge"},
-		{"edonu_ingest_last_success_timestamp_seconds", "gauge"},
-		{"edonu_ingest_records_total", "counter"},
-		{"edonu_ingest_bytes_total", "counter"},
-		{"edonu_ingest_batches_total", "counter"},
-		{"edonu_ingest_retries_total", "counter"},
-		{"edonu_ingest_isolation_retries_total", "counter"},
-		{"edonu_ingest_keys_invalidated_total", "counter"},
-		{"edonu_ingest_keys_pending", "gauge"},
-		{"edonu_ingest_redis_round_trips_total", "counter"},
-		{"edonu_ingest_queue_depth", "gauge"},
-		{"edonu_ingest_workers", "gauge"},
-		{"edonu_ingest_batch_commit_seconds", "histogram"},
+	    {"edonu_ingest_up", "gauge"},
+	    {"edonu_ingest_info", "gauge"},
+	    {"edonu_ingest_start_time_seconds", "gauge"},
+	    {"edonu_ingest_last_success_timestamp_seconds", "gauge"},
+	    {"edonu_ingest_records_total", "counter"},
+	    {"edonu_ingest_bytes_total", "counter"},
+	    {"edonu_ingest_batches_total", "counter"},
+	    {"edonu_ingest_retries_total", "counter"},
+	    {"edonu_ingest_isolation_retries_total", "counter"},
+	    {"edonu_ingest_keys_invalidated_total", "counter"},
+	    {"edonu_ingest_keys_pending", "gauge"},
+	    {"edonu_ingest_redis_round_trips_total", "counter"},
+	    {"edonu_ingest_queue_depth", "gauge"},
+	    {"edonu_ingest_workers", "gauge"},
+	    {"edonu_ingest_batch_commit_seconds", "histogram"},
 	};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
 		char line[256];
@@ -116,30 +116,31 @@ static void test_render_all(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(b.data, line));
 	}
 	static const char *const lines[] = {
-		"edonu_ingest_up{table=\"public.orders\"} 1",
-		"edonu_ingest_info{table=\"public.orders\",source=\"in/\\\"q\\\"\\\\x\\n.csv\",version=\"" EDONU_VERSION "\"} 1",
-		"edonu_ingest_start_time_seconds{table=\"public.orders\"} 1700000000.25",
-		"edonu_ingest_last_success_timestamp_seconds{table=\"public.orders\"} 1699990000",
-		"edonu_ingest_records_total{table=\"public.orders\",outcome=\"loaded\"} 49500",
-		"edonu_ingest_records_total{table=\"public.orders\",outcome=\"rejected\"} 500",
-		"edonu_ingest_records_total{table=\"public.orders\",outcome=\"skipped\"} 7",
-		"edonu_ingest_bytes_total{table=\"public.orders\"} 5500000",
-		"edonu_ingest_batches_total{table=\"public.orders\"} 3",
-		"edonu_ingest_retries_total{table=\"public.orders\"} 1",
-		"edonu_ingest_isolation_retries_total{table=\"public.orders\"} 9",
-		"edonu_ingest_keys_invalidated_total{table=\"public.orders\"} 49500",
-		"edonu_ingest_keys_pending{table=\"public.orders\"} 12",
-		"edonu_ingest_redis_round_trips_total{table=\"public.orders\"} 40",
-		"edonu_ingest_queue_depth{table=\"public.orders\"} 2",
-		"edonu_ingest_workers{table=\"public.orders\"} 4",
-		"edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"0.005\"} 2",
-		"edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"0.025\"} 3",
-		"edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"0.25\"} 5",
-		"edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"2.5\"} 6",
-		"edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"30\"} 6",
-		"edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"+Inf\"} 7",
-		"edonu_ingest_batch_commit_seconds_sum{table=\"public.orders\"} 46.927",
-		"edonu_ingest_batch_commit_seconds_count{table=\"public.orders\"} 7",
+	    "edonu_ingest_up{table=\"public.orders\"} 1",
+	    "edonu_ingest_info{table=\"public.orders\",source=\"in/\\\"q\\\"\\\\x\\n.csv\",version=\"" EDONU_VERSION
+	    "\"} 1",
+	    "edonu_ingest_start_time_seconds{table=\"public.orders\"} 1700000000.25",
+	    "edonu_ingest_last_success_timestamp_seconds{table=\"public.orders\"} 1699990000",
+	    "edonu_ingest_records_total{table=\"public.orders\",outcome=\"loaded\"} 49500",
+	    "edonu_ingest_records_total{table=\"public.orders\",outcome=\"rejected\"} 500",
+	    "edonu_ingest_records_total{table=\"public.orders\",outcome=\"skipped\"} 7",
+	    "edonu_ingest_bytes_total{table=\"public.orders\"} 5500000",
+	    "edonu_ingest_batches_total{table=\"public.orders\"} 3",
+	    "edonu_ingest_retries_total{table=\"public.orders\"} 1",
+	    "edonu_ingest_isolation_retries_total{table=\"public.orders\"} 9",
+	    "edonu_ingest_keys_invalidated_total{table=\"public.orders\"} 49500",
+	    "edonu_ingest_keys_pending{table=\"public.orders\"} 12",
+	    "edonu_ingest_redis_round_trips_total{table=\"public.orders\"} 40",
+	    "edonu_ingest_queue_depth{table=\"public.orders\"} 2",
+	    "edonu_ingest_workers{table=\"public.orders\"} 4",
+	    "edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"0.005\"} 2",
+	    "edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"0.025\"} 3",
+	    "edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"0.25\"} 5",
+	    "edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"2.5\"} 6",
+	    "edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"30\"} 6",
+	    "edonu_ingest_batch_commit_seconds_bucket{table=\"public.orders\",le=\"+Inf\"} 7",
+	    "edonu_ingest_batch_commit_seconds_sum{table=\"public.orders\"} 46.927",
+	    "edonu_ingest_batch_commit_seconds_count{table=\"public.orders\"} 7",
 	};
 	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
 		bool ok = has_line(&b, lines[i]);
@@ -246,7 +247,7 @@ static void test_histogram_buckets(void)
 }
 
 #define OBS_THREADS 4
-#define OBS_EACH 100000
+#define OBS_EACH    100000
 
 static void *observer(void *arg)
 {
@@ -376,7 +377,8 @@ static void test_textfile_last_success(void)
 	int fd = open(path, O_RDONLY);
 	char *text = slurp_fd(fd);
 	close(fd);
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "edonu_ingest_last_success_timestamp_seconds{table=\"we}ird \\\"t\\\"\"} 1700000123.5\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(text, "edonu_ingest_last_success_timestamp_seconds{table=\"we}ird \\\"t\\\"\"} 1700000123.5\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "outcome=\"rejected\"} 3\n"));
 
 	s.last_success_seconds = 1800000000;
@@ -385,7 +387,9 @@ static void test_textfile_last_success(void)
 
 	/* A file without the line, or someone else's, yields 0. */
 	FILE *f = fopen(path, "w");
-	fputs("# other\nedonu_ingest_last_success_timestamp_seconds_x 5\nedonu_ingest_last_success_timestamp_seconds{a=\"1\" 7\n", f);
+	fputs("# other\nedonu_ingest_last_success_timestamp_seconds_x "
+	      "5\nedonu_ingest_last_success_timestamp_seconds{a=\"1\" 7\n",
+	      f);
 	fclose(f);
 	CU_ASSERT_EQUAL(metrics_textfile_last_success(path), 0);
 	unlink(path);
@@ -416,7 +420,8 @@ static int dial(int family, uint16_t port)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	int rc;
 	if (family == AF_INET6) {
-		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_loopback};
+		struct sockaddr_in6 a = {
+		    .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_loopback};
 		rc = connect(fd, (struct sockaddr *)&a, sizeof a);
 	} else {
 		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -554,8 +559,9 @@ static void *client(void *arg)
 		const char *body = body_of(&resp);
 		size_t n = strlen(body);
 		/* Each response is one whole rendering, whatever publish did meanwhile. */
-		if (st == 200 && content_length(&resp) == (long)n && strncmp(body, "# HELP edonu_ingest_up ", 23) == 0 &&
-		    n > 0 && strstr(body, "edonu_ingest_batch_commit_seconds_count{") != NULL && body[n - 1] == '\n')
+		if (st == 200 && content_length(&resp) == (long)n &&
+		    strncmp(body, "# HELP edonu_ingest_up ", 23) == 0 && n > 0 &&
+		    strstr(body, "edonu_ingest_batch_commit_seconds_count{") != NULL && body[n - 1] == '\n')
 			a->ok++;
 	}
 	buf_free(&resp);
@@ -665,15 +671,15 @@ static void test_http_bind_errors(void)
 	metrics_server_stop(m);
 
 	static const char *const bad[][2] = {
-		{"9187", "HOST:PORT"},
-		{"127.0.0.1:", "port"},
-		{"127.0.0.1:70000", "port"},
-		{"127.0.0.1:http", "port"},
-		{"::1:9187", "brackets"},
-		{"[::1", "[IPV6]:PORT"},
-		{"[::1]9187", "[IPV6]:PORT"},
-		{"no-such-host.invalid:0", "cannot resolve"},
-		{"192.0.2.1:0", "Cannot assign requested address"},
+	    {"9187", "HOST:PORT"},
+	    {"127.0.0.1:", "port"},
+	    {"127.0.0.1:70000", "port"},
+	    {"127.0.0.1:http", "port"},
+	    {"::1:9187", "brackets"},
+	    {"[::1", "[IPV6]:PORT"},
+	    {"[::1]9187", "[IPV6]:PORT"},
+	    {"no-such-host.invalid:0", "cannot resolve"},
+	    {"192.0.2.1:0", "Cannot assign requested address"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err_clear(&e);

@@ -89,7 +89,8 @@ static void test_scalars_and_nested(void)
 static void test_string_escapes(void)
 {
 	CU_ASSERT_EQUAL_FATAL(parse("{\"t\":\"q\\\"b\\\\s\\/n\\nt\\tr\\rb\\bf\\f\\u00e9\\ud83d\\ude00\\u0041\"}"), NF);
-	CU_ASSERT(field_is(F_T, "q\"b\\s/n\nt\tr\rb\bf\f\xc3\xa9\xf0\x9f\x98\x80" "A"));
+	CU_ASSERT(field_is(F_T, "q\"b\\s/n\nt\tr\rb\bf\f\xc3\xa9\xf0\x9f\x98\x80"
+				"A"));
 	CU_ASSERT(!in_record(F_T, "x"));
 	CU_ASSERT(scratch.len > 0);
 	/* Escaped keys name columns by their de-escaped text. */
@@ -115,8 +116,9 @@ static void test_unicode_escape_errors(void)
 	CU_ASSERT_STRING_EQUAL(msg, "unsupported Unicode escape sequence");
 	CU_ASSERT_EQUAL(parse("{\"zz\":{\"q\":\"\\u0000\"}}"), -1);
 	CU_ASSERT_STRING_EQUAL(msg, "unsupported Unicode escape sequence");
-	const char *bad[] = {"{\"t\":\"\\ud83d\"}", "{\"t\":\"\\ude00\"}", "{\"t\":\"\\ud83dx\"}", "{\"t\":\"\\ud83d\\n\"}",
-			     "{\"t\":\"\\ud83d\\ud83d\"}", "{\"zz\":[\"\\ud83d\"]}", "{\"\\ud83d\":1}"};
+	const char *bad[] = {"{\"t\":\"\\ud83d\"}",    "{\"t\":\"\\ude00\"}",        "{\"t\":\"\\ud83dx\"}",
+			     "{\"t\":\"\\ud83d\\n\"}", "{\"t\":\"\\ud83d\\ud83d\"}", "{\"zz\":[\"\\ud83d\"]}",
+			     "{\"\\ud83d\":1}"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		CU_ASSERT_EQUAL(parse(bad[i]), -1);
 		CU_ASSERT_STRING_EQUAL(msg, "invalid input syntax for type json");
@@ -148,10 +150,30 @@ static void test_not_an_object(void)
 /* Malformed JSON is refused as json_in refuses it: trailing garbage, bad numbers, bad escapes, raw control characters, bad literals, unclosed containers. */
 static void test_syntax_errors(void)
 {
-	const char *bad[] = {"{\"a\":1}x", "{\"a\":01}", "{\"a\":+1}", "{\"a\":.5}", "{\"a\":1.}", "{\"a\":1e}",
-			     "{\"a\":NaN}", "{\"a\":\"\\x41\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"tab\there\"}",
-			     "{a:1}", "{\"a\":1,}", "{\"a\":[1,]}", "{\"a\":tru}", "{\"a\":True}", "{\"a\":1",
-			     "{\"a\":[1}", "{\"a\" 1}", "{,}", "", "   ", "{\"a\":1}{\"a\":2}", "{'a':1}", "{\"a\":1x}"};
+	const char *bad[] = {"{\"a\":1}x",
+			     "{\"a\":01}",
+			     "{\"a\":+1}",
+			     "{\"a\":.5}",
+			     "{\"a\":1.}",
+			     "{\"a\":1e}",
+			     "{\"a\":NaN}",
+			     "{\"a\":\"\\x41\"}",
+			     "{\"a\":\"\\u12\"}",
+			     "{\"a\":\"tab\there\"}",
+			     "{a:1}",
+			     "{\"a\":1,}",
+			     "{\"a\":[1,]}",
+			     "{\"a\":tru}",
+			     "{\"a\":True}",
+			     "{\"a\":1",
+			     "{\"a\":[1}",
+			     "{\"a\" 1}",
+			     "{,}",
+			     "",
+			     "   ",
+			     "{\"a\":1}{\"a\":2}",
+			     "{'a':1}",
+			     "{\"a\":1x}"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		CU_ASSERT_EQUAL(parse(bad[i]), -1);
 		CU_ASSERT_STRING_EQUAL(msg, "invalid input syntax for type json");

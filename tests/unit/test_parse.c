@@ -17,7 +17,8 @@ static char msg[256];
 
 static struct dialect csv_dialect(void)
 {
-	struct dialect d = {.format = FORMAT_CSV, .delimiter = ',', .quote = '"', .escape = '"', .null = "", .null_len = 0};
+	struct dialect d = {
+	    .format = FORMAT_CSV, .delimiter = ',', .quote = '"', .escape = '"', .null = "", .null_len = 0};
 	return d;
 }
 
@@ -245,9 +246,20 @@ static void test_csv_encoding(void)
 static void test_utf8_rules(void)
 {
 	static const char *good[] = {
-		"", "plain ascii text longer than eight bytes", "\x7f", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80",
-		"\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf",
-		"12345678\xc3\xa9" "12345678", "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
+	    "",
+	    "plain ascii text longer than eight bytes",
+	    "\x7f",
+	    "\xc2\x80",
+	    "\xdf\xbf",
+	    "\xe0\xa0\x80",
+	    "\xed\x9f\xbf",
+	    "\xee\x80\x80",
+	    "\xef\xbf\xbf",
+	    "\xf0\x90\x80\x80",
+	    "\xf4\x8f\xbf\xbf",
+	    "12345678\xc3\xa9"
+	    "12345678",
+	    "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
 	};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
 		CU_ASSERT_EQUAL(utf8_valid_prefix(good[i], strlen(good[i])), strlen(good[i]));
@@ -256,19 +268,19 @@ static void test_utf8_rules(void)
 		size_t bad;
 		const char *listing;
 	} bad[] = {
-		{"\xc0\xaf", 0, "0xc0 0xaf"},                 /* overlong '/' */
-		{"\xc1\xbf", 0, "0xc1 0xbf"},                 /* overlong */
-		{"\xe0\x80\xaf", 0, "0xe0 0x80 0xaf"},        /* overlong 3-byte */
-		{"\xf0\x80\x80\xaf", 0, "0xf0 0x80 0x80 0xaf"}, /* overlong 4-byte */
-		{"ab\xed\xa0\x80", 2, "0xed 0xa0 0x80"},      /* surrogate U+D800 */
-		{"\xed\xbf\xbf", 0, "0xed 0xbf 0xbf"},        /* surrogate U+DFFF */
-		{"\xf4\x90\x80\x80", 0, "0xf4 0x90 0x80 0x80"}, /* above U+10FFFF */
-		{"\xf5\x80\x80\x80", 0, "0xf5 0x80 0x80 0x80"}, /* invalid lead, listed as 4 bytes like pg_utf_mblen */
-		{"\xf8\x88\x80\x80\x80", 0, "0xf8"},          /* 5-byte form */
-		{"abcdefgh\x80", 8, "0x80"},                  /* stray continuation after the fast path */
-		{"abc\xe2\x82", 3, "0xe2 0x82"},              /* truncated */
-		{"\xe2\x28\xa1", 0, "0xe2 0x28 0xa1"},        /* bad continuation */
-		{"abcdefghijklmno\xff", 15, "0xff"},
+	    {"\xc0\xaf", 0, "0xc0 0xaf"},                   /* overlong '/' */
+	    {"\xc1\xbf", 0, "0xc1 0xbf"},                   /* overlong */
+	    {"\xe0\x80\xaf", 0, "0xe0 0x80 0xaf"},          /* overlong 3-byte */
+	    {"\xf0\x80\x80\xaf", 0, "0xf0 0x80 0x80 0xaf"}, /* overlong 4-byte */
+	    {"ab\xed\xa0\x80", 2, "0xed 0xa0 0x80"},        /* surrogate U+D800 */
+	    {"\xed\xbf\xbf", 0, "0xed 0xbf 0xbf"},          /* surrogate U+DFFF */
+	    {"\xf4\x90\x80\x80", 0, "0xf4 0x90 0x80 0x80"}, /* above U+10FFFF */
+	    {"\xf5\x80\x80\x80", 0, "0xf5 0x80 0x80 0x80"}, /* invalid lead, listed as 4 bytes like pg_utf_mblen */
+	    {"\xf8\x88\x80\x80\x80", 0, "0xf8"},            /* 5-byte form */
+	    {"abcdefgh\x80", 8, "0x80"},                    /* stray continuation after the fast path */
+	    {"abc\xe2\x82", 3, "0xe2 0x82"},                /* truncated */
+	    {"\xe2\x28\xa1", 0, "0xe2 0x28 0xa1"},          /* bad continuation */
+	    {"abcdefghijklmno\xff", 15, "0xff"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		size_t n = strlen(bad[i].s);
@@ -410,11 +422,18 @@ static void test_text_escape_roundtrip(void)
 	text_escape_value(',', "a,b", 3, &out);
 	CU_ASSERT(out.len == 4 && memcmp(out.data, "a\\,b", 4) == 0);
 	out.len = 0;
-	text_escape_value('\x01', "a\x01" "b", 3, &out);
-	CU_ASSERT(out.len == 4 && memcmp(out.data, "a\\\x01" "b", 4) == 0);
+	text_escape_value('\x01',
+			  "a\x01"
+			  "b",
+			  3, &out);
+	CU_ASSERT(out.len == 4 && memcmp(out.data,
+					 "a\\\x01"
+					 "b",
+					 4) == 0);
 	d.delimiter = '\x01';
 	CU_ASSERT_EQUAL_FATAL(parse_n(&d, out.data, out.len), 1);
-	CU_ASSERT(field_is(0, "a\x01" "b"));
+	CU_ASSERT(field_is(0, "a\x01"
+			      "b"));
 	buf_free(&out);
 }
 

@@ -72,22 +72,33 @@ static void test_line_format(void)
 	struct err e;
 	struct rejects *r = rejects_open(path, &e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-	struct reject a = {.source = "in.csv", .record = 7, .line = 9, .byte_offset = 1234, .column = "quantity",
-			   .sqlstate = "22P02", .message = "invalid input syntax for type integer: \"12x\"",
-			   .raw = "1,2,12x", .raw_len = 7};
+	struct reject a = {.source = "in.csv",
+			   .record = 7,
+			   .line = 9,
+			   .byte_offset = 1234,
+			   .column = "quantity",
+			   .sqlstate = "22P02",
+			   .message = "invalid input syntax for type integer: \"12x\"",
+			   .raw = "1,2,12x",
+			   .raw_len = 7};
 	CU_ASSERT_EQUAL(rejects_write(r, &a, &e), 0);
-	struct reject b = {.source = "-", .record = 1, .line = 1, .byte_offset = 0,
-			   .message = "invalid byte sequence for encoding \"UTF8\": 0xe9 0x0a", .raw = "caf\xe9", .raw_len = 4};
+	struct reject b = {.source = "-",
+			   .record = 1,
+			   .line = 1,
+			   .byte_offset = 0,
+			   .message = "invalid byte sequence for encoding \"UTF8\": 0xe9 0x0a",
+			   .raw = "caf\xe9",
+			   .raw_len = 4};
 	CU_ASSERT_EQUAL(rejects_write(r, &b, &e), 0);
 	CU_ASSERT_EQUAL(rejects_close(r, &e), 0);
 	char *got = slurp(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
-	CU_ASSERT_STRING_EQUAL(got,
-			       "{\"source\":\"in.csv\",\"record\":7,\"line\":9,\"byte_offset\":1234,\"column\":\"quantity\","
-			       "\"sqlstate\":\"22P02\",\"message\":\"invalid input syntax for type integer: \\\"12x\\\"\","
-			       "\"raw\":\"1,2,12x\"}\n"
-			       "{\"source\":\"-\",\"record\":1,\"line\":1,\"byte_offset\":0,\"message\":\"invalid byte "
-			       "sequence for encoding \\\"UTF8\\\": 0xe9 0x0a\",\"raw\":\"caf\\u00e9\",\"raw_invalid_utf8\":true}\n");
+	CU_ASSERT_STRING_EQUAL(
+	    got, "{\"source\":\"in.csv\",\"record\":7,\"line\":9,\"byte_offset\":1234,\"column\":\"quantity\","
+		 "\"sqlstate\":\"22P02\",\"message\":\"invalid input syntax for type integer: \\\"12x\\\"\","
+		 "\"raw\":\"1,2,12x\"}\n"
+		 "{\"source\":\"-\",\"record\":1,\"line\":1,\"byte_offset\":0,\"message\":\"invalid byte "
+		 "sequence for encoding \\\"UTF8\\\": 0xe9 0x0a\",\"raw\":\"caf\\u00e9\",\"raw_invalid_utf8\":true}\n");
 	free(got);
 	/* Opening again appends. */
 	r = rejects_open(path, &e);
@@ -117,7 +128,8 @@ static void test_truncation(void)
 	struct err e;
 	struct rejects *r = rejects_open(path, &e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-	struct reject a = {.source = "big.csv", .record = 1, .line = 1, .message = "too long", .raw = raw, .raw_len = n};
+	struct reject a = {
+	    .source = "big.csv", .record = 1, .line = 1, .message = "too long", .raw = raw, .raw_len = n};
 	CU_ASSERT_EQUAL(rejects_write(r, &a, &e), 0);
 	CU_ASSERT_EQUAL(rejects_close(r, &e), 0);
 	size_t len = 0;
@@ -151,7 +163,7 @@ static void test_null_and_bad_path(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "/nonexistent-dir/rejects.ndjson"));
 }
 
-#define THREADS 8
+#define THREADS          8
 #define LINES_PER_THREAD 5000
 
 struct writer_arg {
@@ -166,11 +178,17 @@ static void *writer(void *p)
 	struct err e;
 	for (int i = 0; i < LINES_PER_THREAD; i++) {
 		/* Lines of varying length so buffer flushes fall mid-stream. */
-		int n = snprintf(raw, sizeof raw, "t%d,r%d,%.*s", w->id, i, i % 200,
-				 "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
-				 "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy");
-		struct reject a = {.source = "c.csv", .record = (uint64_t)i + 1, .line = (uint64_t)i + 1,
-				   .message = "bad", .raw = raw, .raw_len = (size_t)n};
+		int n = snprintf(
+		    raw, sizeof raw, "t%d,r%d,%.*s", w->id, i, i % 200,
+		    "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+		    "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+		    "y");
+		struct reject a = {.source = "c.csv",
+				   .record = (uint64_t)i + 1,
+				   .line = (uint64_t)i + 1,
+				   .message = "bad",
+				   .raw = raw,
+				   .raw_len = (size_t)n};
 		if (rejects_write(w->r, &a, &e) < 0)
 			return (void *)1;
 	}

@@ -138,7 +138,8 @@ static void test_upsert(void)
 	struct err e;
 	CU_ASSERT_EQUAL_FATAL(transform_map_list(&m, &tbl, "id,Name", &e), 0);
 	CU_ASSERT_EQUAL_FATAL(transform_set_upsert(&m, &tbl, " id ", true, &e), 0);
-	CU_ASSERT_STRING_EQUAL(m.copy_bin_sql, "COPY pg_temp.edonu_stage (\"id\", \"Name\") FROM STDIN (FORMAT binary)");
+	CU_ASSERT_STRING_EQUAL(m.copy_bin_sql,
+			       "COPY pg_temp.edonu_stage (\"id\", \"Name\") FROM STDIN (FORMAT binary)");
 	CU_ASSERT_PTR_NOT_NULL(strstr(m.stage_sql, "CREATE TEMP TABLE edonu_stage"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "ON CONFLICT (\"id\") DO UPDATE SET \"Name\" = EXCLUDED.\"Name\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "edonu_seq DESC"));
