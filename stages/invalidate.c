@@ -713,38 +713,6 @@ void inval_keyset_clear(struct inval_keyset *ks)
 	ks->b.len = 0;
 }
 
-/* The key whose bytes sit at the tail of b (head at off, already written):
- * keeps it if new, drops it if already present. 1 new, 0 present, -1 full. */
-static int keyset_settle_tail(struct inval_keyset *ks, size_t off)
-{
-	const char *key = ks->b.data + off + JOURNAL_KEY_HEAD_BYTES;
-	uint32_t len = (uint32_t)(ks->b.len - off - JOURNAL_KEY_HEAD_BYTES);
-	uint8_t kind = (uint8_t)ks->b.data[off];
-	uint64_t h = key_hash(kind, key, len);
-	uint32_t h32 = (uint32_t)(h >> 32);
-	uint32_t s = (uint32_t)h & ks->slots_mask;
-	for (;; s = (s + 1) & ks->slots_mask) {
-		uint64_t v = ks->slots[s];
-		if (v == 0)
-			break;
-		if ((uint32_t)(v >> 32) != h32)
-			continue;
-		const struct ks_entry *en = &ks->entries[(uint32_t)v - 1];
-		if (en->len == len && ks->b.data[en->off] == (char)kind &&
-		    memcmp(ks->b.data + en->off + JOURNAL_KEY_HEAD_BYTES, key, len) == 0) {
-			ks->b.len = off;
-			return 0;
-		}
-	}
-	if (ks->count == ks->keys_max) {
-		ks->b.len = off;
-		return -1;
-	}
-	ks->entries[ks->count] = (struct ks_entry){.off = off, .len = len, .hash = h32, .slot = s};
-	ks->slots[s] = (uint64_t)h32 << 32 | ++ks->count;
-	return 1;
-}
-
 /* Settles pending key i (at off, not necessarily the tail): a duplicate's
  * bytes are cut out of b and the later pending keys move down. 1 new, 0
  * present, -1 full. */
@@ -806,20 +774,23 @@ int inval_keyset_add_record_deferred(struct inval_keyset *ks, struct inval_templ
 	ASSERT(ntps <= INVAL_TEMPLATES_MAX);
 	if (inval_keyset_settle(ks) < 0)
 		return err_set(e, EXIT_SOFTWARE, "invalidation key set full (%u keys): sized too small", ks->keys_max);
+	/* A record's keys go in whole or not at all. */
+	size_t record_start = ks->b.len;
 	for (uint32_t i = 0; i < ntps; i++) {
 		size_t off = ks->b.len;
 		buf_reserve(&ks->b, JOURNAL_KEY_HEAD_BYTES);
 		ks->b.len += JOURNAL_KEY_HEAD_BYTES;
 		int rc = inval_render(tps[i], t, fields, &ks->b, e);
-		if (rc <= 0) {
+		if (rc == 0) {
 			ks->b.len = off;
-			if (rc < 0)
-				return -1;
 			continue;
 		}
 		size_t len = ks->b.len - off - JOURNAL_KEY_HEAD_BYTES;
-		if (len > INVAL_KEY_BYTES_MAX) {
-			ks->b.len = off;
+		if (rc < 0 || len > INVAL_KEY_BYTES_MAX) {
+			ks->b.len = record_start;
+			ks->npending = 0;
+			if (rc < 0)
+				return -1;
 			return err_set(e, EXIT_DATAERR, "key '%s': rendered key is %zu bytes, more than %zu",
 				       tps[i]->text, len, INVAL_KEY_BYTES_MAX);
 		}
@@ -841,7 +812,14 @@ int inval_keyset_add(struct inval_keyset *ks, enum inval_kind kind, const char *
 		return -1;
 	size_t off = ks->b.len;
 	journal_keylist_put(&ks->b, (uint8_t)kind, key, (uint32_t)len);
-	return keyset_settle_tail(ks, off);
+	ks->pending[0].off = off;
+	ks->pending[0].hash = key_hash((uint8_t)kind, key, len);
+	ks->npending = 1;
+	int rc = settle_pending_one(ks, 0);
+	if (rc < 0)
+		ks->b.len = off;
+	ks->npending = 0;
+	return rc;
 }
 
 int inval_keyset_add_record(struct inval_keyset *ks, struct inval_template *const *tps, uint32_t ntps,
@@ -849,32 +827,12 @@ int inval_keyset_add_record(struct inval_keyset *ks, struct inval_template *cons
 {
 	if (inval_keyset_settle(ks) < 0)
 		return err_set(e, EXIT_SOFTWARE, "invalidation key set full (%u keys): sized too small", ks->keys_max);
-	int added = 0;
-	for (uint32_t i = 0; i < ntps; i++) {
-		size_t off = ks->b.len;
-		buf_reserve(&ks->b, JOURNAL_KEY_HEAD_BYTES);
-		ks->b.len += JOURNAL_KEY_HEAD_BYTES;
-		int rc = inval_render(tps[i], t, fields, &ks->b, e);
-		if (rc <= 0) {
-			ks->b.len = off;
-			if (rc < 0)
-				return -1;
-			continue;
-		}
-		size_t len = ks->b.len - off - JOURNAL_KEY_HEAD_BYTES;
-		if (len > INVAL_KEY_BYTES_MAX) {
-			ks->b.len = off;
-			return err_set(e, EXIT_DATAERR, "key '%s': rendered key is %zu bytes, more than %zu",
-				       tps[i]->text, len, INVAL_KEY_BYTES_MAX);
-		}
-		journal_keylist_put_head(ks->b.data + off, (uint8_t)tps[i]->kind, (uint32_t)len);
-		rc = keyset_settle_tail(ks, off);
-		if (rc < 0)
-			return err_set(e, EXIT_SOFTWARE, "invalidation key set full (%u keys): sized too small",
-				       ks->keys_max);
-		added += rc;
-	}
-	return added;
+	uint32_t before = ks->count;
+	if (inval_keyset_add_record_deferred(ks, tps, ntps, t, fields, e) < 0)
+		return -1;
+	if (inval_keyset_settle(ks) < 0)
+		return err_set(e, EXIT_SOFTWARE, "invalidation key set full (%u keys): sized too small", ks->keys_max);
+	return (int)(ks->count - before);
 }
 
 uint32_t inval_keyset_count(const struct inval_keyset *ks)
