@@ -67,18 +67,22 @@ int main(int argc, char **argv)
 	 * write, handled where it happens, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
 	int rc = options_parse(&o, argc, argv, &e);
-	if (rc > 0)
-		return EXIT_OK;
-	if (rc < 0) {
+	int code;
+	if (rc > 0) {
+		code = EXIT_OK;
+	} else if (rc < 0) {
 		fprintf(stderr, "edonu-ingest: %s\n", e.msg);
 		/* A bad config file is a configuration error; the rest is usage. */
-		return e.code == EXIT_CONFIG ? EXIT_CONFIG : EXIT_USAGE;
+		code = e.code == EXIT_CONFIG ? EXIT_CONFIG : EXIT_USAGE;
+	} else {
+		switch (o.cmd) {
+		case CMD_LOAD: code = load_main(&o); break;
+		case CMD_GEN: code = gen_main(&o); break;
+		case CMD_RUN: code = run_main(&o); break;
+		case CMD_BENCH: code = bench_main(&o, argv[0]); break;
+		default: code = EXIT_USAGE; break;
+		}
 	}
-	switch (o.cmd) {
-	case CMD_LOAD: return load_main(&o);
-	case CMD_GEN: return gen_main(&o);
-	case CMD_RUN: return run_main(&o);
-	case CMD_BENCH: return bench_main(&o, argv[0]);
-	default: return EXIT_USAGE;
-	}
+	options_free(&o);
+	return code;
 }

@@ -36,20 +36,6 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int monitor_start(const struct options *o, struct err *e)
-{
-	if (mon.start == 0)
-		mon.start = wall_s();
-	if (o->metrics_listen == NULL || mon.server != NULL)
-		return 0;
-	mon.server = metrics_server_start(o->metrics_listen, e);
-	if (mon.server == NULL)
-		return -1;
-	log_event(LOG_INFO, "metrics_listen", "serving /metrics on %s (port %u)", o->metrics_listen,
-		  (unsigned)metrics_server_port(mon.server));
-	return 0;
-}
-
 static void fill(struct metrics_snapshot *s, const struct monitor_live *live, bool up)
 {
 	memset(s, 0, sizeof *s);
@@ -71,6 +57,25 @@ static void fill(struct metrics_snapshot *s, const struct monitor_live *live, bo
 	s->up = up;
 	s->table = live ? live->table : (mon.done.table[0] ? mon.done.table : NULL);
 	s->source = live ? live->source : NULL;
+}
+
+int monitor_start(const struct options *o, struct err *e)
+{
+	if (mon.start == 0)
+		mon.start = wall_s();
+	if (o->metrics_listen == NULL || mon.server != NULL)
+		return 0;
+	mon.server = metrics_server_start(o->metrics_listen, e);
+	if (mon.server == NULL)
+		return -1;
+	log_event(LOG_INFO, "metrics_listen", "serving /metrics on %s (port %u)", o->metrics_listen,
+		  (unsigned)metrics_server_port(mon.server));
+	/* Scrapes get the process's figures from the start, not a 503 while
+	 * the load connects and reads the catalog. */
+	struct metrics_snapshot s;
+	fill(&s, NULL, true);
+	metrics_server_publish(mon.server, &s);
+	return 0;
 }
 
 static void write_textfile(const char *path, const struct metrics_snapshot *s)

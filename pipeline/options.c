@@ -461,6 +461,22 @@ bool options_known(const char *name, enum command cmd)
 	return false;
 }
 
+/* Copies of config file values; a config has one value per option at most,
+ * and repeatable options a few more. */
+#define CONFIG_VALUES_MAX 256
+static struct {
+	char *v[CONFIG_VALUES_MAX];
+	uint32_t n;
+} config_values;
+
+void options_free(struct options *o)
+{
+	(void)o;
+	for (uint32_t i = 0; i < config_values.n; i++)
+		free(config_values.v[i]);
+	config_values.n = 0;
+}
+
 int options_set(struct options *o, const char *name, const char *value, struct err *e)
 {
 	bool other_command = false;
@@ -481,12 +497,15 @@ int options_set(struct options *o, const char *name, const char *value, struct e
 			*(int *)(void *)((char *)o + d->offset) = d->type == OPT_TRUE ? b : !b;
 			return 0;
 		}
-		/* Values live as long as the process, like argv. */
+		/* Values live as long as the options, like argv; the list lets
+		 * options_free release them. */
 		char *copy = strdup(value);
-		if (copy == NULL)
-			return err_set(e, EXIT_SOFTWARE, "out of memory");
-		if (set_option(o, d, copy, e) < 0) {
+		if (copy == NULL || config_values.n == CONFIG_VALUES_MAX) {
 			free(copy);
+			return err_set(e, EXIT_CONFIG, "too many values in the config file");
+		}
+		config_values.v[config_values.n++] = copy;
+		if (set_option(o, d, copy, e) < 0) {
 			e->code = EXIT_CONFIG;
 			return -1;
 		}

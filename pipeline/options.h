@@ -109,6 +109,9 @@ void options_usage(FILE *out, enum command cmd);
  * copied. */
 int options_set(struct options *o, const char *name, const char *value, struct err *e);
 
+/* Releases what options_parse allocated (config file values). */
+void options_free(struct options *o);
+
 /* Whether name is an option of command cmd. */
 bool options_known(const char *name, enum command cmd);
 

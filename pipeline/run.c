@@ -120,7 +120,8 @@ static int list_spool(const struct options *o, char ***names_out, size_t *n_out,
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof *names, cmp_names);
 	*names_out = names;
 	*n_out = n;
 	return 0;
