@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - the whole test run, as CI does it: set-up and release build,
-# every meson test suite (unit and integration), then the unit suite again
-# under AddressSanitizer and UndefinedBehaviorSanitizer, and one closing
+# every meson test suite (unit and integration), then all of them again with
+# the AddressSanitizer and UndefinedBehaviorSanitizer build, and one closing
 # line counting the results across both.  Exits non-zero when any test failed.
 set -euo pipefail
 
@@ -77,7 +77,7 @@ main() {
 	if ((asan_ok)); then
 		ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}" \
 			UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
-			meson test -C "$ASAN" --suite unit --print-errorlogs || log "some unit tests failed under sanitizers"
+			meson test -C "$ASAN" --print-errorlogs || log "some tests failed under sanitizers"
 		[[ -f "${logs[1]}" ]] || missing_logs=$((missing_logs + 1))
 	else
 		log "sanitizer build setup failed"
