@@ -42,6 +42,12 @@ struct jentry {
 
 struct journal {
 	pthread_mutex_t mu;
+	/* One fdatasync at a time, outside mu: writers go on while the disk
+	 * flushes, and a worker whose entry another's sync covered skips its
+	 * own (group commit). */
+	pthread_mutex_t sync_mu;
+	bool syncing;    /* a sync is in flight on fd: no rewrite may swap it */
+	uint64_t synced; /* bytes of the file known durable */
 	int fd;
 	int lock_fd;
 	int dir_fd;
@@ -367,6 +373,7 @@ static int scan(struct journal *j, struct err *e)
 		off += REC_HEAD_BYTES + len;
 	}
 	j->end = have_header ? off : 0;
+	j->synced = j->end; /* what a crash left in the file is on disk as far as it can be */
 	j->next_id = max_id + 1;
 	return 0;
 }
@@ -416,6 +423,7 @@ static int rewrite(struct journal *j, struct err *e)
 		close(j->fd);
 	j->fd = fd;
 	j->end = off;
+	j->synced = off; /* the new file was fsynced whole */
 	j->compact_at = 2 * off > j->compact_bytes ? 2 * off : j->compact_bytes;
 	return 0;
 fail:;
@@ -436,6 +444,7 @@ int journal_open(const char *dir, const char *target, struct journal **out, stru
 	j->fd = j->lock_fd = j->dir_fd = -1;
 	j->compact_bytes = JOURNAL_COMPACT_BYTES;
 	pthread_mutex_init(&j->mu, NULL);
+	pthread_mutex_init(&j->sync_mu, NULL);
 	j->target = strdup(target);
 	if (j->target == NULL || buf_init(&j->io, 64 << 10) != 0) {
 		journal_close(j);
@@ -531,6 +540,7 @@ void journal_close(struct journal *j)
 	if (j->dir_fd >= 0)
 		close(j->dir_fd);
 	pthread_mutex_destroy(&j->mu);
+	pthread_mutex_destroy(&j->sync_mu);
 	free(j->pend);
 	free(j->target);
 	buf_free(&j->io);
@@ -571,7 +581,7 @@ int64_t journal_write(struct journal *j, const void *keys, size_t len, uint32_t 
 		pthread_mutex_unlock(&j->mu);
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	}
-	if (j->end > j->compact_at) {
+	if (j->end > j->compact_at && !j->syncing) {
 		struct err ce;
 		/* A failed compaction leaves the old file intact: try again later. */
 		if (rewrite(j, &ce) != 0)
@@ -584,17 +594,35 @@ int64_t journal_write(struct journal *j, const void *keys, size_t len, uint32_t 
 int journal_sync(struct journal *j, struct err *e)
 {
 	pthread_mutex_lock(&j->mu);
-	if (j->broken) {
-		pthread_mutex_unlock(&j->mu);
-		return err_set(e, EXIT_TEMPFAIL, "journal %s failed to sync earlier", j->path);
-	}
-	if (fdatasync(j->fd) != 0) {
-		int err = errno;
-		j->broken = true;
-		pthread_mutex_unlock(&j->mu);
-		return err_set(e, EXIT_TEMPFAIL, "syncing %s: %s", j->path, strerror(err));
-	}
+	bool broken = j->broken;
+	uint64_t want = j->end;
 	pthread_mutex_unlock(&j->mu);
+	if (broken)
+		return err_set(e, EXIT_TEMPFAIL, "journal %s failed to sync earlier", j->path);
+	pthread_mutex_lock(&j->sync_mu);
+	pthread_mutex_lock(&j->mu);
+	if (j->synced >= want && !j->broken) {
+		/* A sync that started after this caller's write covered it. */
+		pthread_mutex_unlock(&j->mu);
+		pthread_mutex_unlock(&j->sync_mu);
+		return 0;
+	}
+	uint64_t upto = j->end;
+	int fd = j->fd;
+	j->syncing = true;
+	pthread_mutex_unlock(&j->mu);
+	int rc = fdatasync(fd);
+	int err = errno;
+	pthread_mutex_lock(&j->mu);
+	j->syncing = false;
+	if (rc != 0)
+		j->broken = true;
+	else if (upto > j->synced)
+		j->synced = upto;
+	pthread_mutex_unlock(&j->mu);
+	pthread_mutex_unlock(&j->sync_mu);
+	if (rc != 0)
+		return err_set(e, EXIT_TEMPFAIL, "syncing %s: %s", j->path, strerror(err));
 	return 0;
 }
 
@@ -686,9 +714,12 @@ void journal_pending(struct journal *j, uint64_t *entries, uint64_t *keys)
 
 int journal_compact(struct journal *j, struct err *e)
 {
+	/* No sync may be in flight on the file a rewrite replaces. */
+	pthread_mutex_lock(&j->sync_mu);
 	pthread_mutex_lock(&j->mu);
 	int rc = rewrite(j, e);
 	pthread_mutex_unlock(&j->mu);
+	pthread_mutex_unlock(&j->sync_mu);
 	return rc;
 }
 

@@ -113,8 +113,15 @@ main() {
 	local i gap delay_ms before
 	for ((i = 1; i <= RANDOM_KILLS; i++)); do
 		before="$(ledger_chunks)"
-		gap=$((RANDOM % (GAP_CHUNKS_MAX + 1) + 1))
-		delay_ms=$((RANDOM % DELAY_MS_MAX))
+		# A random moment within an equal share of the chunks still to
+		# commit, so that every kill finds the load still running
+		# (a chunk of 2000 rows commits in a few ms here).
+		local share=$(((ROWS / BATCH_ROWS - before) / (RANDOM_KILLS - i + 2)))
+		((share >= 2)) || share=2
+		local gap_max=$((share / 2 < GAP_CHUNKS_MAX ? share / 2 : GAP_CHUNKS_MAX))
+		local delay_max=$((share < DELAY_MS_MAX ? share : DELAY_MS_MAX))
+		gap=$((RANDOM % gap_max + 1))
+		delay_ms=$((RANDOM % (delay_max + 1)))
 		load_bg "random$i" "${cmd[@]}"
 		wait_until "$WAIT_TIMEOUT_S" "run $i to commit $gap chunks" chunks_at_least $((before + gap)) ||
 			die "run $i committed no $gap chunks"
