@@ -71,6 +71,14 @@ struct pending_reject {
 			  /* column and message bytes follow */
 };
 
+/* Bytes of an entry in w->pending, padding to the next header included. */
+static size_t pending_size(const struct pending_reject *p)
+{
+	size_t a = alignof(struct pending_reject);
+	size_t sz = sizeof *p + p->column_len + p->message_len;
+	return (sz + a - 1) / a * a;
+}
+
 static void add_reject(struct worker *w, uint32_t rec, const char *column, const char *sqlstate, const char *message)
 {
 	struct pending_reject p = {.rec = rec};
@@ -80,14 +88,14 @@ static void add_reject(struct worker *w, uint32_t rec, const char *column, const
 	p.message_len = (uint16_t)(ml < 1024 ? ml : 1024);
 	if (sqlstate)
 		snprintf(p.sqlstate, sizeof p.sqlstate, "%s", sqlstate);
+	size_t start = w->pending.len;
 	buf_put(&w->pending, &p, sizeof p);
 	buf_put(&w->pending, column ? column : "", p.column_len);
 	buf_put(&w->pending, message, p.message_len);
 	/* Keep entries aligned for the next header. */
-	size_t pad = (alignof(struct pending_reject) - w->pending.len % alignof(struct pending_reject)) %
-		     alignof(struct pending_reject);
-	buf_reserve(&w->pending, pad);
-	w->pending.len += pad;
+	size_t end = start + pending_size(&p);
+	buf_reserve(&w->pending, end - w->pending.len);
+	w->pending.len = end;
 }
 
 /* Writes the chunk's pending rejects; returns how many. */
@@ -134,10 +142,7 @@ static uint64_t flush_rejects(struct worker *w, const struct chunk *c)
 		if (rejects_write(w->ld->rejects, &r, &e) < 0)
 			load_fail(w->ld, &e);
 		n++;
-		size_t sz = sizeof *p + p->column_len + p->message_len;
-		sz += (alignof(struct pending_reject) - sz % alignof(struct pending_reject)) %
-		      alignof(struct pending_reject);
-		off += sz;
+		off += pending_size(p);
 	}
 	w->pending.len = 0;
 	return n;
@@ -339,9 +344,7 @@ static int before_commit(void *ctx, struct err *e)
 		for (size_t off = w->client_mark; off < w->pending.len;) {
 			const struct pending_reject *p = (const void *)(w->pending.data + off);
 			w->refused[p->rec] = 1;
-			size_t sz = sizeof *p + p->column_len + p->message_len;
-			off += sz + (alignof(struct pending_reject) - sz % alignof(struct pending_reject)) %
-					alignof(struct pending_reject);
+			off += pending_size(p);
 		}
 		if (rebuild_keys(w, c, w->cur_batch) < 0)
 			return err_set(e, EXIT_CONFIG, "cache keys could not be rendered");

@@ -61,34 +61,64 @@ static size_t put_ident(char *out, const char *name)
 	return n;
 }
 
-/* Builds both COPY statements once the column list is known. */
-static int build_sql(struct mapping *m, const struct table_info *t, struct err *e)
+/* A growable string for the statements; aborts on out-of-memory via buf. */
+static void put_str(struct buf *b, const char *s)
 {
-	/* Each column name is at most 63 bytes, doubled by quoting, plus quotes and ", ". */
-	size_t cap = strlen(t->sql_name) + (size_t)m->nfields * (2 * 64 + 4) + 96;
-	char *list = malloc(cap);
-	m->copy_bin_sql = malloc(cap);
-	m->copy_txt_sql = malloc(cap);
-	if (list == NULL || m->copy_bin_sql == NULL || m->copy_txt_sql == NULL) {
-		free(list);
-		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	buf_put(b, s, strlen(s));
+}
+
+static void put_ident_buf(struct buf *b, const char *name)
+{
+	buf_reserve(b, 2 * strlen(name) + 3);
+	b->len += put_ident(b->data + b->len, name);
+}
+
+/* "a", "b" for the columns in idx[0..n). */
+static void put_list(struct buf *b, const struct table_info *t, const uint32_t *idx, uint32_t n, const char *prefix)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		if (k > 0)
+			put_str(b, ", ");
+		put_str(b, prefix);
+		put_ident_buf(b, t->cols[idx[k]].enc.name);
 	}
-	size_t n = 0;
+}
+
+static char *buf_take(struct buf *b)
+{
+	buf_putc(b, '\0');
+	char *s = b->data;
+	b->data = NULL;
+	return s;
+}
+
+/* Sets both COPY statements (binary and text format, the same column
+ * list) to fill target. */
+static void set_copy_sql(struct mapping *m, const struct table_info *t, const char *target)
+{
+	static const char *const tails[2] = {") FROM STDIN (FORMAT binary)", ") FROM STDIN"};
+	char **sql[2] = {&m->copy_bin_sql, &m->copy_txt_sql};
+	for (int i = 0; i < 2; i++) {
+		struct buf b;
+		buf_init(&b, 1024);
+		put_str(&b, "COPY ");
+		put_str(&b, target);
+		put_str(&b, " (");
+		put_list(&b, t, m->col, m->nfields, "");
+		put_str(&b, tails[i]);
+		free(*sql[i]);
+		*sql[i] = buf_take(&b);
+	}
+}
+
+/* The COPY statements of a mapping into the table itself. */
+static void build_sql(struct mapping *m, const struct table_info *t)
+{
 	m->all_binary = true;
-	for (uint32_t k = 0; k < m->nfields; k++) {
-		if (k > 0) {
-			list[n++] = ',';
-			list[n++] = ' ';
-		}
-		n += put_ident(list + n, t->cols[m->col[k]].enc.name);
+	for (uint32_t k = 0; k < m->nfields; k++)
 		if (t->cols[m->col[k]].enc.kind == ENC_NONE)
 			m->all_binary = false;
-	}
-	list[n] = '\0';
-	snprintf(m->copy_bin_sql, cap, "COPY %s (%s) FROM STDIN (FORMAT binary)", t->sql_name, list);
-	snprintf(m->copy_txt_sql, cap, "COPY %s (%s) FROM STDIN", t->sql_name, list);
-	free(list);
-	return 0;
+	set_copy_sql(m, t, t->sql_name);
 }
 
 static int map_init(struct mapping *m, uint32_t n, struct err *e)
@@ -136,10 +166,7 @@ int transform_map_header(struct mapping *m, const struct table_info *t, const st
 			return -1;
 		}
 	}
-	if (build_sql(m, t, e) < 0) {
-		transform_free(m);
-		return -1;
-	}
+	build_sql(m, t);
 	return 0;
 }
 
@@ -174,42 +201,8 @@ int transform_map_list(struct mapping *m, const struct table_info *t, const char
 			}
 		}
 	}
-	if (build_sql(m, t, e) < 0) {
-		transform_free(m);
-		return -1;
-	}
+	build_sql(m, t);
 	return 0;
-}
-
-/* A growable string for the statements; aborts on out-of-memory via buf. */
-static void put_str(struct buf *b, const char *s)
-{
-	buf_put(b, s, strlen(s));
-}
-
-static void put_ident_buf(struct buf *b, const char *name)
-{
-	buf_reserve(b, 2 * strlen(name) + 3);
-	b->len += put_ident(b->data + b->len, name);
-}
-
-/* "a", "b" for the columns in idx[0..n). */
-static void put_list(struct buf *b, const struct table_info *t, const uint32_t *idx, uint32_t n, const char *prefix)
-{
-	for (uint32_t k = 0; k < n; k++) {
-		if (k > 0)
-			put_str(b, ", ");
-		put_str(b, prefix);
-		put_ident_buf(b, t->cols[idx[k]].enc.name);
-	}
-}
-
-static char *buf_take(struct buf *b)
-{
-	buf_putc(b, '\0');
-	char *s = b->data;
-	b->data = NULL;
-	return s;
 }
 
 int transform_set_upsert(struct mapping *m, const struct table_info *t, const char *keys, bool update, struct err *e)
@@ -306,18 +299,7 @@ int transform_set_upsert(struct mapping *m, const struct table_info *t, const ch
 	m->merge_sql = buf_take(&b);
 
 	/* The COPY statements now fill the stage. */
-	buf_init(&b, 1024);
-	put_str(&b, "COPY pg_temp.edonu_stage (");
-	put_list(&b, t, m->col, m->nfields, "");
-	put_str(&b, ") FROM STDIN (FORMAT binary)");
-	free(m->copy_bin_sql);
-	m->copy_bin_sql = buf_take(&b);
-	buf_init(&b, 1024);
-	put_str(&b, "COPY pg_temp.edonu_stage (");
-	put_list(&b, t, m->col, m->nfields, "");
-	put_str(&b, ") FROM STDIN");
-	free(m->copy_txt_sql);
-	m->copy_txt_sql = buf_take(&b);
+	set_copy_sql(m, t, "pg_temp.edonu_stage");
 	return 0;
 }
 
