@@ -323,6 +323,11 @@ static void *reader_main(void *arg)
 		bytes_before += ld->sources[i].bytes;
 		atomic_store(&ld->bytes_read, bytes_before);
 	}
+	/* No more chunks: the workers drain their rings and end now, not when
+	 * the main thread next looks (a run ends when its work ends). */
+	atomic_store(&ld->reader_done, true);
+	for (uint32_t i = 0; i < ld->nworkers; i++)
+		sem_post(&ld->workers[i].todo_sem);
 	return NULL;
 }
 
@@ -514,7 +519,6 @@ int load_run(const struct options *o, struct summary *out)
 	}
 
 	bool show = o->progress == PROGRESS_ALWAYS || (o->progress == PROGRESS_AUTO && isatty(STDERR_FILENO));
-	bool reader_joined = false;
 	for (;;) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -528,13 +532,6 @@ int load_run(const struct options *o, struct summary *out)
 				  got_signal == SIGINT ? "SIGINT" : "SIGTERM");
 			atomic_store(&ld->stop, true);
 			sem_post(&ld->free_sem);
-		}
-		if (!reader_joined && pthread_tryjoin_np(reader, NULL) == 0) {
-			reader_joined = true;
-			/* The reader is done: let the workers drain and end. */
-			atomic_store(&ld->reader_done, true);
-			for (uint32_t i = 0; i < ld->nworkers; i++)
-				sem_post(&ld->workers[i].todo_sem);
 		}
 		struct cache_stats cs;
 		cache_stats(ld->cache, &cs);
@@ -568,8 +565,11 @@ int load_run(const struct options *o, struct summary *out)
 			};
 			progress_draw(&p);
 		}
-		if (reader_joined && atomic_load(&ld->workers_alive) == 0)
+		/* Workers end only after the reader said it was done. */
+		if (atomic_load(&ld->workers_alive) == 0) {
+			pthread_join(reader, NULL);
 			break;
+		}
 		while (sem_timedwait(&ld->finished_sem, &ts) < 0 && errno == EINTR && !got_signal)
 			;
 	}
