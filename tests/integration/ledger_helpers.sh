@@ -156,6 +156,18 @@ chunks_at_least() {
 	loader_gone || (($(ledger_chunks) >= $1))
 }
 
+# slow_copies TABLE SECONDS: every statement that inserts into TABLE (each
+# chunk's COPY) first sleeps SECONDS in a statement trigger, so a test that
+# must act while a load runs is not racing the load's end.
+slow_copies() {
+	psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<-SQL
+		CREATE OR REPLACE FUNCTION edonu_test_slow() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$BEGIN PERFORM pg_sleep($2); RETURN NULL; END\$\$;
+		CREATE TRIGGER edonu_test_slow BEFORE INSERT ON $1
+		FOR EACH STATEMENT EXECUTE FUNCTION edonu_test_slow();
+	SQL
+}
+
 # copy_running: a COPY is in progress on the server (or the loader gone).
 copy_running() {
 	loader_gone || (($(ledger_q "SELECT count(*) FROM pg_stat_progress_copy") > 0))

@@ -55,6 +55,8 @@ main() {
 	pg_start
 	orders_table orders
 	orders_table orders_t
+	# 60 chunks of ~5 ms each would end before the test could act.
+	slow_copies orders_t 0.05
 	local input="$WORK/orders.csv" input_t="$WORK/orders_t.csv"
 	"$EDONU_INGEST" gen --rows "$ROWS" --seed 13 -o "$input"
 	"$EDONU_INGEST" gen --rows "$TERMINATE_ROWS" --seed 17 -o "$input_t"
