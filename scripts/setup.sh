@@ -7,7 +7,7 @@
 set -euo pipefail
 
 # Build tools and libraries, the servers the tests and the demo start, and
-# the tools the scripts use (zstd, python3 for the fidelity corpus and JSON
+# the tools the scripts use (zstd, jq, python3 for the fidelity corpus and JSON
 # checks, procps for pgrep/ps, util-linux for runuser, tzdata for the
 # server's time zones, locales for C.UTF-8 tooling).
 PACKAGES=(
@@ -27,6 +27,7 @@ PACKAGES=(
 	redis-tools
 	prometheus # promtool, which checks the metrics exposition
 	zstd
+	jq # the tests and bench scripts read the loader's JSON summaries
 	clang-format # the format check of the sources
 	python3
 	python3-yaml # the deploy test reads the Kubernetes manifests
