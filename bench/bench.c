@@ -7,6 +7,7 @@
 #include "../pipeline/chunk.h"
 #include "../pipeline/err.h"
 #include "../pipeline/limits.h"
+#include "../pipeline/load.h"
 #include "../stages/encode.h"
 #include "../stages/frame.h"
 #include "../stages/parse_csv.h"
@@ -1276,8 +1277,8 @@ static int setup(struct bench *b, const struct options *o, const char *self_path
 		b->self[n] = '\0';
 	else if (realpath(self_path, b->self) == NULL)
 		return err_set(e, EXIT_SOFTWARE, "cannot find this executable (%s)", self_path);
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	b->cpus = cpus > 0 ? (uint32_t)cpus : 1;
+	cpu_set_t cpus;
+	b->cpus = workers_cpus(&cpus); /* the loader's default worker count */
 	b->rows = o->rows_set ? o->rows : o->quick ? BENCH_ROWS_QUICK : o->rows;
 	b->runs = o->runs ? o->runs : BENCH_RUNS_DEFAULT;
 	b->workers = o->workers_set && o->workers > 0 ? o->workers : b->cpus;

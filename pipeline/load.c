@@ -478,8 +478,8 @@ int load_run(const struct options *o, struct summary *out)
 	if (ld->cache != NULL)
 		cache_replay(ld->cache);
 
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	ld->nworkers = o->workers ? o->workers : (uint32_t)(ncpu > 0 ? ncpu : 1);
+	cpu_set_t cpus;
+	ld->nworkers = o->workers ? o->workers : workers_cpus(&cpus);
 	if (ld->nworkers > WORKERS_MAX)
 		ld->nworkers = WORKERS_MAX;
 	ld->sources = calloc(nfiles, sizeof *ld->sources);

@@ -17,6 +17,7 @@
 #include "ring.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -120,6 +121,11 @@ struct load {
 
 /* Records the first fatal error and asks everyone to stop. */
 void load_fail(struct load *ld, const struct err *e);
+
+/* The CPUs this process may run on (its affinity mask: taskset, systemd's
+ * CPUAffinity=, a container's cpuset), at least 1. The default worker count,
+ * and where workers are pinned: never outside what the process was given. */
+uint32_t workers_cpus(cpu_set_t *set);
 
 /* Worker threads: start them (connections are opened by workers_create). */
 int workers_create(struct load *ld, struct err *e);

@@ -57,7 +57,7 @@ static const struct opt_def opt_defs[] = {
     {"columns", OPT_STRING, OFF(columns), FOR_LOAD, "a,b,c",
      "the table columns the input fields fill, in order (instead of the header)"},
     {"workers", OPT_U32, OFF(workers), FOR_LOAD | FOR_BENCH, "N",
-     "worker threads and connections (default: online cores)"},
+     "worker threads and connections (default: the cores this process may run on)"},
     {"batch-rows", OPT_U32, OFF(batch_rows), FOR_LOAD, "N", "records per chunk and transaction (default 20000)"},
     {"rejects", OPT_STRING, OFF(rejects), FOR_LOAD, "FILE", "append rejected records here, one JSON object a line"},
     {"progress", OPT_ENUM, OFF(progress), FOR_LOAD, "auto|always|never",

@@ -42,7 +42,7 @@ struct options {
 	const char *escape;
 	const char *null;
 	const char *columns; /* "a,b,c" as given */
-	uint32_t workers;    /* 0: online cores */
+	uint32_t workers;    /* 0: the cores the process may run on */
 	uint32_t batch_rows;
 	const char *rejects;
 	enum progress_mode progress;

@@ -572,9 +572,22 @@ int workers_create(struct load *ld, struct err *e)
 	return 0;
 }
 
+uint32_t workers_cpus(cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	if (sched_getaffinity(0, sizeof *set, set) == 0 && CPU_COUNT(set) > 0)
+		return (uint32_t)CPU_COUNT(set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	CPU_ZERO(set);
+	for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+		CPU_SET((int)i, set);
+	return n > 0 ? (uint32_t)(n < CPU_SETSIZE ? n : CPU_SETSIZE) : 1;
+}
+
 int workers_start(struct load *ld, struct err *e)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t allowed;
+	uint32_t ncpu = workers_cpus(&allowed);
 	atomic_store(&ld->workers_alive, ld->nworkers);
 	for (uint32_t i = 0; i < ld->nworkers; i++) {
 		struct worker *w = &ld->workers[i];
@@ -587,11 +600,17 @@ int workers_start(struct load *ld, struct err *e)
 			return err_set(e, EXIT_SOFTWARE, "cannot start worker thread: %s", strerror(rc));
 		}
 		/* One worker per core: pinning keeps each worker's buffers in its
-		 * core's cache. A failure to pin is harmless. */
+		 * core's cache. Worker i goes to the (i mod n)-th allowed CPU. A
+		 * failure to pin is harmless. */
 		if (ncpu > 1) {
+			uint32_t want = i % ncpu;
+			int cpu = 0;
+			for (uint32_t seen = 0; cpu < CPU_SETSIZE; cpu++)
+				if (CPU_ISSET(cpu, &allowed) && seen++ == want)
+					break;
 			cpu_set_t set;
 			CPU_ZERO(&set);
-			CPU_SET((int)(i % (uint32_t)ncpu), &set);
+			CPU_SET(cpu, &set);
 			pthread_setaffinity_np(w->thread, sizeof set, &set);
 		}
 	}
