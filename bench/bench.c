@@ -10,6 +10,7 @@
 #include "../pipeline/load.h"
 #include "../stages/encode.h"
 #include "../stages/frame.h"
+#include "../stages/invalidate.h"
 #include "../stages/parse_csv.h"
 #include "../stages/parse_ndjson.h"
 #include "gen.h"
@@ -79,7 +80,17 @@ struct figure {
 	double seconds[BENCH_RUNS_MAX];
 };
 
-enum stage_id { ST_READ_URING, ST_READ_PLAIN, ST_FRAME, ST_PARSE, ST_PARSE_NDJSON, ST_ENCODE, ST_ZSTD, ST_COUNT };
+enum stage_id {
+	ST_READ_URING,
+	ST_READ_PLAIN,
+	ST_FRAME,
+	ST_PARSE,
+	ST_PARSE_NDJSON,
+	ST_ENCODE,
+	ST_KEYS,
+	ST_ZSTD,
+	ST_COUNT
+};
 
 /* The throwaway servers of bench/servers.sh: alive while to_fd is open. */
 struct servers {
@@ -565,8 +576,10 @@ struct cpu_pass {
 	struct buf bin;       /* the null sink: emptied per chunk, never sent */
 	struct field *fields; /* ORDERS_FIELDS_MAX per record of a chunk */
 	int *nfields;
-	double frame_s, parse_s, encode_s;
-	uint64_t records, bad, deferred, rejected;
+	struct inval_template *tp; /* INVALIDATE_TEMPLATE */
+	struct inval_keyset *ks;
+	double frame_s, parse_s, encode_s, keys_s;
+	uint64_t records, bad, deferred, rejected, keys;
 };
 
 /* Parses every record of the chunk into p->fields, then encodes every good
@@ -610,8 +623,25 @@ static void cpu_chunk(struct cpu_pass *p)
 	}
 	encode_copy_trailer(&p->bin);
 	double t2 = mono_s();
+	/* The loader's work for --invalidate: render and deduplicate each
+	 * record's key, as a worker does while it encodes. */
+	struct err e;
+	err_clear(&e);
+	inval_keyset_clear(p->ks);
+	for (uint32_t i = 0; i < c->nrecords; i++) {
+		if (p->nfields[i] != (int)p->t->ncols)
+			continue;
+		const struct field *f = p->fields + (size_t)i * ORDERS_FIELDS_MAX;
+		if (inval_keyset_add_record_deferred(p->ks, &p->tp, 1, p->t, f, &e) < 0)
+			p->bad++;
+	}
+	if (inval_keyset_settle(p->ks) < 0)
+		p->bad++;
+	double t3 = mono_s();
+	p->keys += inval_keyset_count(p->ks);
 	p->parse_s += t1 - t0;
 	p->encode_s += t2 - t1;
+	p->keys_s += t3 - t2;
 	p->records += c->nrecords;
 }
 
@@ -620,8 +650,8 @@ static void cpu_chunk(struct cpu_pass *p)
  * frame_s. Memory stays that of one chunk whatever the input's size. */
 static int cpu_pass_run(struct cpu_pass *p, const char *path, struct err *e)
 {
-	p->frame_s = p->parse_s = p->encode_s = 0;
-	p->records = p->bad = p->deferred = p->rejected = 0;
+	p->frame_s = p->parse_s = p->encode_s = p->keys_s = 0;
+	p->records = p->bad = p->deferred = p->rejected = p->keys = 0;
 	struct framer *fr = frame_create(&p->d, BATCH_ROWS_DEFAULT, chunk_bytes_for(BATCH_ROWS_DEFAULT));
 	struct reader *r = fr != NULL ? reader_open(path, e) : NULL;
 	if (r == NULL) {
@@ -675,24 +705,37 @@ static int stages_cpu(struct bench *b, struct err *e)
 	p.c = chunk_create(BATCH_ROWS_DEFAULT, chunk_bytes);
 	p.fields = calloc((size_t)BATCH_ROWS_DEFAULT * ORDERS_FIELDS_MAX, sizeof *p.fields);
 	p.nfields = calloc(BATCH_ROWS_DEFAULT, sizeof *p.nfields);
+	p.ks = inval_keyset_create(BATCH_ROWS_DEFAULT, 64);
 	int rc = 0;
-	if (p.c == NULL || p.fields == NULL || p.nfields == NULL || buf_init(&p.scratch, chunk_bytes) < 0 ||
-	    buf_init(&p.bin, chunk_bytes * 2) < 0)
+	if (p.c == NULL || p.fields == NULL || p.nfields == NULL || p.ks == NULL ||
+	    buf_init(&p.scratch, chunk_bytes) < 0 || buf_init(&p.bin, chunk_bytes * 2) < 0)
 		rc = err_set(e, EXIT_SOFTWARE, "out of memory");
+	struct mapping all;
+	if (rc == 0 && transform_map_list(&all, p.t, NULL, e) < 0)
+		rc = -1;
+	if (rc == 0) {
+		rc = inval_compile(INVALIDATE_TEMPLATE, p.t, &all, INVAL_UNLINK, &p.tp, e);
+		transform_free(&all);
+	}
 	for (uint32_t run = 0; rc == 0 && run < b->runs; run++) {
 		rc = cpu_pass_run(&p, b->csv, e);
 		if (rc == 0 && p.records != b->rows)
 			rc = err_set(e, EXIT_SOFTWARE, "framed %" PRIu64 " records, not %" PRIu64, p.records, b->rows);
 		if (rc == 0 && p.bad > 0)
 			rc = err_set(e, EXIT_SOFTWARE, "%" PRIu64 " generated records did not parse", p.bad);
+		if (rc == 0 && p.keys != b->rows)
+			rc = err_set(e, EXIT_SOFTWARE, "%" PRIu64 " invalidation keys, not %" PRIu64, p.keys, b->rows);
 		if (rc == 0) {
 			figure_add(&b->stage[ST_FRAME], p.frame_s);
 			figure_add(&b->stage[ST_PARSE], p.parse_s);
 			figure_add(&b->stage[ST_ENCODE], p.encode_s);
+			figure_add(&b->stage[ST_KEYS], p.keys_s);
 			b->encode_deferred = p.deferred;
 			b->encode_rejected = p.rejected;
 		}
 	}
+	inval_template_free(p.tp);
+	inval_keyset_free(p.ks);
 	buf_free(&p.bin);
 	buf_free(&p.scratch);
 	free(p.nfields);
@@ -795,6 +838,7 @@ static int stages_run(struct bench *b, struct err *e)
 	    {ST_PARSE, "parse", "parse csv"},
 	    {ST_PARSE_NDJSON, "parse_ndjson", "parse ndjson"},
 	    {ST_ENCODE, "encode", "encode binary COPY (null sink)"},
+	    {ST_KEYS, "invalidation_keys", "invalidation keys (render, dedupe)"},
 	    {ST_ZSTD, "zstd_decode", "zstd decode (io_uring read)"},
 	};
 	for (int i = 0; i < ST_COUNT; i++) {

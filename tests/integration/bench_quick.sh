@@ -46,7 +46,7 @@ main() {
 		    rpm = f["records_per_minute"]
 		    assert isinstance(rpm, (int, float)) and rpm > 0, f"{name}: records_per_minute {rpm!r}"
 		    return f
-		for stage in ["read_io_uring", "read_plain", "frame", "parse", "encode", "zstd_decode"]:
+		for stage in ["read_io_uring", "read_plain", "frame", "parse", "parse_ndjson", "encode", "invalidation_keys", "zstd_decode"]:
 		    figure(b["stages"], stage)
 		e2e = b["end_to_end"]
 		for name in ["edonu", "psql"]:
