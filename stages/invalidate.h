@@ -83,7 +83,8 @@ struct inval_keyset;
  * size of the key buffer (e.g. keys_max x 48). NULL on out-of-memory. */
 struct inval_keyset *inval_keyset_create(uint32_t keys_max, size_t key_bytes);
 void inval_keyset_free(struct inval_keyset *ks);
-/* Empties the set for the next chunk; O(keys in the set), not O(capacity). */
+/* Empties the set for the next chunk: O(keys in the set), or one memset of
+ * the slots when the set filled more than an eighth of them. */
 void inval_keyset_clear(struct inval_keyset *ks);
 
 /* Adds key[0..len) of kind. Returns 1 when new, 0 when already in the set,

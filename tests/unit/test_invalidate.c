@@ -309,6 +309,33 @@ static void test_render_matches_postgres(void)
 	}
 }
 
+/* Literal pieces of every length around the copy width (16 bytes), next to
+ * integers in printed form and not (sign, zeros, spaces), keep their bytes. */
+static void test_render_literals(void)
+{
+	setup_table();
+	static const struct {
+		const char *tpl, *in, *want;
+	} cases[] = {
+	    {"{i4}", "42", "42"},
+	    {"x{i4}y", "42", "x42y"},
+	    {"exactly-16-bytes{i4}", "7", "exactly-16-bytes7"},
+	    {"seventeen-bytes!!{i4}", "7", "seventeen-bytes!!7"},
+	    {"a literal of well over sixteen bytes:{i4}:and another long literal after it", "+007",
+	     "a literal of well over sixteen bytes:7:and another long literal after it"},
+	    {"{{{i4}}}", " -0012 ", "{-12}"},
+	    {"k:{i4}", "0", "k:0"},
+	    {"k:{i4}", "2147483647", "k:2147483647"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		rec_clear();
+		rec_set("i4", cases[i].in);
+		char k[256];
+		CU_ASSERT_EQUAL(render(cases[i].tpl, k, sizeof k), 1);
+		CU_ASSERT_STRING_EQUAL(k, cases[i].want);
+	}
+}
+
 /* A NULL value means no key for that template; forms the module does not decide are refused with the column named and the buffer untouched. */
 static void test_render_null_and_undecided(void)
 {
@@ -786,6 +813,7 @@ int main(void)
 	CU_add_test(s, "template column errors", test_template_column_errors);
 	CU_add_test(s, "template escapes", test_template_escapes);
 	CU_add_test(s, "render matches postgres", test_render_matches_postgres);
+	CU_add_test(s, "render literals", test_render_literals);
 	CU_add_test(s, "render null and undecided", test_render_null_and_undecided);
 	CU_add_test(s, "key set dedupe and capacity", test_keyset_dedupe_and_capacity);
 	CU_add_test(s, "key set add record", test_keyset_add_record);
