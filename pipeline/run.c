@@ -45,41 +45,115 @@ bool run_file_is_candidate(const char *name)
 	       !has_suffix(name, REJECTS_SUFFIX);
 }
 
-/* Takes the spool's lock: one per shard, so N sharded instances run side by
- * side while two runs of the same shard do not. On EXIT_TEMPFAIL the
- * holder's pid is named. Files and directories are created for the spool's
- * group as the umask allows, so that several users of a group can share it. */
-static int lock_spool(const struct options *o, int *fd_out, struct err *e)
+/* The pid a lock file holds (its holder's, or a former holder's). */
+static void lock_pid(int fd, char *pid, size_t sz)
 {
-	const char *dir = o->spool;
-	char path[4096];
-	if (o->shard_n > 0)
-		snprintf(path, sizeof path, "%s/%s.%u-of-%u", dir, LOCK_NAME, o->shard_k, o->shard_n);
-	else
-		snprintf(path, sizeof path, "%s/%s", dir, LOCK_NAME);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-	if (fd < 0)
+	ssize_t n = pread(fd, pid, sz - 1, 0);
+	pid[n > 0 ? n : 0] = '\0';
+	pid[strcspn(pid, "\n")] = '\0';
+	if (pid[0] == '\0')
+		snprintf(pid, sz, "unknown");
+}
+
+static int lock_open(const char *path, int *fd, struct err *e)
+{
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (*fd < 0)
 		return err_set(e, errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, "cannot open %s: %s", path,
 			       strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		char pid[32] = "";
-		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
-		if (n > 0) {
-			pid[n] = '\0';
-			pid[strcspn(pid, "\n")] = '\0';
-		}
-		close(fd);
-		return err_set(e, EXIT_TEMPFAIL, "spool %s%s is being loaded by another run (pid %s)", dir,
-			       o->shard_n ? " (this shard)" : "", pid[0] ? pid : "unknown");
-	}
+	return 0;
+}
+
+static int lock_write_pid(int fd, const char *path, struct err *e)
+{
 	char pid[32];
 	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-		close(fd);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
 		return err_set(e, EXIT_CONFIG, "cannot write %s: %s", path, strerror(errno));
-	}
-	*fd_out = fd;
 	return 0;
+}
+
+/* Finds a shard lock of the spool held now by a run with another shard
+ * count than n (n 0: any shard count); 1 and its name, pid and K/N when
+ * found. */
+static int held_shard_lock(const char *dir, uint32_t n, char *what, size_t sz)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	int found = 0;
+	size_t pre = strlen(LOCK_NAME);
+	struct dirent *de;
+	while (!found && (de = readdir(d)) != NULL) {
+		unsigned k, m;
+		char tail;
+		if (strncmp(de->d_name, LOCK_NAME ".", pre + 1) != 0 ||
+		    sscanf(de->d_name + pre + 1, "%u-of-%u%c", &k, &m, &tail) != 2 || m == n)
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			char pid[32];
+			lock_pid(fd, pid, sizeof pid);
+			snprintf(what, sz, "pid %s, --shard %u/%u", pid, k, m);
+			found = 1;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Takes the spool's locks. A plain run holds LOCK_NAME exclusively; a run
+ * with --shard K/N holds it shared (shards run side by side, a plain run
+ * excludes them all) and LOCK_NAME.K-of-N exclusively (two runs of one
+ * shard do not overlap). A sharded run then looks for a shard lock held
+ * with another N: shard counts must agree, or two runs would take the same
+ * file. Each run checks after taking its own locks, so of two that start
+ * together at least one sees the other. On EXIT_TEMPFAIL the holder is
+ * named. Files and directories are created for the spool's group as the
+ * umask allows, so that several users of a group can share it. */
+static int lock_spool(const struct options *o, int fds[2], struct err *e)
+{
+	const char *dir = o->spool;
+	char path[4096], pid[32], what[128];
+	snprintf(path, sizeof path, "%s/%s", dir, LOCK_NAME);
+	if (lock_open(path, &fds[0], e) < 0)
+		return -1;
+	if (flock(fds[0], (o->shard_n ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		if (o->shard_n == 0 && held_shard_lock(dir, 0, what, sizeof what))
+			return err_set(e, EXIT_TEMPFAIL, "spool %s is being loaded by sharded runs (%s)", dir, what);
+		lock_pid(fds[0], pid, sizeof pid);
+		return err_set(e, EXIT_TEMPFAIL, "spool %s is being loaded by another run (pid %s)", dir, pid);
+	}
+	if (o->shard_n == 0)
+		return lock_write_pid(fds[0], path, e);
+	snprintf(path, sizeof path, "%s/%s.%u-of-%u", dir, LOCK_NAME, o->shard_k, o->shard_n);
+	if (lock_open(path, &fds[1], e) < 0)
+		return -1;
+	if (flock(fds[1], LOCK_EX | LOCK_NB) < 0) {
+		lock_pid(fds[1], pid, sizeof pid);
+		return err_set(e, EXIT_TEMPFAIL, "spool %s (this shard) is being loaded by another run (pid %s)", dir,
+			       pid);
+	}
+	if (lock_write_pid(fds[1], path, e) < 0)
+		return -1;
+	if (held_shard_lock(dir, o->shard_n, what, sizeof what))
+		return err_set(e, EXIT_TEMPFAIL,
+			       "spool %s is being loaded with another shard count (%s): every run of a spool must "
+			       "use the same N in --shard K/N",
+			       dir, what);
+	return 0;
+}
+
+static void unlock_spool(int fds[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -169,7 +243,7 @@ int run_main(const struct options *o)
 	struct summary total;
 	memset(&total, 0, sizeof total);
 	int worst = EXIT_OK;
-	int lock_fd = -1;
+	int lock_fds[2] = {-1, -1};
 	char **names = NULL;
 	size_t n = 0;
 	char sub[4096];
@@ -179,7 +253,7 @@ int run_main(const struct options *o)
 			errno ? strerror(errno) : "");
 		goto fail;
 	}
-	if (lock_spool(o, &lock_fd, &e) < 0)
+	if (lock_spool(o, lock_fds, &e) < 0)
 		goto fail;
 	for (int i = 0; i < 2; i++) {
 		snprintf(sub, sizeof sub, "%s/%s", o->spool, i ? "failed" : "done");
@@ -275,7 +349,7 @@ int run_main(const struct options *o)
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	close(lock_fd);
+	unlock_spool(lock_fds);
 	return worst;
 
 fail:
@@ -287,7 +361,6 @@ fail:
 		snprintf(total.error, sizeof total.error, "%s", e.msg);
 		summary_write_json(o->summary, &total);
 	}
-	if (lock_fd >= 0)
-		close(lock_fd);
+	unlock_spool(lock_fds);
 	return e.code ? e.code : EXIT_SOFTWARE;
 }

@@ -6,7 +6,9 @@
 # every file ends in done/ once, and the table holds every file's rows
 # exactly once.  Then that three shard instances started together on one
 # spool, as the Indexed Job and the template units run them, do not shut
-# each other out: each loads its own files and exits 0.
+# each other out: each loads its own files and exits 0, while a plain run
+# and a run with another shard count started meanwhile exit 75 and take
+# nothing.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -156,6 +158,21 @@ main() {
 	done
 	wait_until "$WAIT_TIMEOUT_S" "shards 1 and 2 to wait on the table or end" \
 		others_settled "${pids[@]:1}" || true
+	# While the shards hold the spool, neither a plain run nor a run with
+	# another shard count takes a file of it.
+	LOADER_PID="${pids[0]}"
+	loader_gone && die "shard 0 ended while the table was locked"
+	local before_others
+	before_others="$(files_in "$spool2")"
+	run_spool plain "${args[@]}"
+	check "at once: a plain run: exit code" 75 "$RC"
+	check_true "at once: a plain run: names the sharded runs" grep -q "being loaded by sharded runs" "$WORK/plain.err"
+	run_spool other_n "${args[@]}" --shard "0/$((N + 1))"
+	check "at once: --shard 0/$((N + 1)): exit code" 75 "$RC"
+	check_true "at once: --shard 0/$((N + 1)): names the shard count" grep -q "another shard count" "$WORK/other_n.err"
+	check "at once: the spool untouched by both (but for lock files)" \
+		"$(printf '%s\n' "$before_others" | grep -v '^\.edonu-ingest\.lock')" \
+		"$(files_in "$spool2" | grep -v '^\.edonu-ingest\.lock')"
 	table_lock_release
 	for ((k = 0; k < N; k++)); do
 		LOADER_PID="${pids[k]}"

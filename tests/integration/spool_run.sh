@@ -3,11 +3,11 @@
 # table and progress loads a spool of 300k + 1k (100 bad) + 20k (zstd)
 # orders records in one run (320900 rows), exits 65 because of the bad file,
 # and files them under done/ and failed/ (the bad file with its 100 rejects
-# beside it); that a second run started while the first holds the spool's
-# lock exits 75 at once, names the holder's pid and loads nothing; that a
-# loaded file dropped again under another name loads nothing and goes to
-# done/; and that hidden, .part and .tmp files and files younger than
-# --settle are left where they are.
+# beside it); that a second run, plain or sharded, started while the first
+# holds the spool's lock exits 75 at once, names the holder's pid and loads
+# nothing; that a loaded file dropped again under another name loads nothing
+# and goes to done/; and that hidden, .part and .tmp files and files younger
+# than --settle are left where they are.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -69,6 +69,13 @@ main() {
 	check "second run: summary's loaded" 0 "$(sum_field second loaded)"
 	check "second run: summary's records_read" 0 "$(sum_field second records_read)"
 	check "second run: spool untouched" "$before" "$(files_in "$spool")"
+	# A sharded run is kept out by a plain run as well.
+	run_spool sharded --config "$conf" --spool "$spool" --settle "$SETTLE_S" --shard 0/2
+	check "sharded run: exit code while a plain run holds the spool" 75 "$RC"
+	check_true "sharded run: names the holder's pid $first_pid" grep -q "pid $first_pid" "$WORK/sharded.err"
+	check "sharded run: summary's records_read" 0 "$(sum_field sharded records_read)"
+	check "sharded run: spool untouched (but for its lock file)" "$before" \
+		"$(files_in "$spool" | grep -v '^\.edonu-ingest\.lock\.0-of-2$')"
 	loader_gone && die "the first run ended while the table was locked"
 
 	table_lock_release
