@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,11 +17,13 @@
 
 /* One buffer more than reads in flight: the consumer holds the block it was
  * last given while READ_BUFS_IN_FLIGHT reads proceed behind it. */
-#define READ_SLOTS  (READ_BUFS_IN_FLIGHT + 1)
+#define READ_SLOTS   (READ_BUFS_IN_FLIGHT + 1)
 /* Bytes needed to tell zstd from plain input. */
-#define MAGIC_BYTES 4
+#define MAGIC_BYTES  4
 /* user_data of the cancel request sent at close, apart from slot numbers. */
-#define CANCEL_TAG  UINT64_MAX
+#define CANCEL_TAG   UINT64_MAX
+/* How often a wait for a pipe's next bytes looks at the stop flag. */
+#define STOP_POLL_MS 250
 
 enum slot_state { SLOT_FREE = 0, SLOT_BUSY, SLOT_READY, SLOT_HELD };
 enum zstd_kind { ZSTD_UNKNOWN = 0, ZSTD_NO, ZSTD_YES };
@@ -33,6 +37,7 @@ struct slot {
 };
 
 struct reader {
+	const _Atomic bool *stop; /* see reader_watch_stop; NULL: not watched */
 	char *name;
 	int fd;
 	bool own_fd;
@@ -160,6 +165,11 @@ struct reader *reader_open(const char *path, struct err *e)
 	return r;
 }
 
+void reader_watch_stop(struct reader *r, const _Atomic bool *stop)
+{
+	r->stop = stop;
+}
+
 void reader_use_plain_read(struct reader *r)
 {
 	ASSERT(!r->started);
@@ -220,21 +230,48 @@ static void submit_regular(struct reader *r)
 	}
 }
 
+static bool stopped(const struct reader *r)
+{
+	return r->stop != NULL && atomic_load(r->stop);
+}
+
+static int stop_error(const struct reader *r, struct err *e)
+{
+	return err_set(e, EXIT_TEMPFAIL, "%s: reading stopped before the end of the input", r->name);
+}
+
+/* Waits for the next completion. A pipe may stay silent for ever: its
+ * wait wakes every STOP_POLL_MS to look at the stop flag. */
+static int wait_cqe(struct reader *r, struct io_uring_cqe **cqe, struct err *e)
+{
+	int rc;
+	do {
+		rc = io_uring_submit(&r->ring);
+	} while (rc == -EINTR);
+	if (rc < 0)
+		return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", r->name, strerror(-rc));
+	for (;;) {
+		if (r->regular || r->stop == NULL) {
+			rc = io_uring_wait_cqe(&r->ring, cqe);
+		} else {
+			struct __kernel_timespec ts = {0, STOP_POLL_MS * 1000000LL};
+			rc = io_uring_wait_cqe_timeout(&r->ring, cqe, &ts);
+		}
+		if (rc == 0)
+			return 0;
+		if (rc != -EINTR && rc != -ETIME)
+			return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", r->name, strerror(-rc));
+		if (stopped(r))
+			return stop_error(r, e);
+	}
+}
+
 /* Waits for one completion and files it. Returns -1 on a read error. */
 static int reap_one(struct reader *r, struct err *e)
 {
 	struct io_uring_cqe *cqe;
-	int rc;
-	do {
-		rc = io_uring_submit_and_wait(&r->ring, 1);
-	} while (rc == -EINTR);
-	if (rc < 0)
-		return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", r->name, strerror(-rc));
-	do {
-		rc = io_uring_wait_cqe(&r->ring, &cqe);
-	} while (rc == -EINTR);
-	if (rc < 0)
-		return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", r->name, strerror(-rc));
+	if (wait_cqe(r, &cqe, e) < 0)
+		return -1;
 	unsigned i = (unsigned)io_uring_cqe_get_data64(cqe);
 	int res = cqe->res;
 	io_uring_cqe_seen(&r->ring, cqe);
@@ -276,6 +313,17 @@ static int plain_fill(struct reader *r, unsigned i, struct err *e)
 	s->got = 0;
 	s->want = READ_BUF_BYTES;
 	for (;;) {
+		if (!r->regular && r->stop != NULL) {
+			struct pollfd p = {.fd = r->fd, .events = POLLIN};
+			int ready = poll(&p, 1, STOP_POLL_MS);
+			if (ready <= 0) {
+				if (ready < 0 && errno != EINTR)
+					return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", r->name, strerror(errno));
+				if (stopped(r))
+					return stop_error(r, e);
+				continue;
+			}
+		}
 		ssize_t n = read(r->fd, s->buf + s->got, s->want - s->got);
 		if (n < 0 && errno == EINTR)
 			continue;

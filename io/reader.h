@@ -4,6 +4,7 @@
 
 #include "../pipeline/err.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,10 @@ int64_t reader_size(const struct reader *r);
 /* Raw bytes read from the file so far (compressed bytes for zstd). */
 uint64_t reader_bytes_read(const struct reader *r);
 bool reader_is_zstd(const struct reader *r);
+/* While a pipe keeps the reader waiting for its next bytes, *stop is looked
+ * at every 250 ms; once it is true, reader_next returns -1 with
+ * EXIT_TEMPFAIL. Files are not waited on that way: their reads end. */
+void reader_watch_stop(struct reader *r, const _Atomic bool *stop);
 /* Uses plain read(2) instead of io_uring (the bench's comparison). Call before the first reader_next. */
 void reader_use_plain_read(struct reader *r);
 

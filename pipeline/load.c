@@ -27,12 +27,19 @@
 
 /* How often the monitor wakes to redraw progress and look for signals. */
 #define MONITOR_INTERVAL_MS 250
+/* After SIGINT/SIGTERM the chunks in flight may finish for this long; then
+ * (or at a second signal) their statements are canceled and roll back, so
+ * that a chunk stuck in the server (a lock, a stalled disk) cannot hold the
+ * stop beyond what schedulers wait (Kubernetes: 30 s, systemd: 90 s). */
+#define STOP_GRACE_S        10.0
 
 static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t signals_seen;
 
 static void on_signal(int sig)
 {
 	got_signal = sig;
+	signals_seen = signals_seen + 1;
 }
 
 static double mono_s(void)
@@ -209,6 +216,7 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 	struct reader *r = reader_open(s->name, e);
 	if (r == NULL)
 		return -1;
+	reader_watch_stop(r, &ld->stop);
 	const char *data;
 	long n = reader_next(r, &data, e);
 	if (n < 0) {
@@ -318,7 +326,9 @@ static void *reader_main(void *arg)
 			continue;
 		struct err e;
 		err_clear(&e);
-		if (read_source(ld, &ld->sources[i], &rr, &e) < 0)
+		/* A read cut short by a stop (a signal, or another thread's
+		 * fatal error) is reported by what stopped it. */
+		if (read_source(ld, &ld->sources[i], &rr, &e) < 0 && !atomic_load(&ld->stop))
 			load_fail(ld, &e);
 		bytes_before += ld->sources[i].bytes;
 		atomic_store(&ld->bytes_read, bytes_before);
@@ -519,6 +529,7 @@ int load_run(const struct options *o, struct summary *out)
 	}
 
 	bool show = o->progress == PROGRESS_ALWAYS || (o->progress == PROGRESS_AUTO && isatty(STDERR_FILENO));
+	double stop_at = 0;
 	for (;;) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -532,6 +543,16 @@ int load_run(const struct options *o, struct summary *out)
 				  got_signal == SIGINT ? "SIGINT" : "SIGTERM");
 			atomic_store(&ld->stop, true);
 			sem_post(&ld->free_sem);
+			stop_at = mono_s();
+		}
+		if (stop_at > 0 && (signals_seen > 1 || mono_s() - stop_at >= STOP_GRACE_S)) {
+			if (!atomic_load(&ld->cancelled))
+				log_event(LOG_WARN, "cancel",
+					  "%s: canceling the chunks still in flight; they roll back and load on the "
+					  "next run",
+					  signals_seen > 1 ? "a second signal"
+							   : "still running after the grace period");
+			workers_cancel(ld);
 		}
 		struct cache_stats cs;
 		cache_stats(ld->cache, &cs);

@@ -76,8 +76,12 @@ struct worker {
 	struct field *fields;
 	uint32_t *bin_off, *bin_rec, *txt_off, *txt_rec;
 	struct cache_worker *cache; /* NULL without --invalidate/--bump */
-	uint8_t *refused;           /* per record of the chunk: refused by the server this attempt */
-	bool keys_partial;          /* the key set leaves out refused records */
+	/* The main thread cancels the statement in flight with this when a stop
+	 * signal is not heeded in time; renewed on each reconnection. */
+	pthread_mutex_t cancel_lock;
+	PGcancel *cancel;
+	uint8_t *refused;  /* per record of the chunk: refused by the server this attempt */
+	bool keys_partial; /* the key set leaves out refused records */
 	const struct chunk *cur_chunk;
 	const struct sink_batch *cur_batch;
 	size_t client_mark;          /* w->pending up to here: rejects found before the server saw the chunk */
@@ -105,7 +109,8 @@ struct load {
 	uint32_t workers_started;
 	_Atomic uint32_t workers_alive;
 	_Atomic bool reader_done;
-	_Atomic bool stop; /* a fatal error or a signal: stop reading */
+	_Atomic bool stop;      /* a fatal error or a signal: stop reading */
+	_Atomic bool cancelled; /* statements in flight canceled after a stop signal */
 	_Atomic int fatal_code;
 	pthread_mutex_t fatal_lock;
 	struct err fatal; /* the first fatal error */
@@ -131,6 +136,10 @@ uint32_t workers_cpus(cpu_set_t *set);
 int workers_create(struct load *ld, struct err *e);
 int workers_start(struct load *ld, struct err *e);
 void workers_join(struct load *ld);
+/* Cancels every worker's statement in flight (PQcancel); from then on a
+ * failed chunk is not retried but rolled back, and the run exits 75. Safe
+ * to call again while workers are still running. */
+void workers_cancel(struct load *ld);
 void workers_destroy(struct load *ld);
 
 /* Loads o->files (or stdin) into o->table and fills the summary, printing

@@ -364,6 +364,29 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* The cancel handle of the worker's current connection. */
+static void worker_renew_cancel(struct worker *w)
+{
+	PGcancel *c = PQgetCancel(pgsink_conn(w->sink));
+	pthread_mutex_lock(&w->cancel_lock);
+	PQfreeCancel(w->cancel);
+	w->cancel = c;
+	pthread_mutex_unlock(&w->cancel_lock);
+}
+
+void workers_cancel(struct load *ld)
+{
+	atomic_store(&ld->cancelled, true);
+	for (uint32_t i = 0; i < ld->workers_started; i++) {
+		struct worker *w = &ld->workers[i];
+		char why[256];
+		pthread_mutex_lock(&w->cancel_lock);
+		if (w->cancel != NULL)
+			PQcancel(w->cancel, why, sizeof why);
+		pthread_mutex_unlock(&w->cancel_lock);
+	}
+}
+
 /* Commits the batch, retrying transient failures (lost connection, server
  * restart, deadlock) with capped exponential backoff for --retry-timeout.
  * After a lost connection the ledger says whether the COMMIT happened
@@ -382,12 +405,21 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 		long committed = pgsink_commit(w->sink, b, on_server_reject, w, &e);
 		if (committed >= 0)
 			return committed;
+		if (atomic_load(&w->ld->cancelled)) {
+			struct err f;
+			err_set(
+			    &f, EXIT_TEMPFAIL,
+			    "%s: chunk %llu: canceled after the stop signal; it rolled back and loads on the next run",
+			    c->src->name, (unsigned long long)c->seq);
+			load_fail(w->ld, &f);
+			return -1;
+		}
 		if (!e.retryable || atomic_load(&w->ld->fatal_code)) {
 			load_fail(w->ld, &e);
 			return -1;
 		}
 		for (;;) {
-			if (now_ns() + (uint64_t)backoff * 1000000u > deadline) {
+			if (now_ns() + (uint64_t)backoff * 1000000u > deadline || atomic_load(&w->ld->cancelled)) {
 				struct err f;
 				err_set(&f, EXIT_UNAVAILABLE, "%s: chunk %llu: gave up after %u s: %s", c->src->name,
 					(unsigned long long)c->seq, o->retry_timeout_s, e.msg);
@@ -405,6 +437,7 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 			if (conn == NULL)
 				continue;
 			pgsink_set_conn(w->sink, conn);
+			worker_renew_cancel(w);
 			if (b->ledger_source_id == NULL)
 				break;
 			uint64_t loaded = 0;
@@ -524,6 +557,8 @@ int workers_create(struct load *ld, struct err *e)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	if (sem_init(&ld->free_sem, 0, 0) < 0 || sem_init(&ld->finished_sem, 0, 0) < 0)
 		return err_set(e, EXIT_SOFTWARE, "sem_init: %s", strerror(errno));
+	for (uint32_t i = 0; i < ld->nworkers; i++)
+		pthread_mutex_init(&ld->workers[i].cancel_lock, NULL);
 	for (uint32_t i = 0; i < ld->nworkers; i++) {
 		struct worker *w = &ld->workers[i];
 		w->id = i;
@@ -568,6 +603,7 @@ int workers_create(struct load *ld, struct err *e)
 			PQfinish(conn);
 			return err_set(e, EXIT_SOFTWARE, "out of memory");
 		}
+		worker_renew_cancel(w);
 	}
 	return 0;
 }
@@ -633,6 +669,8 @@ void workers_destroy(struct load *ld)
 		return;
 	for (uint32_t i = 0; i < ld->nworkers; i++) {
 		struct worker *w = &ld->workers[i];
+		PQfreeCancel(w->cancel);
+		pthread_mutex_destroy(&w->cancel_lock);
 		pgsink_free(w->sink);
 		for (uint32_t k = 0; k < CHUNKS_PER_WORKER; k++)
 			chunk_free(w->chunks[k]);

@@ -4,7 +4,11 @@
 # signal) with its summary written, that the table then holds exactly the
 # committed chunks' rows, and that the next run completes the load with
 # every record exactly once (table with no primary key) and exits 0; SIGINT
-# behaves the same.
+# behaves the same.  And that a load whose chunks are stuck in the server
+# (behind another session's lock on the table) still stops: 10 s after
+# SIGTERM it cancels them (they roll back) and exits 75, at once after a
+# second signal, committing nothing; and that a load from a pipe that has
+# gone quiet (its writer still open) stops within a second of SIGTERM.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -15,6 +19,8 @@ EDONU_INGEST="${EDONU_INGEST:-$SOURCE_ROOT/build/edonu-ingest}"
 source "$HERE/lib.sh"
 # shellcheck source=ledger_helpers.sh
 source "$HERE/ledger_helpers.sh"
+# shellcheck source=spool_helpers.sh
+source "$HERE/spool_helpers.sh"
 
 ROWS=1000000
 BATCH_ROWS=20000
@@ -53,6 +59,70 @@ interrupt() {
 	check_true "$name: stopped before the end ($rows rows)" test "$rows" -lt "$ROWS"
 }
 
+# interrupt_stuck NAME SIGNAL... LIMIT_MS: with the table locked by another
+# session, starts the load, waits until its COPY waits on the lock, sends the
+# signals 0.5 s apart, and expects exit 75 within LIMIT_MS of the last one
+# with nothing committed.
+interrupt_stuck() {
+	local name="$1" limit_ms="${*: -1}" sig t_sig stop_ms
+	local -a sigs=("${@:2:$#-2}")
+	local before
+	before="$(ledger_chunks)"
+	load_bg "$name" --table orders --batch-rows "$BATCH_ROWS" "$INPUT"
+	wait_until "$WAIT_TIMEOUT_S" "$name to wait on the table" loader_waits_on_lock ||
+		die "$name did not wait on the table"
+	loader_gone && die "$name ended while the table was locked"
+	for sig in "${sigs[@]}"; do
+		kill -s "$sig" "$LOADER_PID"
+		t_sig="$(now_ms)"
+		sleep 0.5
+	done
+	wait_until "$STOP_TIMEOUT_S" "$name to stop" loader_gone || true
+	stop_ms=$(($(now_ms) - t_sig))
+	if ! loader_gone; then
+		FAILED+=("$name: still running ${STOP_TIMEOUT_S}s after SIG${sigs[*]}")
+		kill -9 "$LOADER_PID"
+	fi
+	reap "$LOADER_PID"
+	note "$name: SIG${sigs[*]} while stuck on a lock; exited $RC ${stop_ms} ms after the last"
+	[[ "$RC" == 75 ]] || show_err "$name"
+	check "$name: exit code" 75 "$RC"
+	check_true "$name: stopped within $limit_ms ms of the last signal (took $stop_ms)" test "$stop_ms" -le "$limit_ms"
+	check_true "$name: the error says the chunks in flight were canceled" \
+		grep -q "canceled" <<<"$(sum_field "$name" error) $(cat "$WORK/$name.err")"
+	check "$name: committed no chunk" "$before" "$(ledger_chunks)"
+	check "$name: loaded" 0 "$(sum_field "$name" loaded)"
+}
+
+# interrupt_quiet_pipe NAME: a load from standard input, a FIFO whose
+# writer has sent 1000 records and stays open, gets SIGTERM.
+interrupt_quiet_pipe() {
+	local name="$1" t_sig stop_ms fifo="$WORK/$1.fifo"
+	mkfifo "$fifo"
+	"$EDONU_INGEST" load --dsn "$EDONU_TEST_DSN" --progress never --summary "$WORK/$name.json" \
+		--table orders --format csv - <"$fifo" 2>"$WORK/$name.err" &
+	LOADER_PID=$!
+	exec 3>"$fifo"
+	head -n 1001 "$INPUT" >&3
+	sleep 1
+	loader_gone && { exec 3>&-; die "$name ended while its input was open"; }
+	kill -s TERM "$LOADER_PID"
+	t_sig="$(now_ms)"
+	wait_until "$STOP_TIMEOUT_S" "$name to stop" loader_gone || true
+	stop_ms=$(($(now_ms) - t_sig))
+	exec 3>&-
+	if ! loader_gone; then
+		FAILED+=("$name: still running ${STOP_TIMEOUT_S}s after SIGTERM")
+		kill -9 "$LOADER_PID"
+	fi
+	reap "$LOADER_PID"
+	note "$name: SIGTERM while its pipe was quiet; exited $RC ${stop_ms} ms later"
+	check "$name: exit code" 75 "$RC"
+	check_true "$name: stopped within 1000 ms (took $stop_ms)" test "$stop_ms" -le 1000
+	check_true "$name: summary names the interruption" grep -qi signal <<<"$(sum_field "$name" error)"
+	check "$name: loaded" 0 "$(sum_field "$name" loaded)"
+}
+
 main() {
 	[[ -x "$EDONU_INGEST" ]] || die "no loader at $EDONU_INGEST (set EDONU_INGEST)"
 	command -v jq >/dev/null || die "jq is needed to read the summaries"
@@ -70,6 +140,12 @@ main() {
 	check "term: summary loaded = ledger" "$(ledger_loaded)" "$(sum_field term loaded)"
 	interrupt int INT
 
+	table_lock_take orders
+	interrupt_stuck stuck_term TERM 20000
+	interrupt_stuck stuck_twice TERM INT 4000
+	table_lock_release
+	interrupt_quiet_pipe quiet_pipe
+
 	local committed
 	committed="$(ledger_q "SELECT coalesce(sum(records), 0) FROM edonu_ingest.chunks")"
 	load resume --table orders --batch-rows "$BATCH_ROWS" "$INPUT"
@@ -80,7 +156,8 @@ main() {
 	check "resume: rejected" 0 "$(sum_field resume rejected)"
 	check "rows" "$ROWS" "$(psql_q 'SELECT count(*) FROM orders')"
 	check "distinct order_id" "$ROWS" "$(psql_q 'SELECT count(DISTINCT order_id) FROM orders')"
-	check "ledger: source" "complete|$ROWS" "$(psql_q 'SELECT state, loaded FROM edonu_ingest.sources')"
+	check "ledger: the file's source" "complete|$ROWS" \
+		"$(psql_q "SELECT state, loaded FROM edonu_ingest.sources WHERE source_id LIKE 'file:%'")"
 	finish
 }
 
