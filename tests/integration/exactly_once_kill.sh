@@ -36,6 +36,10 @@ main() {
 	seed_random
 	pg_start
 	orders_table orders
+	# Each chunk's COPY first sleeps 20 ms: a run then lasts over half a
+	# second more, whatever the machine's speed, and the kills below land
+	# while it runs.
+	slow_copies orders 0.02
 	local input="$WORK/orders.csv"
 	"$EDONU_INGEST" gen --rows "$ROWS" --seed 7 -o "$input"
 	# The same command every time.

@@ -109,13 +109,15 @@ main() {
 		check "replay: the rerun logged the replay of pending keys" present "absent: $(head -n 3 "$WORK/replay.err")"
 	check "replay: keys of rows committed so far left in Redis" 0 "$keys_after_replay"
 
-	# Random kills with Redis up.
+	# Random kills with Redis up.  Each COPY first sleeps 20 ms, so that the
+	# chunks left (a chunk of 2000 rows commits in a few ms here) cannot all
+	# commit before the kill.
+	slow_copies orders 0.02
 	local i gap delay_ms before
 	for ((i = 1; i <= RANDOM_KILLS; i++)); do
 		before="$(ledger_chunks)"
 		# A random moment within an equal share of the chunks still to
-		# commit, so that every kill finds the load still running
-		# (a chunk of 2000 rows commits in a few ms here).
+		# commit, so that every kill finds the load still running.
 		local share=$(((ROWS / BATCH_ROWS - before) / (RANDOM_KILLS - i + 2)))
 		((share >= 2)) || share=2
 		local gap_max=$((share / 2 < GAP_CHUNKS_MAX ? share / 2 : GAP_CHUNKS_MAX))
@@ -129,6 +131,7 @@ main() {
 		kill_loader "random$i"
 		note "random$i: killed $delay_ms ms after $gap chunks: chunks $before -> $(ledger_chunks)"
 	done
+	psql_q "DROP TRIGGER edonu_test_slow ON orders"
 
 	# To completion, then once more.
 	load complete "${cmd[@]}"

@@ -132,6 +132,10 @@ main() {
 	seed_random
 	pg_start
 	orders_table orders
+	# Each chunk's COPY first sleeps 20 ms: a run then lasts over half a
+	# second more, whatever the machine's speed, and the signals below land
+	# while it runs.
+	slow_copies orders 0.02
 	INPUT="$WORK/orders.csv"
 	"$EDONU_INGEST" gen --rows "$ROWS" --seed 11 -o "$INPUT"
 
