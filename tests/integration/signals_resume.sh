@@ -27,10 +27,24 @@ BATCH_ROWS=20000
 # A signal must stop a run within this: it only finishes the chunks in flight.
 STOP_TIMEOUT_S=30
 
+# await_stop NAME SINCE_MS WHAT: waits for the loader to end after a signal
+# sent at SINCE_MS; kills it (and records a failure) when it still runs
+# after STOP_TIMEOUT_S; reaps it into RC and sets STOP_MS.
+await_stop() {
+	local name="$1" since_ms="$2" what="$3"
+	wait_until "$STOP_TIMEOUT_S" "$name to stop after $what" loader_gone || true
+	STOP_MS=$(($(now_ms) - since_ms))
+	if ! loader_gone; then
+		FAILED+=("$name: still running ${STOP_TIMEOUT_S}s after $what")
+		kill -9 "$LOADER_PID"
+	fi
+	reap "$LOADER_PID"
+}
+
 # interrupt NAME SIGNAL: starts the load, sends SIGNAL once it has
 # committed a few chunks and a random moment later, and checks how it ends.
 interrupt() {
-	local name="$1" sig="$2" gap delay_ms t_sig stop_ms
+	local name="$1" sig="$2" gap delay_ms
 	gap=$((1 + RANDOM % 3))
 	delay_ms=$((RANDOM % 200))
 	load_bg "$name" --table orders --batch-rows "$BATCH_ROWS" "$INPUT"
@@ -39,15 +53,8 @@ interrupt() {
 	sleep "0.$(printf '%03d' "$delay_ms")"
 	loader_gone && die "$name ended before the signal (test timing)"
 	kill -s "$sig" "$LOADER_PID"
-	t_sig="$(now_ms)"
-	wait_until "$STOP_TIMEOUT_S" "$name to stop after SIG$sig" loader_gone || true
-	stop_ms=$(($(now_ms) - t_sig))
-	if ! loader_gone; then
-		FAILED+=("$name: still running ${STOP_TIMEOUT_S}s after SIG$sig")
-		kill -9 "$LOADER_PID"
-	fi
-	reap "$LOADER_PID"
-	note "$name: SIG$sig after $gap chunks + $delay_ms ms; exited $RC ${stop_ms} ms later"
+	await_stop "$name" "$(now_ms)" "SIG$sig"
+	note "$name: SIG$sig after $gap chunks + $delay_ms ms; exited $RC ${STOP_MS} ms later"
 	[[ "$RC" == 75 ]] || show_err "$name"
 	check "$name: exit code after SIG$sig" 75 "$RC"
 	check "$name: summary's exit_code" 75 "$(sum_field "$name" exit_code)"
@@ -64,7 +71,7 @@ interrupt() {
 # signals 0.5 s apart, and expects exit 75 within LIMIT_MS of the last one
 # with nothing committed.
 interrupt_stuck() {
-	local name="$1" limit_ms="${*: -1}" sig t_sig stop_ms
+	local name="$1" limit_ms="${*: -1}" sig t_sig
 	local -a sigs=("${@:2:$#-2}")
 	local before
 	before="$(ledger_chunks)"
@@ -77,17 +84,11 @@ interrupt_stuck() {
 		t_sig="$(now_ms)"
 		sleep 0.5
 	done
-	wait_until "$STOP_TIMEOUT_S" "$name to stop" loader_gone || true
-	stop_ms=$(($(now_ms) - t_sig))
-	if ! loader_gone; then
-		FAILED+=("$name: still running ${STOP_TIMEOUT_S}s after SIG${sigs[*]}")
-		kill -9 "$LOADER_PID"
-	fi
-	reap "$LOADER_PID"
-	note "$name: SIG${sigs[*]} while stuck on a lock; exited $RC ${stop_ms} ms after the last"
+	await_stop "$name" "$t_sig" "SIG${sigs[*]}"
+	note "$name: SIG${sigs[*]} while stuck on a lock; exited $RC ${STOP_MS} ms after the last"
 	[[ "$RC" == 75 ]] || show_err "$name"
 	check "$name: exit code" 75 "$RC"
-	check_true "$name: stopped within $limit_ms ms of the last signal (took $stop_ms)" test "$stop_ms" -le "$limit_ms"
+	check_true "$name: stopped within $limit_ms ms of the last signal (took $STOP_MS)" test "$STOP_MS" -le "$limit_ms"
 	check_true "$name: the error says the chunks in flight were canceled" \
 		grep -q "canceled" <<<"$(sum_field "$name" error) $(cat "$WORK/$name.err")"
 	check "$name: committed no chunk" "$before" "$(ledger_chunks)"
@@ -97,7 +98,7 @@ interrupt_stuck() {
 # interrupt_quiet_pipe NAME: a load from standard input, a FIFO whose
 # writer has sent 1000 records and stays open, gets SIGTERM.
 interrupt_quiet_pipe() {
-	local name="$1" t_sig stop_ms fifo="$WORK/$1.fifo"
+	local name="$1" fifo="$WORK/$1.fifo"
 	mkfifo "$fifo"
 	"$EDONU_INGEST" load --dsn "$EDONU_TEST_DSN" --progress never --summary "$WORK/$name.json" \
 		--table orders --format csv - <"$fifo" 2>"$WORK/$name.err" &
@@ -107,18 +108,11 @@ interrupt_quiet_pipe() {
 	sleep 1
 	loader_gone && { exec 3>&-; die "$name ended while its input was open"; }
 	kill -s TERM "$LOADER_PID"
-	t_sig="$(now_ms)"
-	wait_until "$STOP_TIMEOUT_S" "$name to stop" loader_gone || true
-	stop_ms=$(($(now_ms) - t_sig))
+	await_stop "$name" "$(now_ms)" SIGTERM
 	exec 3>&-
-	if ! loader_gone; then
-		FAILED+=("$name: still running ${STOP_TIMEOUT_S}s after SIGTERM")
-		kill -9 "$LOADER_PID"
-	fi
-	reap "$LOADER_PID"
-	note "$name: SIGTERM while its pipe was quiet; exited $RC ${stop_ms} ms later"
+	note "$name: SIGTERM while its pipe was quiet; exited $RC ${STOP_MS} ms later"
 	check "$name: exit code" 75 "$RC"
-	check_true "$name: stopped within 1000 ms (took $stop_ms)" test "$stop_ms" -le 1000
+	check_true "$name: stopped within 1000 ms (took $STOP_MS)" test "$STOP_MS" -le 1000
 	check_true "$name: summary names the interruption" grep -qi signal <<<"$(sum_field "$name" error)"
 	check "$name: loaded" 0 "$(sum_field "$name" loaded)"
 }
