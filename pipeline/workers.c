@@ -357,11 +357,17 @@ static int before_commit(void *ctx, struct err *e)
 #define RETRY_BACKOFF_MS_MIN 100
 #define RETRY_BACKOFF_MS_MAX 5000
 
-static void sleep_ms(long ms)
+/* Sleeps ms, in steps of at most 100 ms so that a cancel after a stop
+ * signal is seen within one. */
+static void backoff_sleep(const struct load *ld, long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	while (ms > 0 && !atomic_load(&ld->cancelled)) {
+		long step = ms < 100 ? ms : 100;
+		struct timespec ts = {0, step * 1000000L};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		ms -= step;
+	}
 }
 
 /* The cancel handle of the worker's current connection. */
@@ -387,6 +393,18 @@ void workers_cancel(struct load *ld)
 	}
 }
 
+/* A chunk that failed after the stop signal's grace period: it is not
+ * retried, and the run ends 75 (it loads on the next run). */
+static long chunk_cancelled(struct worker *w, const struct chunk *c)
+{
+	struct err f;
+	err_set(&f, EXIT_TEMPFAIL,
+		"%s: chunk %llu: canceled after the stop signal; it rolled back and loads on the next run",
+		c->src->name, (unsigned long long)c->seq);
+	load_fail(w->ld, &f);
+	return -1;
+}
+
 /* Commits the batch, retrying transient failures (lost connection, server
  * restart, deadlock) with capped exponential backoff for --retry-timeout.
  * After a lost connection the ledger says whether the COMMIT happened
@@ -405,21 +423,16 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 		long committed = pgsink_commit(w->sink, b, on_server_reject, w, &e);
 		if (committed >= 0)
 			return committed;
-		if (atomic_load(&w->ld->cancelled)) {
-			struct err f;
-			err_set(
-			    &f, EXIT_TEMPFAIL,
-			    "%s: chunk %llu: canceled after the stop signal; it rolled back and loads on the next run",
-			    c->src->name, (unsigned long long)c->seq);
-			load_fail(w->ld, &f);
-			return -1;
-		}
+		if (atomic_load(&w->ld->cancelled))
+			return chunk_cancelled(w, c);
 		if (!e.retryable || atomic_load(&w->ld->fatal_code)) {
 			load_fail(w->ld, &e);
 			return -1;
 		}
 		for (;;) {
-			if (now_ns() + (uint64_t)backoff * 1000000u > deadline || atomic_load(&w->ld->cancelled)) {
+			if (atomic_load(&w->ld->cancelled))
+				return chunk_cancelled(w, c);
+			if (now_ns() + (uint64_t)backoff * 1000000u > deadline) {
 				struct err f;
 				err_set(&f, EXIT_UNAVAILABLE, "%s: chunk %llu: gave up after %u s: %s", c->src->name,
 					(unsigned long long)c->seq, o->retry_timeout_s, e.msg);
@@ -429,7 +442,7 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 			log_event(LOG_WARN, "chunk_retry", "%s: chunk %llu: retrying in %ld ms after: %s", c->src->name,
 				  (unsigned long long)c->seq, backoff, e.msg);
 			atomic_fetch_add_explicit(&w->n.retries, 1, memory_order_relaxed);
-			sleep_ms(backoff);
+			backoff_sleep(w->ld, backoff);
 			backoff = backoff * 2 > RETRY_BACKOFF_MS_MAX ? RETRY_BACKOFF_MS_MAX : backoff * 2;
 			if (PQstatus(pgsink_conn(w->sink)) == CONNECTION_OK)
 				break;

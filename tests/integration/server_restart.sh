@@ -4,7 +4,9 @@
 # pg_terminate_backend of the sessions running its COPYs, the loader
 # reconnects, retries the chunks in flight, exits 0 and leaves every
 # record exactly once (table with no primary key) with the source complete
-# in the ledger.
+# in the ledger.  And that a SIGTERM while the server is down and the loader
+# retries ends the run with 75 once the stop's grace period (10 s) is over,
+# not after --retry-timeout, and the rerun completes it.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -55,6 +57,8 @@ main() {
 	pg_start
 	orders_table orders
 	orders_table orders_t
+	orders_table orders_s
+	slow_copies orders_s 0.05
 	# 60 chunks of ~5 ms each would end before the test could act.
 	slow_copies orders_t 0.05
 	local input="$WORK/orders.csv" input_t="$WORK/orders_t.csv"
@@ -100,6 +104,34 @@ main() {
 	note "load terminate: exit $RC: $(summary_line terminate)"
 	check_true "terminate: the loader retried a chunk" test "$(sum_field terminate retries)" -gt 0
 	expect_exactly_once terminate orders_t "$TERMINATE_ROWS"
+
+	# 3. SIGTERM while the server is down: the loader is retrying.
+	before="$(ledger_chunks)"
+	load_bg stopped --table orders_s --batch-rows "$TERMINATE_BATCH_ROWS" --retry-timeout 120 "$input_t"
+	wait_until "$WAIT_TIMEOUT_S" "the load to commit 2 chunks" chunks_at_least $((before + 2)) ||
+		die "the load committed no 2 chunks"
+	_lib_as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null ||
+		die "pg_ctl stop failed; see $PG_DIR/server.log"
+	sleep 1
+	loader_gone && die "the load ended while the server was down (it should retry)"
+	kill -TERM "$LOADER_PID"
+	t0="$(now_ms)"
+	wait_until 60 "the load to stop after SIGTERM" loader_gone || true
+	local stop_ms=$(($(now_ms) - t0))
+	if ! loader_gone; then
+		FAILED+=("stopped: still running 60 s after SIGTERM")
+		kill -9 "$LOADER_PID"
+	fi
+	reap "$LOADER_PID"
+	note "stopped: SIGTERM while the server was down; exited $RC ${stop_ms} ms later"
+	check "stopped: exit code" 75 "$RC"
+	check_true "stopped: within the grace period (took $stop_ms ms)" test "$stop_ms" -le 13000
+	_lib_as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start >/dev/null ||
+		die "pg_ctl start failed; see $PG_DIR/server.log"
+	load stopped_rerun --table orders_s --batch-rows "$TERMINATE_BATCH_ROWS" "$input_t"
+	check "stopped: rerun: exit code" 0 "$RC"
+	check "stopped: rows" "$TERMINATE_ROWS" "$(psql_q 'SELECT count(*) FROM orders_s')"
+	check "stopped: distinct order_id" "$TERMINATE_ROWS" "$(psql_q 'SELECT count(DISTINCT order_id) FROM orders_s')"
 	finish
 }
 
