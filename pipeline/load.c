@@ -562,6 +562,7 @@ int load_run(const struct options *o, struct summary *out)
 		struct monitor_live live = {
 		    .loaded = SUM(ld, loaded),
 		    .rejected = SUM(ld, rejected),
+		    .ignored = SUM(ld, ignored),
 		    .skipped = atomic_load(&ld->skipped_total),
 		    .bytes = atomic_load(&ld->bytes_read),
 		    .batches = SUM(ld, batches),
@@ -580,7 +581,7 @@ int load_run(const struct options *o, struct summary *out)
 			struct progress_state p = {
 			    .bytes = atomic_load(&ld->bytes_read),
 			    .bytes_total = total_bytes,
-			    .records = SUM(ld, loaded) + SUM(ld, rejected),
+			    .records = SUM(ld, loaded) + SUM(ld, rejected) + SUM(ld, ignored),
 			    .rejected = SUM(ld, rejected),
 			    .elapsed_s = mono_s() - t_start,
 			};
@@ -623,6 +624,7 @@ fail_started:;
 	    .records_read = records,
 	    .loaded = SUM(ld, loaded),
 	    .rejected = SUM(ld, rejected),
+	    .ignored = SUM(ld, ignored),
 	    .skipped = skipped,
 	    .deferred = SUM(ld, deferred),
 	    .bytes = bytes,
@@ -667,7 +669,7 @@ fail_started:;
 		code = EXIT_DATAERR;
 	}
 	if (code == EXIT_OK || (code == EXIT_DATAERR && atomic_load(&ld->fatal_code) == 0))
-		ASSERT(s.records_read == s.loaded + s.rejected + s.skipped);
+		ASSERT(s.records_read == s.loaded + s.rejected + s.ignored + s.skipped);
 	if (ld->rejects && rejects_close(ld->rejects, &e) < 0) {
 		log_event(LOG_ERROR, "rejects_failed", "%s", e.msg);
 		snprintf(s.error, sizeof s.error, "%s", e.msg);

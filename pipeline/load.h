@@ -46,6 +46,7 @@ struct source {
 struct worker_counters {
 	alignas(CACHE_LINE_BYTES) _Atomic uint64_t loaded;
 	_Atomic uint64_t rejected;
+	_Atomic uint64_t ignored; /* --on-conflict ignore: the key was there already */
 	_Atomic uint64_t batches;
 	_Atomic uint64_t deferred; /* records sent through text COPY */
 	_Atomic uint64_t statements;
@@ -82,6 +83,7 @@ struct worker {
 	PGcancel *cancel;
 	uint8_t *refused;  /* per record of the chunk: refused by the server this attempt */
 	bool keys_partial; /* the key set leaves out refused records */
+	long merged;       /* rows the chunk's commit wrote through merge; -1: unknown or no merge */
 	const struct chunk *cur_chunk;
 	const struct sink_batch *cur_batch;
 	size_t client_mark;          /* w->pending up to here: rejects found before the server saw the chunk */

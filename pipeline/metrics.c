@@ -242,11 +242,14 @@ int metrics_render(const struct metrics_snapshot *s, struct buf *out)
 
 	const char *rec = "edonu_ingest_records_total";
 	put_header(out, rec, "counter",
-		   "Records by outcome: loaded, rejected, or skipped as committed by an earlier run.");
+		   "Records by outcome: loaded, rejected, ignored (--on-conflict ignore: the key was there), or "
+		   "skipped as committed by an earlier run.");
 	put_series(out, rec, "", t, "outcome", "loaded");
 	put_fmt(out, "%llu\n", (unsigned long long)s->records_loaded);
 	put_series(out, rec, "", t, "outcome", "rejected");
 	put_fmt(out, "%llu\n", (unsigned long long)s->records_rejected);
+	put_series(out, rec, "", t, "outcome", "ignored");
+	put_fmt(out, "%llu\n", (unsigned long long)s->records_ignored);
 	put_series(out, rec, "", t, "outcome", "skipped");
 	put_fmt(out, "%llu\n", (unsigned long long)s->records_skipped);
 

@@ -66,6 +66,7 @@ void metrics_histogram_read(const struct metrics_histogram *h, struct metrics_hi
 struct metrics_snapshot {
 	uint64_t records_loaded;    /* SUM(loaded) over workers */
 	uint64_t records_rejected;  /* SUM(rejected) */
+	uint64_t records_ignored;   /* SUM(ignored): --on-conflict ignore */
 	uint64_t records_skipped;   /* sum of sources[i].skipped */
 	uint64_t bytes_read;        /* ld->bytes_read */
 	uint64_t batches;           /* SUM(batches): chunks committed */

@@ -41,6 +41,7 @@ static void fill(struct metrics_snapshot *s, const struct monitor_live *live, bo
 	memset(s, 0, sizeof *s);
 	s->records_loaded = mon.done.loaded + (live ? live->loaded : 0);
 	s->records_rejected = mon.done.rejected + (live ? live->rejected : 0);
+	s->records_ignored = mon.done.ignored + (live ? live->ignored : 0);
 	s->records_skipped = mon.done.skipped + (live ? live->skipped : 0);
 	s->bytes_read = mon.done.bytes + (live ? live->bytes : 0);
 	s->batches = mon.done.batches + (live ? live->batches : 0);

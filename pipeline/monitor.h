@@ -14,7 +14,7 @@ extern struct metrics_histogram monitor_commit_seconds;
 
 /* The figures of the load running now, read by the monitor every tick. */
 struct monitor_live {
-	uint64_t loaded, rejected, skipped, bytes, batches, retries, isolation_retries;
+	uint64_t loaded, rejected, ignored, skipped, bytes, batches, retries, isolation_retries;
 	uint64_t keys_invalidated, keys_pending, redis_round_trips, queue_depth;
 	uint32_t workers;
 	const char *table;

@@ -8,7 +8,7 @@
 struct progress_state {
 	uint64_t bytes;      /* input bytes read so far */
 	int64_t bytes_total; /* -1 when unknown (a pipe) */
-	uint64_t records;    /* records loaded + rejected */
+	uint64_t records;    /* records loaded + rejected + ignored */
 	uint64_t rejected;
 	double elapsed_s;
 };

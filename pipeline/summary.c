@@ -13,7 +13,7 @@
 double summary_records_per_minute(const struct summary *s)
 {
 	/* Records this run processed: skipped ones cost nothing and would flatter it. */
-	return s->seconds > 0 ? (double)(s->loaded + s->rejected) * 60.0 / s->seconds : 0.0;
+	return s->seconds > 0 ? (double)(s->loaded + s->rejected + s->ignored) * 60.0 / s->seconds : 0.0;
 }
 
 void summary_print(FILE *out, const struct summary *s)
@@ -32,6 +32,9 @@ void summary_print(FILE *out, const struct summary *s)
 		(unsigned long long)s->rejected, (unsigned long long)s->skipped, (unsigned long long)s->bytes,
 		s->seconds, summary_records_per_minute(s), (unsigned long long)s->batches, s->workers, s->files,
 		(unsigned long long)s->retries);
+	if (s->ignored)
+		fprintf(out, "  ignored        %12llu   key already in the table (--on-conflict ignore)\n",
+			(unsigned long long)s->ignored);
 	if (s->keys_invalidated || s->keys_pending)
 		fprintf(out, "  keys           %12llu   invalidated, %llu pending, %llu Redis round trips\n",
 			(unsigned long long)s->keys_invalidated, (unsigned long long)s->keys_pending,
@@ -64,6 +67,7 @@ void summary_add(struct summary *a, const struct summary *b)
 	a->records_read += b->records_read;
 	a->loaded += b->loaded;
 	a->rejected += b->rejected;
+	a->ignored += b->ignored;
 	a->skipped += b->skipped;
 	a->deferred += b->deferred;
 	a->bytes += b->bytes;
@@ -96,6 +100,7 @@ int summary_write_json(const char *path, const struct summary *s)
 	put_kv_u64(&b, "records_read", s->records_read, true);
 	put_kv_u64(&b, "loaded", s->loaded, true);
 	put_kv_u64(&b, "rejected", s->rejected, true);
+	put_kv_u64(&b, "ignored", s->ignored, true);
 	put_kv_u64(&b, "skipped", s->skipped, true);
 	put_kv_u64(&b, "deferred_to_text", s->deferred, true);
 	put_kv_u64(&b, "bytes", s->bytes, true);

@@ -11,6 +11,7 @@ struct summary {
 	uint64_t records_read;
 	uint64_t loaded;
 	uint64_t rejected;
+	uint64_t ignored; /* --on-conflict ignore: records whose key was there already */
 	uint64_t skipped;
 	uint64_t deferred;
 	uint64_t bytes;
@@ -36,7 +37,7 @@ struct summary {
 /* Adds b's counts into a (a run over several files); times add up too. */
 void summary_add(struct summary *a, const struct summary *b);
 
-/* Records loaded or rejected per minute over the whole run (skipped ones excluded). */
+/* Records loaded, rejected or ignored per minute over the whole run (skipped ones excluded). */
 double summary_records_per_minute(const struct summary *s);
 
 /* The table on stderr (a human's view). */

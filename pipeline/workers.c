@@ -421,8 +421,10 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 		struct err e;
 		err_clear(&e);
 		long committed = pgsink_commit(w->sink, b, on_server_reject, w, &e);
-		if (committed >= 0)
+		if (committed >= 0) {
+			w->merged = pgsink_merged(w->sink);
 			return committed;
+		}
 		if (atomic_load(&w->ld->cancelled))
 			return chunk_cancelled(w, c);
 		if (!e.retryable || atomic_load(&w->ld->fatal_code)) {
@@ -459,7 +461,7 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 			if (done < 0)
 				continue;
 			if (done == 1)
-				return (long)loaded; /* committed before the connection went */
+				return (long)loaded; /* committed before the connection went: w->merged unknown */
 			break;
 		}
 	}
@@ -494,6 +496,7 @@ static void process_chunk(struct worker *w, struct chunk *c)
 	}
 	uint64_t t1 = now_ns();
 	long committed;
+	w->merged = -1;
 	if (ld->o->dry_run) {
 		committed = (long)b.nbin + (long)b.ntxt;
 	} else {
@@ -514,7 +517,13 @@ static void process_chunk(struct worker *w, struct chunk *c)
 		cache_worker_send(w->cache);
 	uint64_t nrej = flush_rejects(w, c);
 	atomic_fetch_add_explicit(&w->n.rejected, nrej, memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->n.loaded, (uint64_t)committed, memory_order_relaxed);
+	/* With ON CONFLICT DO NOTHING the merge wrote only the records whose
+	 * key was new (and the first of a key repeated in the chunk). */
+	uint64_t ignored = 0;
+	if (ld->o->on_conflict == CONFLICT_IGNORE && w->merged >= 0 && w->merged <= committed)
+		ignored = (uint64_t)(committed - w->merged);
+	atomic_fetch_add_explicit(&w->n.loaded, (uint64_t)committed - ignored, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->n.ignored, ignored, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.batches, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.unknown_keys, w->chunk_unknown_keys, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.parse_ns, t1 - t0, memory_order_relaxed);

@@ -19,6 +19,7 @@ struct pgsink {
 	struct buf hdr; /* binary COPY header and trailer, built once */
 	uint64_t statements;
 	uint64_t isolation_retries;
+	long merged; /* rows written by merge in this batch (see pgsink_merged) */
 };
 
 /* Backoff between connection attempts: 100 ms doubling up to 5 s. */
@@ -178,6 +179,11 @@ void pgsink_set_statements(struct pgsink *s, const struct sink_statements *st)
 	s->st = *st;
 }
 
+long pgsink_merged(const struct pgsink *s)
+{
+	return s->st.merge != NULL ? s->merged : -1;
+}
+
 uint64_t pgsink_statements(const struct pgsink *s)
 {
 	return s->statements;
@@ -261,12 +267,13 @@ static enum copy_outcome merge_stage(struct pgsink *s, struct copy_failure *f, s
 {
 	s->statements++;
 	PGresult *r = PQexec(s->conn, s->st.merge);
-	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		enum copy_outcome out = classify(s->conn, r, "INSERT ... ON CONFLICT", f, e);
 		f->line = 0;
 		PQclear(r);
 		return out;
 	}
+	s->merged += strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	return COPY_DONE;
 }
@@ -429,6 +436,7 @@ long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn 
 		}
 		s->staged = true;
 	}
+	s->merged = 0;
 	if (pg_exec(c, "BEGIN", e) < 0)
 		return -1;
 	/* Fast path: everything in one COPY of each kind. */
@@ -448,6 +456,7 @@ long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn 
 		/* Some record was refused: start over and isolate. */
 		if (pg_exec(c, "ROLLBACK", e) < 0 || pg_exec(c, "BEGIN", e) < 0)
 			return -1;
+		s->merged = 0;
 		struct isolate is = {s, b, true, on_reject, ctx, 0};
 		if (isolate_range(&is, 0, b->nbin, e) < 0) {
 			rollback_quietly(c);

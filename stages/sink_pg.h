@@ -73,6 +73,10 @@ struct sink_statements {
 	const char *merge;
 };
 void pgsink_set_statements(struct pgsink *s, const struct sink_statements *st);
+/* Rows the last committed batch wrote through merge (inserted, or updated
+ * by DO UPDATE): fewer than it committed when ON CONFLICT DO NOTHING left
+ * records out. -1 for plain loads (no merge). */
+long pgsink_merged(const struct pgsink *s);
 
 /* Loads the batch in one transaction and commits it. When the server refuses
  * a record (data exception or constraint violation, SQLSTATE classes 22 and

@@ -244,8 +244,11 @@ int transform_set_upsert(struct mapping *m, const struct table_info *t, const ch
 
 	/* Rows with a NULL in the key never conflict, so DISTINCT ON (which
 	 * would fold them together) sees only rows with a whole key. */
+	/* One statement: the INSERT, the stage emptied (both see the rows as
+	 * staged), and the count of rows the INSERT wrote (inserted, or updated
+	 * by DO UPDATE; DO NOTHING leaves the others out). */
 	buf_init(&b, 1024);
-	put_str(&b, "INSERT INTO ");
+	put_str(&b, "WITH merged AS (INSERT INTO ");
 	put_str(&b, t->sql_name);
 	put_str(&b, " (");
 	put_list(&b, t, m->col, m->nfields, "");
@@ -294,7 +297,7 @@ int transform_set_upsert(struct mapping *m, const struct table_info *t, const ch
 	}
 	if (nset == 0)
 		put_str(&b, "NOTHING");
-	put_str(&b, "; DELETE FROM pg_temp.edonu_stage");
+	put_str(&b, " RETURNING 1), emptied AS (DELETE FROM pg_temp.edonu_stage) SELECT count(*) FROM merged");
 	free(m->merge_sql);
 	m->merge_sql = buf_take(&b);
 

@@ -19,7 +19,8 @@ struct mapping {
 	bool all_binary;    /* every mapped column has a binary encoder */
 	/* Upserts (transform_set_upsert): the COPY statements fill the
 	 * session's staging table; stage_sql creates it, merge_sql moves its
-	 * rows into the table with INSERT ... ON CONFLICT and empties it. */
+	 * rows into the table with INSERT ... ON CONFLICT, empties it and
+	 * returns one row: the count of rows it inserted or updated. */
 	char *stage_sql;
 	char *merge_sql;
 };

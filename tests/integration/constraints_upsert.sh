@@ -7,7 +7,8 @@
 # exactly once, rejects with SQLSTATE 23505 and 23514 only, and exit 65;
 # then that a changed version of the file loaded with --on-conflict update
 # --key tenant_id,order_id replaces every row, and that --on-conflict
-# ignore adds new keys and leaves existing rows untouched.
+# ignore adds new keys and leaves existing rows untouched, reporting the
+# records whose key was there as ignored, not loaded.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -135,6 +136,10 @@ main() {
 	[[ "$RC" == 0 ]] || show_err ignore
 	check "ignore: exit code" 0 "$RC"
 	check "ignore: rejected" 0 "$(sum_field ignore rejected)"
+	check "ignore: loaded = the new keys" "$NEW_ROWS" "$(sum_field ignore loaded)"
+	check "ignore: ignored = the keys that were there" "$ROWS" "$(sum_field ignore ignored)"
+	check "ignore: read = loaded + ignored" "$(sum_field ignore records_read)" \
+		"$(($(sum_field ignore loaded) + $(sum_field ignore ignored)))"
 	check "ignore: rows" "$((ROWS + NEW_ROWS))" "$(psql_q 'SELECT count(*) FROM orders')"
 	check "ignore: existing rows untouched, new ones added" 0 \
 		"$(same_rows 'TABLE orders' 'TABLE before_ignore UNION ALL TABLE scratch_new')"
