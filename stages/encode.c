@@ -1,6 +1,8 @@
 /* encode.c - binary COPY framing, the type dispatch, and the encoders for integers, floats, bool, strings, uuid and bytea. */
 #include "encode.h"
 
+#include "ascii.h"
+
 #include "../pipeline/err.h"
 
 #include <errno.h>
@@ -10,18 +12,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-/* PostgreSQL's isspace() on a server in the C or a UTF-8 locale: the six
- * ASCII white-space bytes. Bytes >= 0x80 are never spaces there. */
-static inline bool is_space(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-static inline bool is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
 
 void encode_set_msg(char *msg, size_t msgsz, const char *fmt, ...)
 {
@@ -93,14 +83,14 @@ static enum enc_status encode_int(const char *p, size_t len, int bytes, struct b
 	static const char *const names[9] = {[2] = "smallint", [4] = "integer", [8] = "bigint"};
 	uint64_t max = bytes == 2 ? INT16_MAX : bytes == 4 ? INT32_MAX : (uint64_t)INT64_MAX;
 	const unsigned char *s = (const unsigned char *)p, *e = s + len;
-	while (s < e && is_space(*s))
+	while (s < e && ascii_is_space(*s))
 		s++;
 	bool neg = false;
 	if (s < e && (*s == '-' || *s == '+')) {
 		neg = *s == '-';
 		s++;
 	}
-	if (s == e || !is_digit(*s))
+	if (s == e || !ascii_is_digit(*s))
 		goto syntax;
 	uint64_t limit = max + 1;
 	uint64_t v = 0;
@@ -110,8 +100,8 @@ static enum enc_status encode_int(const char *p, size_t len, int bytes, struct b
 			goto range;
 		v = v * 10 + d;
 		s++;
-	} while (s < e && is_digit(*s));
-	while (s < e && is_space(*s))
+	} while (s < e && ascii_is_digit(*s));
+	while (s < e && ascii_is_space(*s))
 		s++;
 	if (s != e)
 		goto syntax;
@@ -146,16 +136,10 @@ static void c_locale_init(void)
 	ASSERT(c_locale != (locale_t)0);
 }
 
+/* The NUL-terminated s starts with word (lower case), letters folded. */
 static bool prefix_icase(const char *s, const char *word)
 {
-	for (; *word; s++, word++) {
-		char c = *s;
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + ('a' - 'A'));
-		if (c != *word)
-			return false;
-	}
-	return true;
+	return ascii_icase_equal_n(s, word, strlen(word));
 }
 
 /* Longest float text decided here; longer ones (absurd for a float) go to
@@ -178,7 +162,7 @@ static enum enc_status encode_float(const char *p, size_t len, bool is_double, s
 	pthread_once(&c_locale_once, c_locale_init);
 
 	char *num = tmp;
-	while (*num && is_space((unsigned char)*num))
+	while (*num && ascii_is_space((unsigned char)*num))
 		num++;
 	if (*num == '\0')
 		goto syntax;
@@ -228,7 +212,7 @@ static enum enc_status encode_float(const char *p, size_t len, bool is_double, s
 			goto syntax;
 		}
 	}
-	while (*end && is_space((unsigned char)*end))
+	while (*end && ascii_is_space((unsigned char)*end))
 		end++;
 	if (*end != '\0')
 		goto syntax;
@@ -255,25 +239,15 @@ syntax:
  * what pg_strncasecmp(value, word, n) == 0 means for a trimmed value. */
 static bool is_prefix_of(const char *s, size_t n, const char *word)
 {
-	size_t wl = strlen(word);
-	if (n == 0 || n > wl)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + ('a' - 'A'));
-		if (c != word[i])
-			return false;
-	}
-	return true;
+	return n > 0 && n <= strlen(word) && ascii_icase_equal_n(s, word, n);
 }
 
 int encode_parse_bool(const char *p, size_t len)
 {
 	size_t a = 0, b = len;
-	while (a < b && is_space((unsigned char)p[a]))
+	while (a < b && ascii_is_space((unsigned char)p[a]))
 		a++;
-	while (b > a && is_space((unsigned char)p[b - 1]))
+	while (b > a && ascii_is_space((unsigned char)p[b - 1]))
 		b--;
 	const char *s = p + a;
 	size_t n = b - a;
@@ -417,17 +391,6 @@ static enum enc_status encode_bpchar(const char *p, size_t len, int32_t typmod, 
 	return ENC_OK;
 }
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* uuid: string_to_uuid. 32 hex digits, optionally in braces, with at most
  * one hyphen after any group of four digits (not after the last). No white
  * space anywhere. */
@@ -443,7 +406,7 @@ static enum enc_status encode_uuid(const char *p, size_t len, struct buf *out, c
 	for (int k = 0; k < 16; k++) {
 		if (len - i < 2)
 			goto syntax;
-		int hi = hex_value((unsigned char)p[i]), lo = hex_value((unsigned char)p[i + 1]);
+		int hi = ascii_hex_value((unsigned char)p[i]), lo = ascii_hex_value((unsigned char)p[i + 1]);
 		if (hi < 0 || lo < 0)
 			goto syntax;
 		u[k] = (unsigned char)(hi << 4 | lo);
@@ -493,7 +456,7 @@ static enum enc_status encode_bytea(const char *p, size_t len, struct buf *out, 
 				i++;
 				continue;
 			}
-			int hi = hex_value(c);
+			int hi = ascii_hex_value(c);
 			if (hi < 0) {
 				out->len = start;
 				encode_set_msg(msg, msgsz, "invalid hexadecimal digit: \"%.*s\"",
@@ -506,7 +469,7 @@ static enum enc_status encode_bytea(const char *p, size_t len, struct buf *out, 
 				encode_set_msg(msg, msgsz, "invalid hexadecimal data: odd number of digits");
 				return ENC_REJECT;
 			}
-			int lo = hex_value((unsigned char)p[i]);
+			int lo = ascii_hex_value((unsigned char)p[i]);
 			if (lo < 0) {
 				out->len = start;
 				encode_set_msg(msg, msgsz, "invalid hexadecimal digit: \"%.*s\"",

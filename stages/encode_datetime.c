@@ -1,6 +1,8 @@
 /* encode_datetime.c - ISO 8601 date, timestamp and timestamptz text to their binary forms, as PostgreSQL 15's date_in/timestamp_in/timestamptz_in would store them. */
 #include "encode.h"
 
+#include "ascii.h"
+
 /* Only the forms whose meaning does not depend on DateStyle, TimeZone or
  * the zone abbreviation tables are decided here:
  *
@@ -28,21 +30,11 @@ struct iso_dt {
 	int32_t tz_east_sec; /* offset east of UTC */
 };
 
-static inline bool is_space(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-static inline bool is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* Reads at most maxn digits at *s; returns how many were read. */
 static int read_digits(const char **s, const char *e, int maxn, int *val)
 {
 	int n = 0, v = 0;
-	while (n < maxn && *s < e && is_digit((unsigned char)**s)) {
+	while (n < maxn && *s < e && ascii_is_digit((unsigned char)**s)) {
 		v = v * 10 + (**s - '0');
 		(*s)++;
 		n++;
@@ -53,16 +45,7 @@ static int read_digits(const char **s, const char *e, int maxn, int *val)
 
 static bool equal_icase(const char *s, size_t n, const char *word)
 {
-	if (strlen(word) != n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + ('a' - 'A'));
-		if (c != word[i])
-			return false;
-	}
-	return true;
+	return strlen(word) == n && ascii_icase_equal_n(s, word, n);
 }
 
 static bool is_leap(int y)
@@ -108,9 +91,9 @@ static bool time_overflows(int hour, int min, int sec, int32_t usec)
 static enum enc_status parse_iso(const char *p, size_t len, bool date_only, struct iso_dt *r, char *msg, size_t msgsz)
 {
 	const char *s = p, *e = p + len;
-	while (s < e && is_space((unsigned char)*s))
+	while (s < e && ascii_is_space((unsigned char)*s))
 		s++;
-	while (e > s && is_space((unsigned char)e[-1]))
+	while (e > s && ascii_is_space((unsigned char)e[-1]))
 		e--;
 	*r = (struct iso_dt){0};
 	if (equal_icase(s, (size_t)(e - s), "infinity")) {
@@ -137,8 +120,8 @@ static enum enc_status parse_iso(const char *p, size_t len, bool date_only, stru
 			return ENC_DEFER;
 		if (*s == 'T' || *s == 't') {
 			s++;
-		} else if (is_space((unsigned char)*s)) {
-			while (s < e && is_space((unsigned char)*s))
+		} else if (ascii_is_space((unsigned char)*s)) {
+			while (s < e && ascii_is_space((unsigned char)*s))
 				s++;
 		} else {
 			return ENC_DEFER;
@@ -157,7 +140,7 @@ static enum enc_status parse_iso(const char *p, size_t len, bool date_only, stru
 				int frac, n = read_digits(&s, e, 6, &frac);
 				/* "ss." and seven or more digits (rounded through
 				 * a double by the server) are left to it. */
-				if (n == 0 || (s < e && is_digit((unsigned char)*s)))
+				if (n == 0 || (s < e && ascii_is_digit((unsigned char)*s)))
 					return ENC_DEFER;
 				for (; n < 6; n++)
 					frac *= 10;
@@ -165,7 +148,7 @@ static enum enc_status parse_iso(const char *p, size_t len, bool date_only, stru
 			}
 		}
 		time_err = time_overflows(r->hour, r->min, r->sec, r->usec);
-		while (s < e && is_space((unsigned char)*s))
+		while (s < e && ascii_is_space((unsigned char)*s))
 			s++;
 		if (s < e) {
 			if (*s == 'Z' || *s == 'z') {

@@ -1,6 +1,8 @@
 /* encode_numeric.c - numeric text to numeric_send's form, replaying numeric_in, apply_typmod and make_result of PostgreSQL 15. */
 #include "encode.h"
 
+#include "ascii.h"
+
 #include <limits.h>
 
 /* Decimal digits decided here. numeric(p,s) allows p <= 1000, so any value
@@ -21,38 +23,17 @@
 #define NUMERIC_PINF           0xD000
 #define NUMERIC_NINF           0xF000
 
-static inline bool is_space(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-static inline bool is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 static int64_t floor_div4(int64_t e)
 {
 	return e >= 0 ? e / 4 : -((-e + 3) / 4);
 }
 
-/* pg_strncasecmp(s, word, strlen(word)) == 0 within s[0..n). */
+/* pg_strncasecmp(s, word, strlen(word)) == 0 within s[0..n); word is
+ * lower case. */
 static bool match_word(const char *s, size_t n, const char *word)
 {
-	size_t i = 0;
-	for (; word[i]; i++) {
-		if (i >= n)
-			return false;
-		char c = s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + ('a' - 'A'));
-		char w = word[i];
-		if (w >= 'A' && w <= 'Z')
-			w = (char)(w + ('a' - 'A'));
-		if (c != w)
-			return false;
-	}
-	return true;
+	size_t wl = strlen(word);
+	return wl <= n && ascii_icase_equal_n(s, word, wl);
 }
 
 /* The header numeric_send sends for NaN and the infinities: no digits, and
@@ -71,21 +52,21 @@ static void put_special(struct buf *out, uint16_t sign)
 enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct buf *out, char *msg, size_t msgsz)
 {
 	const char *s = p, *e = p + len;
-	while (s < e && is_space((unsigned char)*s))
+	while (s < e && ascii_is_space((unsigned char)*s))
 		s++;
 
 	/* NaN and the infinities, in numeric_in's order of tests. */
 	static const struct {
 		const char *word;
 		uint16_t sign;
-	} specials[] = {{"NaN", NUMERIC_NAN},        {"Infinity", NUMERIC_PINF}, {"+Infinity", NUMERIC_PINF},
-			{"-Infinity", NUMERIC_NINF}, {"inf", NUMERIC_PINF},      {"+inf", NUMERIC_PINF},
+	} specials[] = {{"nan", NUMERIC_NAN},        {"infinity", NUMERIC_PINF}, {"+infinity", NUMERIC_PINF},
+			{"-infinity", NUMERIC_NINF}, {"inf", NUMERIC_PINF},      {"+inf", NUMERIC_PINF},
 			{"-inf", NUMERIC_NINF}};
 	for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++) {
 		if (!match_word(s, (size_t)(e - s), specials[k].word))
 			continue;
 		s += strlen(specials[k].word);
-		while (s < e && is_space((unsigned char)*s))
+		while (s < e && ascii_is_space((unsigned char)*s))
 			s++;
 		if (s != e)
 			goto syntax;
@@ -114,10 +95,10 @@ enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct
 		have_dp = true;
 		s++;
 	}
-	if (s == e || !is_digit((unsigned char)*s))
+	if (s == e || !ascii_is_digit((unsigned char)*s))
 		goto syntax;
 	while (s < e) {
-		if (is_digit((unsigned char)*s)) {
+		if (ascii_is_digit((unsigned char)*s)) {
 			if (nd > NUMERIC_DEC_DIGITS_MAX)
 				return ENC_DEFER;
 			dig[nd++] = (unsigned char)(*s++ - '0');
@@ -138,17 +119,17 @@ enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct
 		s++;
 		/* The server reads the exponent with strtol, which would also
 		 * skip white space after the 'e'; such input is deferred. */
-		if (s < e && is_space((unsigned char)*s))
+		if (s < e && ascii_is_space((unsigned char)*s))
 			return ENC_DEFER;
 		bool eneg = false;
 		if (s < e && (*s == '+' || *s == '-')) {
 			eneg = *s == '-';
 			s++;
 		}
-		if (s == e || !is_digit((unsigned char)*s))
+		if (s == e || !ascii_is_digit((unsigned char)*s))
 			goto syntax;
 		int64_t x = 0;
-		for (; s < e && is_digit((unsigned char)*s); s++)
+		for (; s < e && ascii_is_digit((unsigned char)*s); s++)
 			if (x < INT_MAX)
 				x = x * 10 + (*s - '0');
 		if (x >= INT_MAX / 2) {
@@ -163,7 +144,7 @@ enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct
 			dscale = 0;
 	}
 	while (s < e) {
-		if (!is_space((unsigned char)*s))
+		if (!ascii_is_space((unsigned char)*s))
 			goto syntax;
 		s++;
 	}

@@ -2,6 +2,7 @@
 #include "invalidate.h"
 
 #include "../io/journal.h"
+#include "ascii.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -247,24 +248,14 @@ const char *inval_template_text(const struct inval_template *tp)
  * functions accept for these types, or a documented subset (date). */
 
 /* PostgreSQL's input functions skip isspace() around numbers and booleans. */
-static bool is_pg_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 static void trim_space(const char **p, size_t *n)
 {
-	while (*n > 0 && is_pg_space(**p)) {
+	while (*n > 0 && ascii_is_space(**p)) {
 		(*p)++;
 		(*n)--;
 	}
-	while (*n > 0 && is_pg_space((*p)[*n - 1]))
+	while (*n > 0 && ascii_is_space((*p)[*n - 1]))
 		(*n)--;
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
 }
 
 /* int2/int4/int8 (pg_strtoint16/32/64): spaces, a sign, decimal digits. */
@@ -282,7 +273,7 @@ static int render_int(const char *p, size_t n, struct buf *out, const char **why
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!is_digit(p[i])) {
+		if (!ascii_is_digit(p[i])) {
 			*why = "not a decimal integer";
 			return -1;
 		}
@@ -313,17 +304,6 @@ static int render_bool(const char *p, size_t n, struct buf *out, const char **wh
 	return 0;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* uuid (string_to_uuid): optional braces, 32 hex digits, an optional hyphen
  * after any group of four digits but the last; no spaces. */
 static int render_uuid(const char *p, size_t n, struct buf *out, const char **why)
@@ -335,12 +315,12 @@ static int render_uuid(const char *p, size_t n, struct buf *out, const char **wh
 	if (braces)
 		i++;
 	for (int b = 0; b < 16; b++) {
-		if (n - i < 2 || hex_value(p[i]) < 0 || hex_value(p[i + 1]) < 0) {
+		if (n - i < 2 || ascii_hex_value(p[i]) < 0 || ascii_hex_value(p[i + 1]) < 0) {
 			*why = "not a uuid";
 			return -1;
 		}
-		d[2 * b] = hex[hex_value(p[i])];
-		d[2 * b + 1] = hex[hex_value(p[i + 1])];
+		d[2 * b] = hex[ascii_hex_value(p[i])];
+		d[2 * b + 1] = hex[ascii_hex_value(p[i + 1])];
 		i += 2;
 		if (i < n && p[i] == '-' && b % 2 == 1 && b < 15)
 			i++;
@@ -388,17 +368,17 @@ static int render_date(const char *p, size_t n, struct buf *out, const char **wh
 	*why = "not an ISO date (YYYY-MM-DD)";
 	size_t i = 0;
 	int y = 0, mo = 0, d = 0, nd;
-	for (nd = 0; i < n && is_digit(p[i]); nd++, i++)
+	for (nd = 0; i < n && ascii_is_digit(p[i]); nd++, i++)
 		y = y * 10 + (p[i] - '0');
 	if (nd != 4 || i == n || p[i] != '-')
 		return -1;
 	i++;
-	for (nd = 0; i < n && is_digit(p[i]) && nd < 2; nd++, i++)
+	for (nd = 0; i < n && ascii_is_digit(p[i]) && nd < 2; nd++, i++)
 		mo = mo * 10 + (p[i] - '0');
 	if (nd == 0 || i == n || p[i] != '-')
 		return -1;
 	i++;
-	for (nd = 0; i < n && is_digit(p[i]) && nd < 2; nd++, i++)
+	for (nd = 0; i < n && ascii_is_digit(p[i]) && nd < 2; nd++, i++)
 		d = d * 10 + (p[i] - '0');
 	if (nd == 0 || i != n)
 		return -1;
@@ -494,14 +474,14 @@ static int render_numeric(int32_t typmod, const char *p, size_t n, struct buf *o
 	}
 	const char *ip = p + i;
 	size_t il = 0;
-	while (i < n && is_digit(p[i]))
+	while (i < n && ascii_is_digit(p[i]))
 		i++, il++;
 	const char *fp = p + i;
 	size_t fl = 0;
 	if (i < n && p[i] == '.') {
 		i++;
 		fp = p + i;
-		while (i < n && is_digit(p[i]))
+		while (i < n && ascii_is_digit(p[i]))
 			i++, fl++;
 	}
 	if (il + fl == 0)
@@ -513,7 +493,7 @@ static int render_numeric(int32_t typmod, const char *p, size_t n, struct buf *o
 		if (i < n && (p[i] == '-' || p[i] == '+'))
 			eneg = p[i++] == '-';
 		size_t ed = 0;
-		for (; i < n && is_digit(p[i]); i++, ed++) {
+		for (; i < n && ascii_is_digit(p[i]); i++, ed++) {
 			exp10 = exp10 * 10 + (p[i] - '0');
 			/* PostgreSQL's numeric holds 131072 integer and 16383 fraction digits. */
 			if (exp10 > 200000) {
@@ -595,7 +575,7 @@ static inline bool put_plain_int(const char *p, size_t n, struct buf *out)
 		return false;
 	char *o = out->data + out->len;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(p[i]))
+		if (!ascii_is_digit(p[i]))
 			return false;
 		o[i] = p[i];
 	}
@@ -925,11 +905,6 @@ int inval_keyset_load(struct inval_keyset *ks, const void *data, size_t len, str
 
 /* ================================================================== Redis URLs */
 
-static int unhex(char c)
-{
-	return hex_value(c);
-}
-
 /* Copies p[0..n) to out, decoding %XX. -1 when malformed or too long. */
 static int pct_decode(const char *p, size_t n, char *out, size_t outsz)
 {
@@ -937,9 +912,9 @@ static int pct_decode(const char *p, size_t n, char *out, size_t outsz)
 	for (size_t i = 0; i < n; i++) {
 		char c = p[i];
 		if (c == '%') {
-			if (i + 2 >= n || unhex(p[i + 1]) < 0 || unhex(p[i + 2]) < 0)
+			if (i + 2 >= n || ascii_hex_value(p[i + 1]) < 0 || ascii_hex_value(p[i + 2]) < 0)
 				return -1;
-			c = (char)(unhex(p[i + 1]) * 16 + unhex(p[i + 2]));
+			c = (char)(ascii_hex_value(p[i + 1]) * 16 + ascii_hex_value(p[i + 2]));
 			i += 2;
 		}
 		if (k + 1 >= outsz)
@@ -956,7 +931,7 @@ static int parse_uint(const char *p, size_t n, long max, int *v)
 		return -1;
 	long x = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(p[i]))
+		if (!ascii_is_digit(p[i]))
 			return -1;
 		x = x * 10 + (p[i] - '0');
 	}

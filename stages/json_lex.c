@@ -51,7 +51,7 @@ enum json_lex_res json_lex_string_escaped(struct json_lex *lx, const unsigned ch
 			for (int i = 0; i < 4; i++) {
 				if (++s >= e)
 					return JSON_LEX_SYNTAX;
-				int v = json_lex_hex_value(*s);
+				int v = ascii_hex_value(*s);
 				if (v < 0)
 					return JSON_LEX_SYNTAX;
 				ch = ch * 16 + v;
@@ -106,33 +106,33 @@ enum json_lex_res json_lex_number(struct json_lex *lx, const unsigned char *s)
 		do {
 			s++;
 			mantissa_digits++;
-		} while (s < e && json_lex_is_digit(*s));
+		} while (s < e && ascii_is_digit(*s));
 	} else {
 		error = true;
 	}
 	if (s < e && *s == '.') {
 		s++;
-		if (s == e || !json_lex_is_digit(*s)) {
+		if (s == e || !ascii_is_digit(*s)) {
 			error = true;
 		} else {
 			do {
 				s++;
 				mantissa_digits++;
-			} while (s < e && json_lex_is_digit(*s));
+			} while (s < e && ascii_is_digit(*s));
 		}
 	}
 	if (s < e && (*s == 'e' || *s == 'E')) {
 		s++;
 		if (s < e && (*s == '+' || *s == '-'))
 			s++;
-		if (s == e || !json_lex_is_digit(*s)) {
+		if (s == e || !ascii_is_digit(*s)) {
 			error = true;
 		} else {
 			do {
 				if (exponent_digits > 0 || *s != '0')
 					exponent_digits++;
 				s++;
-			} while (s < e && json_lex_is_digit(*s));
+			} while (s < e && ascii_is_digit(*s));
 		}
 	}
 	/* The server takes trailing letters and digits into the token, which

@@ -2,6 +2,8 @@
 #ifndef EDONU_JSON_LEX_H
 #define EDONU_JSON_LEX_H
 
+#include "ascii.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -63,23 +65,6 @@ static inline void json_lex_init(struct json_lex *lx, const char *p, size_t len,
 static inline bool json_lex_is_alnum(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
-}
-
-static inline bool json_lex_is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* A hex digit's value, or -1. */
-static inline int json_lex_hex_value(unsigned char h)
-{
-	if (h >= '0' && h <= '9')
-		return h - '0';
-	if (h >= 'a' && h <= 'f')
-		return h - 'a' + 10;
-	if (h >= 'A' && h <= 'F')
-		return h - 'A' + 10;
-	return -1;
 }
 
 /* The server's message for a result other than JSON_LEX_OK. */

@@ -154,8 +154,8 @@ static size_t put_json_char(char *o, uint32_t cp)
 
 static uint32_t hex4(const unsigned char *p)
 {
-	return (uint32_t)(json_lex_hex_value(p[0]) << 12 | json_lex_hex_value(p[1]) << 8 |
-			  json_lex_hex_value(p[2]) << 4 | json_lex_hex_value(p[3]));
+	return (uint32_t)(ascii_hex_value(p[0]) << 12 | ascii_hex_value(p[1]) << 8 | ascii_hex_value(p[2]) << 4 |
+			  ascii_hex_value(p[3]));
 }
 
 /* De-escapes the body p[0..end) of a string the lexer accepted without a

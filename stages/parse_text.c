@@ -2,6 +2,7 @@
 #include "parse_text.h"
 
 #include "../pipeline/err.h"
+#include "ascii.h"
 #include "utf8.h"
 
 #include <stdbool.h>
@@ -24,18 +25,6 @@ static int text_fail_eol(char *msg, size_t msgsz, char c)
 static inline bool text_is_octal(char c)
 {
 	return c >= '0' && c <= '7';
-}
-
-/* Hex digit value, or -1. */
-static inline int text_hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 int text_parse_record(const struct dialect *d, const char *rec, size_t len, struct field *fields, uint32_t fields_max,
@@ -134,11 +123,11 @@ int text_parse_record(const struct dialect *d, const char *rec, size_t len, stru
 					break;
 				}
 				case 'x': {
-					int h = p < e ? text_hex_value(*p) : -1;
+					int h = p < e ? ascii_hex_value(*p) : -1;
 					if (h >= 0) {
 						int v = h;
 						p++;
-						h = p < e ? text_hex_value(*p) : -1;
+						h = p < e ? ascii_hex_value(*p) : -1;
 						if (h >= 0) {
 							v = v * 16 + h;
 							p++;
