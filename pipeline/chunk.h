@@ -20,6 +20,7 @@ enum {
 struct chunk {
 	const struct source *src; /* which input this chunk came from */
 	uint64_t seq;             /* chunk number within the source, from 0 */
+	uint64_t order;           /* position among the chunks this run hands to workers (upserts commit in it) */
 	uint64_t first_record;    /* record number (1-based, header excluded) of record 0 */
 	uint64_t first_line;      /* physical line (1-based) where record 0 starts */
 	uint64_t byte_offset;     /* offset of record 0 in the (decompressed) input */

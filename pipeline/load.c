@@ -126,6 +126,7 @@ static void release_chunk(struct load *ld, struct chunk *c)
 static void emit_chunk(struct load *ld, struct chunk *c, const struct source *s)
 {
 	c->src = s;
+	c->order = ld->emitted++;
 	struct worker *w = &ld->workers[c->owner];
 	ASSERT(ring_push(w->todo, c));
 	sem_post(&w->todo_sem);
@@ -458,7 +459,10 @@ int load_run(const struct options *o, struct summary *out)
 		return EXIT_SOFTWARE;
 	}
 	ld->o = o;
+	ld->ordered = o->on_conflict != CONFLICT_ERROR && !o->dry_run;
 	pthread_mutex_init(&ld->fatal_lock, NULL);
+	pthread_mutex_init(&ld->turn_lock, NULL);
+	pthread_cond_init(&ld->turn_cond, NULL);
 	const char **files = o->nfiles > 0 ? o->files : stdin_name;
 	uint32_t nfiles = o->nfiles > 0 ? (uint32_t)o->nfiles : 1;
 	int64_t total_bytes = 0;
@@ -706,6 +710,8 @@ done:
 	free(ld->sources);
 	catalog_free(&ld->table);
 	pthread_mutex_destroy(&ld->fatal_lock);
+	pthread_mutex_destroy(&ld->turn_lock);
+	pthread_cond_destroy(&ld->turn_cond);
 	free(ld);
 	return code;
 }

@@ -124,6 +124,13 @@ struct load {
 	struct source *sources;
 	uint32_t nsources;
 	_Atomic uint32_t cur_source;
+	/* Upserts touch the table in input order: the chunk numbered
+	 * turn_next (chunk.order) merges and commits next, the others wait. */
+	bool ordered;
+	uint64_t emitted; /* reader only: chunks handed to workers so far */
+	pthread_mutex_t turn_lock;
+	pthread_cond_t turn_cond;
+	uint64_t turn_next;
 };
 
 /* Records the first fatal error and asks everyone to stop. */

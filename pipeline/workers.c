@@ -36,8 +36,45 @@ void load_fail(struct load *ld, const struct err *e)
 	}
 	pthread_mutex_unlock(&ld->fatal_lock);
 	atomic_store(&ld->stop, true);
-	/* Wake the reader if it waits for a chunk. */
+	/* Wake the reader if it waits for a chunk, and workers waiting for
+	 * their turn. */
 	sem_post(&ld->free_sem);
+	pthread_mutex_lock(&ld->turn_lock);
+	pthread_cond_broadcast(&ld->turn_cond);
+	pthread_mutex_unlock(&ld->turn_lock);
+}
+
+/* Upserts: waits until the chunks before chunk order have committed. -1
+ * when the load failed meanwhile (they never will). */
+static int turn_wait(struct load *ld, uint64_t order)
+{
+	pthread_mutex_lock(&ld->turn_lock);
+	while (ld->turn_next != order && !atomic_load(&ld->fatal_code))
+		pthread_cond_wait(&ld->turn_cond, &ld->turn_lock);
+	bool mine = ld->turn_next == order;
+	pthread_mutex_unlock(&ld->turn_lock);
+	return mine ? 0 : -1;
+}
+
+/* Chunk order is done (committed, or nothing of it touched the table):
+ * the next may go, once this one's turn has come. */
+static void turn_pass(struct load *ld, uint64_t order)
+{
+	if (turn_wait(ld, order) < 0)
+		return;
+	pthread_mutex_lock(&ld->turn_lock);
+	ld->turn_next = order + 1;
+	pthread_cond_broadcast(&ld->turn_cond);
+	pthread_mutex_unlock(&ld->turn_lock);
+}
+
+/* The sink's hook before an upsert's merge: the chunk's turn. */
+static int before_target(void *ctx, struct err *e)
+{
+	struct worker *w = ctx;
+	if (turn_wait(w->ld, w->cur_chunk->order) < 0)
+		return err_set(e, EXIT_SOFTWARE, "stopped by an earlier error before its turn to merge");
+	return 0;
 }
 
 /* Physical line where record rec of c starts. */
@@ -153,8 +190,9 @@ static void on_server_reject(void *ctx, uint32_t rec, const char *sqlstate, cons
 	add_reject(ctx, rec, column, sqlstate, message);
 }
 
-/* Appends record fields as one text COPY line (tab, \N, escapes). */
-static void put_text_line(struct buf *out, const struct field *f, uint32_t n)
+/* Appends record fields as one text COPY line (tab, \N, escapes), and the
+ * record's index as a last field when rec >= 0. */
+static void put_text_line(struct buf *out, const struct field *f, uint32_t n, int64_t rec)
 {
 	for (uint32_t k = 0; k < n; k++) {
 		if (k > 0)
@@ -163,6 +201,11 @@ static void put_text_line(struct buf *out, const struct field *f, uint32_t n)
 			buf_put(out, "\\N", 2);
 		else
 			text_escape_value('\t', f[k].ptr, f[k].len, out);
+	}
+	if (rec >= 0) {
+		char num[24];
+		int len = snprintf(num, sizeof num, "\t%lld", (long long)rec);
+		buf_put(out, num, (size_t)len);
 	}
 	buf_putc(out, '\n');
 }
@@ -226,6 +269,8 @@ static int encode_chunk(struct worker *w, const struct chunk *c, struct sink_bat
 	const struct mapping *m = &c->src->map;
 	const struct table_info *t = &w->ld->table;
 	const struct enc_session *sess = &t->session;
+	/* Upserts: each tuple ends with its record's index (see transform.h). */
+	bool staged = m->stage_sql != NULL;
 	char msg[512];
 	uint32_t nbin = 0, ntxt = 0;
 	w->bin.len = 0;
@@ -247,7 +292,7 @@ static int encode_chunk(struct worker *w, const struct chunk *c, struct sink_bat
 		bool defer = !m->all_binary;
 		if (!defer) {
 			size_t start = w->bin.len;
-			encode_tuple_begin(&w->bin, (uint16_t)nf);
+			encode_tuple_begin(&w->bin, (uint16_t)(nf + staged));
 			bool rejected = false;
 			for (int k = 0; k < nf; k++) {
 				const struct field *f = &w->fields[k];
@@ -279,6 +324,8 @@ static int encode_chunk(struct worker *w, const struct chunk *c, struct sink_bat
 			if (!defer) {
 				if (w->cache && add_keys(w, c) < 0)
 					return -1;
+				if (staged)
+					encode_int4(&w->bin, (int32_t)i);
 				w->bin_rec[nbin] = i;
 				w->bin_off[++nbin] = (uint32_t)w->bin.len;
 				continue;
@@ -287,7 +334,7 @@ static int encode_chunk(struct worker *w, const struct chunk *c, struct sink_bat
 		}
 		if (w->cache && add_keys(w, c) < 0)
 			return -1;
-		put_text_line(&w->txt, w->fields, (uint32_t)nf);
+		put_text_line(&w->txt, w->fields, (uint32_t)nf, staged ? (int64_t)i : -1);
 		w->txt_rec[ntxt] = i;
 		w->txt_off[++ntxt] = (uint32_t)w->txt.len;
 	}
@@ -492,8 +539,10 @@ static void process_chunk(struct worker *w, struct chunk *c)
 			return;
 		}
 		b.before_commit = before_commit;
-		b.before_commit_ctx = w;
 	}
+	if (ld->ordered)
+		b.before_target = before_target;
+	b.before_commit_ctx = w;
 	uint64_t t1 = now_ns();
 	long committed;
 	w->merged = -1;
@@ -504,13 +553,15 @@ static void process_chunk(struct worker *w, struct chunk *c)
 			b.ledger_source_id = src->ledger.source_id;
 			b.ledger_target = src->ledger.target;
 			b.chunk = c->seq;
-			b.records = c->nrecords;
 		}
+		b.records = c->nrecords;
 		/* A chunk whose records were all rejected still gets its
 		 * ledger row, so that a rerun does not reject them again. */
 		committed = commit_with_retry(w, c, &b, client_mark);
 	}
 	uint64_t t2 = now_ns();
+	if (ld->ordered)
+		turn_pass(ld, c->order);
 	if (committed < 0)
 		return;
 	if (w->cache && !ld->o->dry_run)

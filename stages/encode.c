@@ -73,6 +73,12 @@ void encode_null(struct buf *out)
 	buf_put_be32(out, 0xffffffffu);
 }
 
+void encode_int4(struct buf *out, int32_t v)
+{
+	buf_put_be32(out, 4);
+	buf_put_be32(out, (uint32_t)v);
+}
+
 /* int2/int4/int8: pg_strtoint16/32/64 of PostgreSQL 15, which accumulate
  * the value negatively. Overflow of that is detected while reading digits,
  * so "99999999999x" is out of range, not a syntax error; but a positive

@@ -76,6 +76,7 @@ void encode_copy_header(struct buf *out);             /* PGCOPY signature, flags
 void encode_copy_trailer(struct buf *out);            /* int16 -1 */
 void encode_tuple_begin(struct buf *out, uint16_t n); /* int16 field count */
 void encode_null(struct buf *out);                    /* int32 -1 */
+void encode_int4(struct buf *out, int32_t v);         /* an int4 field: length 4, value */
 
 /* Validates JSON text exactly as PostgreSQL 15's json lexer and parser do
  * (jsonb: also \u0000 and unpaired surrogates are refused, as jsonb_in does).

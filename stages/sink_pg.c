@@ -108,6 +108,21 @@ bool pg_sqlstate_transient(const char *st)
 	       strcmp(st, "57P03") == 0;
 }
 
+bool pg_sqlstate_refuses_record(const char *st, bool at_record)
+{
+	if (st == NULL || strlen(st) != 5 || pg_sqlstate_transient(st))
+		return false;
+	static const char always[][3] = {"22", "23", "54"};
+	for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+		if (strncmp(st, always[i], 2) == 0)
+			return true;
+	static const char never[][3] = {"08", "25", "28", "3D", "3F", "42", "53", "57", "58", "XX"};
+	for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
+		if (strncmp(st, never[i], 2) == 0)
+			return false;
+	return at_record;
+}
+
 /* Fills e from a failed result or the connection; a lost connection or a
  * transient SQLSTATE is retryable (EXIT_UNAVAILABLE when it persists). */
 static int result_error(PGconn *c, PGresult *r, const char *what, struct err *e)
@@ -244,29 +259,36 @@ static int put_copy(PGconn *c, const char *p, size_t n)
 	return 0;
 }
 
-/* Sorts a failed statement into a refusal of some record (SQLSTATE class 22
- * or 23, with the connection still up) or a failure of the whole batch. */
+/* Sorts a failed statement into a refusal of some record (see
+ * pg_sqlstate_refuses_record; the connection still up) or a failure of the
+ * whole batch. */
 static enum copy_outcome classify(PGconn *c, PGresult *r, const char *what, struct copy_failure *f, struct err *e)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) && PQstatus(c) == CONNECTION_OK) {
-		memcpy(f->sqlstate, state, 5);
-		f->sqlstate[5] = '\0';
-		const char *pm = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-		snprintf(f->message, sizeof f->message, "%s", pm ? pm : "");
+	if (state != NULL && PQstatus(c) == CONNECTION_OK) {
 		parse_copy_context(PQresultErrorField(r, PG_DIAG_CONTEXT), f);
-		return COPY_REFUSED;
+		if (pg_sqlstate_refuses_record(state, f->line > 0)) {
+			memcpy(f->sqlstate, state, 5);
+			f->sqlstate[5] = '\0';
+			const char *pm = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			snprintf(f->message, sizeof f->message, "%s", pm ? pm : "");
+			return COPY_REFUSED;
+		}
 	}
 	result_error(c, r, what, e);
 	return COPY_FATAL;
 }
 
-/* Upserts: moves the staged rows into the table and empties the stage. A
- * refusal here names no line, so the caller bisects. */
-static enum copy_outcome merge_stage(struct pgsink *s, struct copy_failure *f, struct err *e)
+/* Upserts: moves the staged records lo <= index < hi into the table and
+ * out of the stage. A refusal here names no line: the caller bisects. */
+static enum copy_outcome merge_stage(struct pgsink *s, uint32_t lo, uint32_t hi, struct copy_failure *f, struct err *e)
 {
+	char a[16], z[16];
+	snprintf(a, sizeof a, "%u", lo);
+	snprintf(z, sizeof z, "%u", hi);
+	const char *p[2] = {a, z};
 	s->statements++;
-	PGresult *r = PQexec(s->conn, s->st.merge);
+	PGresult *r = PQexecParams(s->conn, s->st.merge, 2, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		enum copy_outcome out = classify(s->conn, r, "INSERT ... ON CONFLICT", f, e);
 		f->line = 0;
@@ -278,8 +300,8 @@ static enum copy_outcome merge_stage(struct pgsink *s, struct copy_failure *f, s
 	return COPY_DONE;
 }
 
-/* One COPY of tuples [lo, hi) of one kind. COPY_REFUSED fills f when the
- * server refused a record (SQLSTATE class 22 or 23); COPY_FATAL sets e. */
+/* One COPY of tuples [lo, hi) of one kind (into the stage, for upserts).
+ * COPY_REFUSED fills f when the server refused a record; COPY_FATAL sets e. */
 static enum copy_outcome copy_range(struct pgsink *s, bool binary, const struct sink_batch *b, uint32_t lo, uint32_t hi,
 				    struct copy_failure *f, struct err *e)
 {
@@ -322,8 +344,6 @@ static enum copy_outcome copy_range(struct pgsink *s, bool binary, const struct 
 		result_error(c, NULL, "COPY", e);
 		out = COPY_FATAL;
 	}
-	if (out == COPY_DONE && s->st.merge != NULL)
-		out = merge_stage(s, f, e);
 	return out;
 }
 
@@ -424,6 +444,39 @@ static int write_ledger_row(struct pgsink *s, const struct sink_batch *b, long c
 	return 0;
 }
 
+/* Merges the staged records [lo, hi) under a savepoint; when the server
+ * refuses, bisects in input order until the refused records stand alone,
+ * so the records merged keep the input's order and each refusal costs
+ * O(log n) merges. Returns the records refused, or -1 with e. */
+static long isolate_merge(struct pgsink *s, const struct sink_batch *b, uint32_t lo, uint32_t hi,
+			  sink_reject_fn *on_reject, void *ctx, struct err *e)
+{
+	struct copy_failure f;
+	if (pg_exec(s->conn, "SAVEPOINT edonu_merge", e) < 0)
+		return -1;
+	long before = s->merged;
+	enum copy_outcome out = merge_stage(s, lo, hi, &f, e);
+	if (out == COPY_FATAL)
+		return -1;
+	if (out == COPY_DONE)
+		return pg_exec(s->conn, "RELEASE SAVEPOINT edonu_merge", e) < 0 ? -1 : 0;
+	s->merged = before;
+	s->isolation_retries++;
+	if (pg_exec(s->conn, "ROLLBACK TO SAVEPOINT edonu_merge", e) < 0 ||
+	    pg_exec(s->conn, "RELEASE SAVEPOINT edonu_merge", e) < 0)
+		return -1;
+	if (hi - lo == 1) {
+		on_reject(ctx, lo, f.sqlstate, f.message, f.column[0] ? f.column : NULL);
+		return 1;
+	}
+	uint32_t mid = lo + (hi - lo) / 2;
+	long left = isolate_merge(s, b, lo, mid, on_reject, ctx, e);
+	if (left < 0)
+		return -1;
+	long right = isolate_merge(s, b, mid, hi, on_reject, ctx, e);
+	return right < 0 ? -1 : left + right;
+}
+
 long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn *on_reject, void *ctx, struct err *e)
 {
 	PGconn *c = s->conn;
@@ -456,7 +509,6 @@ long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn 
 		/* Some record was refused: start over and isolate. */
 		if (pg_exec(c, "ROLLBACK", e) < 0 || pg_exec(c, "BEGIN", e) < 0)
 			return -1;
-		s->merged = 0;
 		struct isolate is = {s, b, true, on_reject, ctx, 0};
 		if (isolate_range(&is, 0, b->nbin, e) < 0) {
 			rollback_quietly(c);
@@ -468,6 +520,21 @@ long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn 
 			return -1;
 		}
 		committed = is.committed;
+	}
+	/* Upserts: what touches the table waits for its turn (the chunks
+	 * before this one have committed), then merges all staged records
+	 * at once, ordered by their index in the chunk. */
+	if (s->st.merge != NULL && committed > 0) {
+		if (b->before_target != NULL && b->before_target(b->before_commit_ctx, e) < 0) {
+			rollback_quietly(c);
+			return -1;
+		}
+		long refused = isolate_merge(s, b, 0, b->records, on_reject, ctx, e);
+		if (refused < 0) {
+			rollback_quietly(c);
+			return -1;
+		}
+		committed -= refused;
 	}
 	if (b->ledger_source_id != NULL && write_ledger_row(s, b, committed, e) < 0) {
 		rollback_quietly(c);

@@ -12,6 +12,16 @@
 /* True for SQLSTATEs worth retrying the whole transaction for. */
 bool pg_sqlstate_transient(const char *sqlstate);
 
+/* Whether an error is the server refusing one record rather than the whole
+ * batch: data exceptions (class 22), constraint violations (23) and program
+ * limits a value can hit (54: an index row too large, JSON nested too deep)
+ * always are; any other error is when the server tied it to one record
+ * (at_record: a "COPY t, line N" context), except a lost connection,
+ * transient failures (pg_sqlstate_transient), privileges, undefined or
+ * misconfigured objects (classes 28, 3D, 3F, 42), a canceled statement or an
+ * operator's intervention (57), and the server's own faults (58, XX, 25). */
+bool pg_sqlstate_refuses_record(const char *sqlstate, bool at_record);
+
 /* Connects with dsn (NULL: libpq defaults and PG* variables), retrying with
  * capped exponential backoff while the server does not answer, for at most
  * timeout_s seconds; sets client_encoding UTF8. NULL with e (EXIT_UNAVAILABLE)
@@ -40,10 +50,14 @@ struct sink_batch {
 	const char *ledger_target;
 	uint64_t chunk;
 	uint32_t records; /* all records of the chunk, rejected ones included */
+	/* Upserts: runs before the first statement that touches the table
+	 * (the merge), to keep the chunks' merges in input order; may run
+	 * again for a retried batch. -1 with e rolls back. */
+	int (*before_target)(void *ctx, struct err *e);
 	/* Runs last before COMMIT, once the refused records are known (the
 	 * chunk's cache keys go to the journal there); -1 with e rolls back. */
 	int (*before_commit)(void *ctx, struct err *e);
-	void *before_commit_ctx;
+	void *before_commit_ctx; /* for both hooks */
 };
 
 /* Told of each record the server refused: its record index, SQLSTATE, the
@@ -63,9 +77,10 @@ PGconn *pgsink_conn(struct pgsink *s);
 /* The statements of the target: two COPY statements with the same column
  * list (binary and text format). For upserts, stage_sql creates the
  * session's staging table (run once per connection), the COPY statements
- * fill it, and merge_sql moves its rows into the table (INSERT ... ON
- * CONFLICT) and empties it; both NULL for plain loads. The strings must
- * outlive their use. */
+ * fill it (each tuple ends with its record index, int4), and merge_sql
+ * ($1, $2: a range of record indexes) moves those rows into the table
+ * (INSERT ... ON CONFLICT) and out of the stage; both NULL for plain loads.
+ * The strings must outlive their use. */
 struct sink_statements {
 	const char *copy_bin;
 	const char *copy_txt;
@@ -79,10 +94,11 @@ void pgsink_set_statements(struct pgsink *s, const struct sink_statements *st);
 long pgsink_merged(const struct pgsink *s);
 
 /* Loads the batch in one transaction and commits it. When the server refuses
- * a record (data exception or constraint violation, SQLSTATE classes 22 and
- * 23) the transaction is retried without it, found by the line number the
- * server reports or by bisection; each such record goes to on_reject and the
- * rest commits. Returns the number of tuples committed, or -1 with e when the
+ * a record (pg_sqlstate_refuses_record) the transaction is retried without
+ * it, found by the line number the server reports or by bisection; each such
+ * record goes to on_reject and the rest commits. Upserts stage every record,
+ * then merge them in one statement (bisected under savepoints when the
+ * table refuses one). Returns the number of tuples committed, or -1 with e when the
  * batch could not be committed. e->retryable marks failures that a retry of
  * the whole batch may cure: a lost connection (then whether COMMIT happened
  * is unknown: ask the ledger), serialization failure, deadlock, too many

@@ -94,7 +94,7 @@ static char *buf_take(struct buf *b)
 
 /* Sets both COPY statements (binary and text format, the same column
  * list) to fill target. */
-static void set_copy_sql(struct mapping *m, const struct table_info *t, const char *target)
+static void set_copy_sql(struct mapping *m, const struct table_info *t, const char *target, const char *extra)
 {
 	static const char *const tails[2] = {") FROM STDIN (FORMAT binary)", ") FROM STDIN"};
 	char **sql[2] = {&m->copy_bin_sql, &m->copy_txt_sql};
@@ -105,6 +105,7 @@ static void set_copy_sql(struct mapping *m, const struct table_info *t, const ch
 		put_str(&b, target);
 		put_str(&b, " (");
 		put_list(&b, t, m->col, m->nfields, "");
+		put_str(&b, extra);
 		put_str(&b, tails[i]);
 		free(*sql[i]);
 		*sql[i] = buf_take(&b);
@@ -118,7 +119,7 @@ static void build_sql(struct mapping *m, const struct table_info *t)
 	for (uint32_t k = 0; k < m->nfields; k++)
 		if (t->cols[m->col[k]].enc.kind == ENC_NONE)
 			m->all_binary = false;
-	set_copy_sql(m, t, t->sql_name);
+	set_copy_sql(m, t, t->sql_name, "");
 }
 
 static int map_init(struct mapping *m, uint32_t n, struct err *e)
@@ -231,22 +232,26 @@ int transform_set_upsert(struct mapping *m, const struct table_info *t, const ch
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 
 	/* The stage has the loaded columns' types and no constraints: the
-	 * table's own constraints judge the rows when they are merged. */
+	 * table's own constraints judge the rows when they are merged. Each
+	 * row carries its record's index in the chunk (edonu_rec), which
+	 * orders the records of a key as the input does, whichever COPY
+	 * (binary or text) brought them. */
 	put_str(&b, "CREATE TEMP TABLE edonu_stage ON COMMIT DELETE ROWS AS SELECT ");
 	put_list(&b, t, m->col, m->nfields, "");
 	put_str(&b, " FROM ");
 	put_str(&b, t->sql_name);
-	put_str(
-	    &b,
-	    " WITH NO DATA; ALTER TABLE pg_temp.edonu_stage ADD COLUMN edonu_seq bigint GENERATED ALWAYS AS IDENTITY");
+	put_str(&b, " WITH NO DATA; ALTER TABLE pg_temp.edonu_stage ADD COLUMN edonu_rec integer NOT NULL");
 	free(m->stage_sql);
 	m->stage_sql = buf_take(&b);
 
-	/* Rows with a NULL in the key never conflict, so DISTINCT ON (which
-	 * would fold them together) sees only rows with a whole key. */
-	/* One statement: the INSERT, the stage emptied (both see the rows as
-	 * staged), and the count of rows the INSERT wrote (inserted, or updated
-	 * by DO UPDATE; DO NOTHING leaves the others out). */
+	/* One statement over the staged records $1 <= edonu_rec < $2: the
+	 * INSERT, those rows removed from the stage (both see the rows as
+	 * staged), and the count of rows the INSERT wrote (inserted, or
+	 * updated by DO UPDATE; DO NOTHING leaves the others out). Rows with a
+	 * NULL in the key never conflict, so DISTINCT ON (which would fold
+	 * them together) sees only rows with a whole key; of the others the
+	 * last record of a key wins for update, the first for ignore. */
+	static const char range[] = "edonu_rec >= $1 AND edonu_rec < $2";
 	buf_init(&b, 1024);
 	put_str(&b, "WITH merged AS (INSERT INTO ");
 	put_str(&b, t->sql_name);
@@ -257,9 +262,9 @@ int transform_set_upsert(struct mapping *m, const struct table_info *t, const ch
 	put_str(&b, " FROM (SELECT DISTINCT ON (");
 	put_list(&b, t, key, nkey, "");
 	put_str(&b, ") * FROM pg_temp.edonu_stage WHERE ");
+	put_str(&b, range);
 	for (uint32_t k = 0; k < nkey; k++) {
-		if (k > 0)
-			put_str(&b, " AND ");
+		put_str(&b, " AND ");
 		put_ident_buf(&b, t->cols[key[k]].enc.name);
 		put_str(&b, " IS NOT NULL");
 	}
@@ -268,17 +273,19 @@ int transform_set_upsert(struct mapping *m, const struct table_info *t, const ch
 		put_ident_buf(&b, t->cols[key[k]].enc.name);
 		put_str(&b, ", ");
 	}
-	put_str(&b, update ? "edonu_seq DESC" : "edonu_seq");
+	put_str(&b, update ? "edonu_rec DESC" : "edonu_rec");
 	put_str(&b, ") s UNION ALL SELECT ");
 	put_list(&b, t, m->col, m->nfields, "");
 	put_str(&b, " FROM pg_temp.edonu_stage WHERE ");
+	put_str(&b, range);
+	put_str(&b, " AND (");
 	for (uint32_t k = 0; k < nkey; k++) {
 		if (k > 0)
 			put_str(&b, " OR ");
 		put_ident_buf(&b, t->cols[key[k]].enc.name);
 		put_str(&b, " IS NULL");
 	}
-	put_str(&b, " ON CONFLICT (");
+	put_str(&b, ") ON CONFLICT (");
 	put_list(&b, t, key, nkey, "");
 	put_str(&b, ") DO ");
 	uint32_t nset = 0;
@@ -297,12 +304,14 @@ int transform_set_upsert(struct mapping *m, const struct table_info *t, const ch
 	}
 	if (nset == 0)
 		put_str(&b, "NOTHING");
-	put_str(&b, " RETURNING 1), emptied AS (DELETE FROM pg_temp.edonu_stage) SELECT count(*) FROM merged");
+	put_str(&b, " RETURNING 1), emptied AS (DELETE FROM pg_temp.edonu_stage WHERE ");
+	put_str(&b, range);
+	put_str(&b, ") SELECT count(*) FROM merged");
 	free(m->merge_sql);
 	m->merge_sql = buf_take(&b);
 
 	/* The COPY statements now fill the stage. */
-	set_copy_sql(m, t, "pg_temp.edonu_stage");
+	set_copy_sql(m, t, "pg_temp.edonu_stage", ", edonu_rec");
 	return 0;
 }
 

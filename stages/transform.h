@@ -18,9 +18,12 @@ struct mapping {
 	char *copy_txt_sql; /* COPY t (a, b) FROM STDIN: text format, tab, \N */
 	bool all_binary;    /* every mapped column has a binary encoder */
 	/* Upserts (transform_set_upsert): the COPY statements fill the
-	 * session's staging table; stage_sql creates it, merge_sql moves its
-	 * rows into the table with INSERT ... ON CONFLICT, empties it and
-	 * returns one row: the count of rows it inserted or updated. */
+	 * session's staging table, each tuple followed by its record's index
+	 * in the chunk (column edonu_rec, int4); stage_sql creates it,
+	 * merge_sql (parameters $1, $2: the records $1 <= index < $2) moves
+	 * those rows into the table with INSERT ... ON CONFLICT, removes them
+	 * from the stage and returns one row: the count of rows it inserted or
+	 * updated. */
 	char *stage_sql;
 	char *merge_sql;
 };
@@ -38,8 +41,8 @@ int transform_map_list(struct mapping *m, const struct table_info *t, const char
 
 /* Turns a mapping into an upsert on the unique key keys ("a,b", each a
  * mapped column): update sets every other mapped column from the record
- * (the last record of a key in a batch wins), else existing keys are left
- * alone (the first record wins). EXIT_CONFIG on a key that is not mapped. */
+ * (the last record of a key in the records merged wins), else existing
+ * keys are left alone (the first record wins). EXIT_CONFIG on a key that is not mapped. */
 int transform_set_upsert(struct mapping *m, const struct table_info *t, const char *keys, bool update, struct err *e);
 
 void transform_free(struct mapping *m);

@@ -130,7 +130,7 @@ static void test_find_column(void)
 	CU_ASSERT_EQUAL(transform_find_column(&tbl, "ID", 2), 0);
 }
 
-/* Upserts stage the loaded columns, merge with ON CONFLICT on the key (update sets the other loaded columns, last record wins), and refuse a key that is not loaded. */
+/* Upserts stage the loaded columns with each record's index, merge a range of records with ON CONFLICT on the key (update sets the other loaded columns, the last record of the range wins, ignore keeps the first), and refuse a key that is not loaded. */
 static void test_upsert(void)
 {
 	setup_table();
@@ -139,15 +139,24 @@ static void test_upsert(void)
 	CU_ASSERT_EQUAL_FATAL(transform_map_list(&m, &tbl, "id,Name", &e), 0);
 	CU_ASSERT_EQUAL_FATAL(transform_set_upsert(&m, &tbl, " id ", true, &e), 0);
 	CU_ASSERT_STRING_EQUAL(m.copy_bin_sql,
-			       "COPY pg_temp.edonu_stage (\"id\", \"Name\") FROM STDIN (FORMAT binary)");
+			       "COPY pg_temp.edonu_stage (\"id\", \"Name\", edonu_rec) FROM STDIN (FORMAT binary)");
+	CU_ASSERT_STRING_EQUAL(m.copy_txt_sql, "COPY pg_temp.edonu_stage (\"id\", \"Name\", edonu_rec) FROM STDIN");
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.stage_sql, "ADD COLUMN edonu_rec integer NOT NULL"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(m.stage_sql, "CREATE TEMP TABLE edonu_stage"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "ON CONFLICT (\"id\") DO UPDATE SET \"Name\" = EXCLUDED.\"Name\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "edonu_seq DESC"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "\"id\" IS NULL"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "ORDER BY \"id\", edonu_rec DESC"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "edonu_rec >= $1 AND edonu_rec < $2 AND (\"id\" IS NULL)"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(m.merge_sql, "DELETE FROM pg_temp.edonu_stage WHERE edonu_rec >= $1 AND edonu_rec < $2"));
 	transform_free(&m);
 	CU_ASSERT_EQUAL_FATAL(transform_map_list(&m, &tbl, "id,Name", &e), 0);
 	CU_ASSERT_EQUAL_FATAL(transform_set_upsert(&m, &tbl, "id,name", true, &e), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "DO NOTHING"));
+	transform_free(&m);
+	CU_ASSERT_EQUAL_FATAL(transform_map_list(&m, &tbl, "id,Name", &e), 0);
+	CU_ASSERT_EQUAL_FATAL(transform_set_upsert(&m, &tbl, "id", false, &e), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "DO NOTHING"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "ORDER BY \"id\", edonu_rec)"));
 	transform_free(&m);
 	CU_ASSERT_EQUAL_FATAL(transform_map_list(&m, &tbl, "id", &e), 0);
 	CU_ASSERT_EQUAL(transform_set_upsert(&m, &tbl, "Name", false, &e), -1);
