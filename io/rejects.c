@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Lines are collected and written in blocks of about this size: rejects are
@@ -129,6 +130,45 @@ static void json_put_key(struct buf *out, const char *key)
 	buf_put(out, "\":", 2);
 }
 
+/* A regular file that does not end in a newline ends in a line cut short:
+ * truncate it after its last newline. Returns 0 or -1 (errno). */
+static int drop_torn_line(int fd, const char *path)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode) || st.st_size == 0)
+		return 0;
+	/* fd is open for appending only. */
+	int rfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0)
+		return -1;
+	char tail[4096];
+	off_t end = st.st_size;
+	while (end > 0) {
+		size_t n = end < (off_t)sizeof tail ? (size_t)end : sizeof tail;
+		ssize_t got = pread(rfd, tail, n, end - (off_t)n);
+		if (got != (ssize_t)n) {
+			int saved = got < 0 ? errno : EIO;
+			close(rfd);
+			errno = saved;
+			return -1;
+		}
+		if (end == st.st_size && tail[n - 1] == '\n') {
+			close(rfd);
+			return 0;
+		}
+		const char *nl = memrchr(tail, '\n', n);
+		if (nl != NULL) {
+			end = end - (off_t)n + (nl - tail) + 1;
+			break;
+		}
+		end -= (off_t)n;
+	}
+	close(rfd);
+	return ftruncate(fd, end);
+}
+
 struct rejects *rejects_open(const char *path, struct err *e)
 {
 	struct rejects *r = calloc(1, sizeof *r);
@@ -147,6 +187,13 @@ struct rejects *rejects_open(const char *path, struct err *e)
 		r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 		if (r->fd < 0) {
 			err_set(e, EXIT_CONFIG, "cannot open the rejects file %s: %s", path, strerror(errno));
+			free(r->path);
+			free(r);
+			return NULL;
+		}
+		if (drop_torn_line(r->fd, path) < 0) {
+			err_set(e, EXIT_CONFIG, "cannot repair the rejects file %s: %s", path, strerror(errno));
+			close(r->fd);
 			free(r->path);
 			free(r);
 			return NULL;
@@ -262,4 +309,87 @@ int rejects_close(struct rejects *r, struct err *e)
 	free(r->path);
 	free(r);
 	return rc;
+}
+
+bool rejects_enabled(const struct rejects *r)
+{
+	return r != NULL && r->fd >= 0;
+}
+
+int rejects_sync(struct rejects *r, struct err *e)
+{
+	if (!rejects_enabled(r))
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	rejects_flush_locked(r);
+	if (r->write_errno == 0 && fdatasync(r->fd) < 0 && errno != EINVAL && errno != EROFS)
+		r->write_errno = errno;
+	int err_no = r->write_errno;
+	pthread_mutex_unlock(&r->lock);
+	if (err_no != 0)
+		return err_set(e, EXIT_TEMPFAIL, "cannot write the rejects file %s: %s", r->path, strerror(err_no));
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int rejects_recorded(const struct rejects *r, const char *source, uint64_t **records, size_t *n, struct err *e)
+{
+	*records = NULL;
+	*n = 0;
+	if (!rejects_enabled(r))
+		return 0;
+	struct stat st;
+	if (fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		return 0;
+	/* Lines start {"source":<source as written>,"record":N (rejects_write). */
+	struct buf prefix;
+	if (buf_init(&prefix, 64) < 0)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	buf_put(&prefix, "{\"source\":", 10);
+	json_put_checked(&prefix, source, strlen(source));
+	buf_put(&prefix, ",\"record\":", 10);
+	FILE *f = fopen(r->path, "r");
+	if (f == NULL) {
+		buf_free(&prefix);
+		return err_set(e, EXIT_CONFIG, "cannot read the rejects file %s: %s", r->path, strerror(errno));
+	}
+	size_t cap = 0;
+	int rc = 0;
+	char *line = NULL;
+	size_t line_cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &line_cap, f)) > 0) {
+		if ((size_t)len <= prefix.len || memcmp(line, prefix.data, prefix.len) != 0)
+			continue;
+		uint64_t rec = strtoull(line + prefix.len, NULL, 10);
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			uint64_t *p = realloc(*records, cap * sizeof *p);
+			if (p == NULL) {
+				rc = err_set(e, EXIT_SOFTWARE, "out of memory");
+				break;
+			}
+			*records = p;
+		}
+		(*records)[(*n)++] = rec;
+	}
+	if (rc == 0 && ferror(f))
+		rc = err_set(e, EXIT_CONFIG, "cannot read the rejects file %s: %s", r->path, strerror(errno));
+	free(line);
+	fclose(f);
+	buf_free(&prefix);
+	if (rc < 0) {
+		free(*records);
+		*records = NULL;
+		*n = 0;
+		return -1;
+	}
+	if (*n > 1)
+		qsort(*records, *n, sizeof **records, cmp_u64);
+	return 0;
 }

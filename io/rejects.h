@@ -4,6 +4,7 @@
 
 #include "../pipeline/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,8 +24,10 @@ struct reject {
 	size_t raw_len;
 };
 
-/* Opens path for appending (created 0644). path NULL: rejects are counted by
- * the caller but written nowhere. NULL with e (EXIT_NOINPUT... EXIT_CONFIG for
+/* Opens path for appending (created 0644). A regular file whose last line
+ * was cut off (a writer killed in the middle of a write) loses that
+ * fragment, so that appended lines stand on lines of their own. path NULL:
+ * rejects are counted by the caller but written nowhere. NULL with e (EXIT_NOINPUT... EXIT_CONFIG for
  * an unwritable path) on failure. */
 struct rejects *rejects_open(const char *path, struct err *e);
 
@@ -35,6 +38,20 @@ struct rejects *rejects_open(const char *path, struct err *e);
  * and "raw_invalid_utf8":true is added. Lines are buffered and written in
  * blocks of 64 KiB and at close. Returns 0 or -1 (e set). */
 int rejects_write(struct rejects *r, const struct reject *rej, struct err *e);
+
+/* Whether lines go to a file (a path was given). */
+bool rejects_enabled(const struct rejects *r);
+
+/* Flushes what is buffered and makes the file durable (fdatasync; a device
+ * or pipe that cannot sync is taken as it is). -1 with e when a write since
+ * the open or this sync failed: lines may be missing. */
+int rejects_sync(struct rejects *r, struct err *e);
+
+/* The record numbers of source's lines already in the file (as this run
+ * opened it), sorted ascending, in *records (malloc'd, *n of them; NULL
+ * when none). Reads the file from its start: meant for a rerun that must
+ * not write a line twice. A file that is not a regular one holds none. */
+int rejects_recorded(const struct rejects *r, const char *source, uint64_t **records, size_t *n, struct err *e);
 
 /* Flushes and closes; returns -1 (e set) when the data did not reach the file. */
 int rejects_close(struct rejects *r, struct err *e);

@@ -2,6 +2,7 @@
  * a rerun knows exactly which chunks to skip. */
 #include "ledger.h"
 
+#include <endian.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,32 @@ static const char ledger_ddl[] = "CREATE SCHEMA IF NOT EXISTS edonu_ingest;"
 				 " committed_at timestamptz NOT NULL DEFAULT now(),"
 				 " PRIMARY KEY (source_id, target, chunk));";
 
+/* Migration k brings a ledger at version k to version k + 1, in the set-up
+ * transaction. Version 0 is an empty ledger. */
+static const char *const ledger_migrations[LEDGER_VERSION] = {
+    "INSERT INTO edonu_ingest.version VALUES (1)",
+    /* 2: rejects recorded with their chunk's commit; what each load
+     * stored (its settings) and ignored. Chunks of version 1 kept no
+     * rejects: they count as written. */
+    "ALTER TABLE edonu_ingest.chunks ADD COLUMN merged integer,"
+    " ADD COLUMN rejects_written boolean NOT NULL DEFAULT true;"
+    "ALTER TABLE edonu_ingest.sources ADD COLUMN ignored bigint, ADD COLUMN settings text;"
+    "CREATE TABLE edonu_ingest.rejects ("
+    " source_id text NOT NULL,"
+    " target text NOT NULL,"
+    " chunk bigint NOT NULL,"
+    " record bigint NOT NULL,"
+    " line bigint NOT NULL,"
+    " byte_offset bigint NOT NULL,"
+    " column_name text,"
+    " sqlstate text,"
+    " message text NOT NULL,"
+    " raw bytea NOT NULL,"
+    " header bytea,"
+    " PRIMARY KEY (source_id, target, record));"
+    "UPDATE edonu_ingest.version SET version = 2",
+};
+
 int ledger_setup(PGconn *c, struct err *e)
 {
 	/* Fast path: the ledger exists at our version. */
@@ -87,16 +114,19 @@ int ledger_setup(PGconn *c, struct err *e)
 	}
 	int v = PQntuples(r) ? atoi(PQgetvalue(r, 0, 0)) : 0;
 	PQclear(r);
-	/* Version 0 is an empty ledger; later versions add their migrations
-	 * here, each step in this transaction. */
-	const char *sql = v == 0 ? "INSERT INTO edonu_ingest.version VALUES (1)" : NULL;
 	if (v > LEDGER_VERSION) {
 		exec_ok(c, "ROLLBACK", NULL);
 		return err_set(e, EXIT_CONFIG,
 			       "ledger schema edonu_ingest is at version %d, newer than this edonu-ingest (%d)", v,
 			       LEDGER_VERSION);
 	}
-	if ((sql && exec_ok(c, sql, e) < 0) || exec_ok(c, "COMMIT", e) < 0) {
+	for (; v < LEDGER_VERSION; v++) {
+		if (exec_ok(c, ledger_migrations[v], e) < 0) {
+			exec_ok(c, "ROLLBACK", NULL);
+			return -1;
+		}
+	}
+	if (exec_ok(c, "COMMIT", e) < 0) {
 		exec_ok(c, "ROLLBACK", NULL);
 		return -1;
 	}
@@ -139,14 +169,14 @@ int ledger_relock(PGconn *c, const struct ledger_source *ls, struct err *e)
 }
 
 int ledger_begin(PGconn *c, const char *source_id, const char *target, const char *name, uint32_t batch_rows,
-		 bool force, struct ledger_source *ls, struct err *e)
+		 const char *settings, bool force, struct ledger_source *ls, struct err *e)
 {
 	memset(ls, 0, sizeof *ls);
 	snprintf(ls->source_id, sizeof ls->source_id, "%s", source_id);
 	snprintf(ls->target, sizeof ls->target, "%s", target);
 	char rows[16];
 	snprintf(rows, sizeof rows, "%u", batch_rows);
-	const char *p[4] = {ls->source_id, ls->target, name, rows};
+	const char *p[5] = {ls->source_id, ls->target, name, rows, settings};
 
 	if (lock_source(c, ls->source_id, ls->target, name, e) < 0)
 		return -1;
@@ -163,11 +193,20 @@ int ledger_begin(PGconn *c, const char *source_id, const char *target, const cha
 			return -1;
 		}
 		PQclear(r);
+		r = PQexecParams(c, "DELETE FROM edonu_ingest.rejects WHERE source_id = $1 AND target = $2", 2, NULL, p,
+				 NULL, NULL, 0);
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			fail(c, r, "forgetting the earlier load", e);
+			exec_ok(c, "ROLLBACK", NULL);
+			return -1;
+		}
+		PQclear(r);
 		r = PQexecParams(c,
 				 "UPDATE edonu_ingest.sources SET state = 'loading', batch_rows = $4, name = $3, "
 				 "loads = loads + 1, started_at = now(), finished_at = NULL, records = NULL, "
-				 "loaded = NULL, rejected = NULL WHERE source_id = $1 AND target = $2",
-				 4, NULL, p, NULL, NULL, 0);
+				 "loaded = NULL, rejected = NULL, ignored = NULL, settings = $5 "
+				 "WHERE source_id = $1 AND target = $2",
+				 5, NULL, p, NULL, NULL, 0);
 		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 			fail(c, r, "forgetting the earlier load", e);
 			exec_ok(c, "ROLLBACK", NULL);
@@ -177,12 +216,16 @@ int ledger_begin(PGconn *c, const char *source_id, const char *target, const cha
 		if (exec_ok(c, "COMMIT", e) < 0)
 			return -1;
 	}
-	r = PQexecParams(
-	    c,
-	    "INSERT INTO edonu_ingest.sources (source_id, target, name, batch_rows) "
-	    "VALUES ($1, $2, $3, $4) ON CONFLICT (source_id, target) DO UPDATE SET name = EXCLUDED.name "
-	    "RETURNING batch_rows, state, coalesce(records, 0), coalesce(loaded, 0), coalesce(rejected, 0)",
-	    4, NULL, p, NULL, NULL, 0);
+	/* A source registered by an older version has no settings: it takes
+	 * this run's. */
+	r = PQexecParams(c,
+			 "INSERT INTO edonu_ingest.sources (source_id, target, name, batch_rows, settings) "
+			 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source_id, target) DO UPDATE SET name = "
+			 "EXCLUDED.name, settings = coalesce(sources.settings, EXCLUDED.settings) "
+			 "RETURNING batch_rows, state, coalesce(records, 0), coalesce(loaded, 0), "
+			 "coalesce(rejected, 0), coalesce(ignored, 0), settings, "
+			 "coalesce(to_char(finished_at, 'YYYY-MM-DD HH24:MI:SSOF'), '')",
+			 5, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
 		return fail(c, r, "registering the source", e);
 	ls->batch_rows = (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
@@ -190,14 +233,21 @@ int ledger_begin(PGconn *c, const char *source_id, const char *target, const cha
 	ls->records = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
 	ls->loaded = strtoull(PQgetvalue(r, 0, 3), NULL, 10);
 	ls->rejected = strtoull(PQgetvalue(r, 0, 4), NULL, 10);
+	ls->ignored = strtoull(PQgetvalue(r, 0, 5), NULL, 10);
+	snprintf(ls->settings, sizeof ls->settings, "%s", PQgetvalue(r, 0, 6));
+	snprintf(ls->finished_at, sizeof ls->finished_at, "%s", PQgetvalue(r, 0, 7));
 	PQclear(r);
 	if (ls->complete)
 		return 0;
-	r = PQexecParams(c, "SELECT chunk FROM edonu_ingest.chunks WHERE source_id = $1 AND target = $2 ORDER BY chunk",
+	r = PQexecParams(c,
+			 "SELECT chunk, rejected FROM edonu_ingest.chunks WHERE source_id = $1 AND target = $2 "
+			 "ORDER BY chunk",
 			 2, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 		return fail(c, r, "reading committed chunks", e);
+	ls->rejected = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
+		ls->rejected += strtoull(PQgetvalue(r, i, 1), NULL, 10);
 		if (add_done(ls, strtoull(PQgetvalue(r, i, 0), NULL, 10)) < 0) {
 			PQclear(r);
 			return err_set(e, EXIT_SOFTWARE, "out of memory");
@@ -239,22 +289,119 @@ int ledger_chunk_committed(PGconn *c, const char *source_id, const char *target,
 	return found;
 }
 
-int ledger_finish(PGconn *c, struct ledger_source *ls, struct err *e)
+int ledger_finish(PGconn *c, struct ledger_source *ls, bool ignore, struct err *e)
 {
-	const char *p[2] = {ls->source_id, ls->target};
+	const char *p[3] = {ls->source_id, ls->target, ignore ? "t" : "f"};
+	/* A chunk's loaded counts every record the server accepted; with
+	 * --on-conflict ignore those its merge did not write were ignored. */
 	PGresult *r =
 	    PQexecParams(c,
 			 "UPDATE edonu_ingest.sources s SET state = 'complete', finished_at = now(), "
-			 "records = t.records, loaded = t.loaded, rejected = t.rejected "
+			 "records = t.records, loaded = t.loaded - t.ignored, rejected = t.rejected, "
+			 "ignored = t.ignored "
 			 "FROM (SELECT coalesce(sum(records), 0) AS records, coalesce(sum(loaded), 0) AS loaded, "
-			 "coalesce(sum(rejected), 0) AS rejected FROM edonu_ingest.chunks "
-			 "WHERE source_id = $1 AND target = $2) t "
+			 "coalesce(sum(rejected), 0) AS rejected, "
+			 "CASE WHEN $3::boolean THEN coalesce(sum(loaded - merged), 0) ELSE 0 END AS ignored "
+			 "FROM edonu_ingest.chunks WHERE source_id = $1 AND target = $2) t "
 			 "WHERE s.source_id = $1 AND s.target = $2 RETURNING s.loaded",
-			 2, NULL, p, NULL, NULL, 0);
+			 3, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 		return fail(c, r, "marking the source complete", e);
 	PQclear(r);
 	ls->complete = true;
+	return 0;
+}
+
+static uint64_t get_u64(const PGresult *r, int row, int col)
+{
+	uint64_t v;
+	ASSERT(PQgetlength(r, row, col) == 8);
+	memcpy(&v, PQgetvalue(r, row, col), 8);
+	return be64toh(v);
+}
+
+static const char *get_str(const PGresult *r, int row, int col, size_t *len)
+{
+	if (PQgetisnull(r, row, col)) {
+		if (len)
+			*len = 0;
+		return NULL;
+	}
+	if (len)
+		*len = (size_t)PQgetlength(r, row, col);
+	return PQgetvalue(r, row, col);
+}
+
+long ledger_rejects_read(PGconn *c, const struct ledger_source *ls, bool pending_only, ledger_reject_fn *fn, void *ctx,
+			 struct err *e)
+{
+	const char *p[2] = {ls->source_id, ls->target};
+	/* Binary results: raw and header come as the bytes they are. One row
+	 * at a time, so a source whose every record was rejected does not
+	 * have to fit in memory. */
+	const char *sql =
+	    pending_only ? "SELECT r.chunk, r.record, r.line, r.byte_offset, r.column_name, r.sqlstate, r.message, "
+			   "r.raw, r.header FROM edonu_ingest.rejects r JOIN edonu_ingest.chunks c USING "
+			   "(source_id, target, chunk) WHERE r.source_id = $1 AND r.target = $2 AND NOT "
+			   "c.rejects_written ORDER BY r.record"
+			 : "SELECT chunk, record, line, byte_offset, column_name, sqlstate, message, raw, header "
+			   "FROM edonu_ingest.rejects WHERE source_id = $1 AND target = $2 ORDER BY record";
+	if (!PQsendQueryParams(c, sql, 2, NULL, p, NULL, NULL, 1) || !PQsetSingleRowMode(c))
+		return fail(c, NULL, "reading recorded rejects", e);
+	long n = 0;
+	int rc = 0;
+	PGresult *r;
+	while ((r = PQgetResult(c)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
+			struct ledger_reject lr = {
+			    .chunk = get_u64(r, 0, 0),
+			    .record = get_u64(r, 0, 1),
+			    .line = get_u64(r, 0, 2),
+			    .byte_offset = get_u64(r, 0, 3),
+			    .column = get_str(r, 0, 4, NULL),
+			    .sqlstate = get_str(r, 0, 5, NULL),
+			    .message = get_str(r, 0, 6, NULL),
+			};
+			lr.raw = get_str(r, 0, 7, &lr.raw_len);
+			lr.header = get_str(r, 0, 8, &lr.header_len);
+			if (fn(ctx, &lr, e) < 0)
+				rc = -1;
+			else
+				n++;
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
+			rc = fail(c, r, "reading recorded rejects", e);
+			continue; /* fail cleared r */
+		}
+		PQclear(r);
+	}
+	return rc < 0 ? -1 : n;
+}
+
+int ledger_rejects_written(PGconn *c, const struct ledger_source *ls, const uint64_t *chunks, uint32_t n, struct err *e)
+{
+	if (n == 0)
+		return 0;
+	/* '{1,2,...}': at most 21 bytes a number. */
+	size_t cap = (size_t)n * 21 + 3;
+	char *list = malloc(cap);
+	if (list == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	size_t len = 0;
+	list[len++] = '{';
+	for (uint32_t i = 0; i < n; i++)
+		len += (size_t)snprintf(list + len, cap - len, "%s%" PRIu64, i ? "," : "", chunks[i]);
+	list[len++] = '}';
+	list[len] = '\0';
+	const char *p[3] = {ls->source_id, ls->target, list};
+	PGresult *r = PQexecParams(c,
+				   "UPDATE edonu_ingest.chunks SET rejects_written = true WHERE source_id = $1 AND "
+				   "target = $2 AND chunk = ANY ($3::bigint[])",
+				   3, NULL, p, NULL, NULL, 0);
+	free(list);
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK)
+		return fail(c, r, "marking rejects written", e);
+	PQclear(r);
 	return 0;
 }
 

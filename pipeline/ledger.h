@@ -9,7 +9,11 @@
 #include <stdint.h>
 
 /* Schema version this build writes; an older ledger is migrated, a newer one refused. */
-#define LEDGER_VERSION 1
+#define LEDGER_VERSION      2
+
+/* The options that decide what a load stores (dialect, columns, conflict
+ * handling), as text: a rerun with other settings is not the same load. */
+#define LEDGER_SETTINGS_MAX 512
 
 /* What the ledger knows of one source loaded into one table. */
 struct ledger_source {
@@ -19,8 +23,11 @@ struct ledger_source {
 	bool complete;       /* loaded whole on an earlier run */
 	uint64_t records;    /* when complete: records of the source */
 	uint64_t loaded;
-	uint64_t rejected;
-	uint64_t *done; /* committed chunk numbers, ascending */
+	uint64_t rejected;                  /* when complete: all its rejects; else those of its committed chunks */
+	uint64_t ignored;                   /* when complete: records --on-conflict ignore left out */
+	char settings[LEDGER_SETTINGS_MAX]; /* of the earlier load; "" when unknown */
+	char finished_at[40];               /* when complete, as the server prints it */
+	uint64_t *done;                     /* committed chunk numbers, ascending */
 	uint32_t ndone;
 	uint32_t done_cap;
 };
@@ -35,7 +42,7 @@ int ledger_setup(PGconn *c, struct err *e);
  * it and start a new one. batch_rows is used for a new source; a resumed one
  * keeps its own. */
 int ledger_begin(PGconn *c, const char *source_id, const char *target, const char *name, uint32_t batch_rows,
-		 bool force, struct ledger_source *ls, struct err *e);
+		 const char *settings, bool force, struct ledger_source *ls, struct err *e);
 
 /* Takes the source's lock again on a new connection (after the old one was
  * lost); EXIT_TEMPFAIL when another run took it meanwhile. */
@@ -44,18 +51,55 @@ int ledger_relock(PGconn *c, const struct ledger_source *ls, struct err *e);
 /* Whether chunk seq is committed (binary search). */
 bool ledger_chunk_done(const struct ledger_source *ls, uint64_t seq);
 
-/* The statement that records a chunk, run in the chunk's own transaction. */
-#define LEDGER_CHUNK_SQL                                                                         \
-	"INSERT INTO edonu_ingest.chunks (source_id, target, chunk, records, loaded, rejected) " \
-	"VALUES ($1, $2, $3, $4, $5, $6)"
+/* A chunk's row in edonu_ingest.chunks is written by the sink
+ * (stages/sink_pg.c) in the chunk's own transaction, with the rows merged
+ * for upserts and rejects_written true only when it has no rejects. Its
+ * rejects (LEDGER_REJECTS_COPY) go in the same transaction and count as
+ * written to the rejects file once ledger_rejects_written says so. */
+
+/* The COPY (text format) that records a chunk's rejects: one line per
+ * rejected record. raw and header are bytea (\\x hex in text format). */
+#define LEDGER_REJECTS_COPY                                                                                       \
+	"COPY edonu_ingest.rejects (source_id, target, chunk, record, line, byte_offset, column_name, sqlstate, " \
+	"message, raw, header) FROM STDIN"
+
+/* One recorded reject, as ledger_rejects_read hands it over. Strings are
+ * valid until the callback returns; column, sqlstate, header may be NULL. */
+struct ledger_reject {
+	uint64_t chunk;
+	uint64_t record;
+	uint64_t line;
+	uint64_t byte_offset;
+	const char *column;
+	const char *sqlstate;
+	const char *message;
+	const char *raw;
+	size_t raw_len;
+	const char *header;
+	size_t header_len;
+};
+typedef int ledger_reject_fn(void *ctx, const struct ledger_reject *r, struct err *e);
+
+/* Streams the source's recorded rejects in record order to fn: all of
+ * them, or (pending_only) those of chunks whose rejects are not yet known
+ * to be in a rejects file. fn returning -1 stops with its error. Returns
+ * the number handed to fn, or -1 with e. */
+long ledger_rejects_read(PGconn *c, const struct ledger_source *ls, bool pending_only, ledger_reject_fn *fn, void *ctx,
+			 struct err *e);
+
+/* The rejects of chunks (n chunk numbers) are durable in the rejects file. */
+int ledger_rejects_written(PGconn *c, const struct ledger_source *ls, const uint64_t *chunks, uint32_t n,
+			   struct err *e);
 
 /* After a lost connection: was chunk seq committed after all? 1 yes (loaded
  * set), 0 no, -1 on error. */
 int ledger_chunk_committed(PGconn *c, const char *source_id, const char *target, uint64_t seq, uint64_t *loaded,
 			   struct err *e);
 
-/* Marks the source complete with its totals summed from its chunks. */
-int ledger_finish(PGconn *c, struct ledger_source *ls, struct err *e);
+/* Marks the source complete with its totals summed from its chunks
+ * (ignore: --on-conflict ignore, whose records left out are counted as
+ * ignored). */
+int ledger_finish(PGconn *c, struct ledger_source *ls, bool ignore, struct err *e);
 
 /* Releases the source's lock and memory. */
 void ledger_end(PGconn *c, struct ledger_source *ls);

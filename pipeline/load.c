@@ -49,6 +49,12 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 static bool ends_with(const char *s, size_t n, const char *suffix)
 {
 	size_t k = strlen(suffix);
@@ -186,6 +192,12 @@ static int map_header(struct load *ld, struct source *s, struct framer *f, struc
 	const char *p;
 	size_t len;
 	frame_header(f, &p, &len);
+	free(s->header);
+	s->header = malloc(len ? len : 1);
+	if (s->header == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	memcpy(s->header, p, len);
+	s->header_len = len;
 	struct buf scratch;
 	if (buf_init(&scratch, len + 1) < 0)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
@@ -367,10 +379,34 @@ static int check_inputs(const struct options *o, int64_t *total, struct err *e)
 	return 0;
 }
 
+/* What decides what a load of name stores, as text (see ledger.h): a
+ * rerun with other settings is not the same load. --format auto is taken
+ * as the name's extension says, when it does. */
+static void load_settings(const struct options *o, const char *name, char *out, size_t outsz)
+{
+	static const char *const formats[] = {
+	    [FORMAT_AUTO] = "auto", [FORMAT_CSV] = "csv", [FORMAT_TEXT] = "text", [FORMAT_NDJSON] = "ndjson"};
+	static const char *const conflicts[] = {
+	    [CONFLICT_ERROR] = "error", [CONFLICT_IGNORE] = "ignore", [CONFLICT_UPDATE] = "update"};
+	int fmt = o->format;
+	if (fmt == FORMAT_AUTO && strcmp(name, "-") != 0)
+		fmt = format_from_name(name);
+	snprintf(out, outsz,
+		 "format=%s header=%s delimiter=%s quote=%s escape=%s null=%s columns=%s on-conflict=%s key=%s",
+		 formats[fmt],
+		 o->header < 0 ? "default"
+		 : o->header   ? "yes"
+			       : "no",
+		 o->delimiter ? o->delimiter : "", o->quote ? o->quote : "", o->escape ? o->escape : "",
+		 o->null ? o->null : "", o->columns ? o->columns : "", conflicts[o->on_conflict], o->key ? o->key : "");
+}
+
 /* Finds the source's ledger identity and what of it is committed. Files are
  * known by their content; standard input and pipes by --source-id, or, without
  * it, by an identity of this run alone (the ledger then still guards a retried
- * commit, but a rerun cannot resume). */
+ * commit, but a rerun cannot resume). A source loaded before with other
+ * settings is loaded again whole when this run upserts (it cannot store a
+ * key twice), and refused otherwise (--force decides). */
 static int begin_source(struct load *ld, PGconn *conn, struct source *s, struct err *e)
 {
 	const struct options *o = ld->o;
@@ -389,19 +425,128 @@ static int begin_source(struct load *ld, PGconn *conn, struct source *s, struct 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		snprintf(id, sizeof id, "run:%lld.%09ld:%ld", (long long)ts.tv_sec, ts.tv_nsec, (long)getpid());
 	}
-	if (ledger_begin(conn, id, ld->table.display, s->name, o->batch_rows, o->force != 0, &s->ledger, e) < 0)
+	char settings[LEDGER_SETTINGS_MAX];
+	load_settings(o, s->name, settings, sizeof settings);
+	struct ledger_source *ls = &s->ledger;
+	if (ledger_begin(conn, id, ld->table.display, s->name, o->batch_rows, settings, o->force != 0, ls, e) < 0)
 		return -1;
-	s->batch_rows = s->ledger.batch_rows;
-	if (s->ledger.complete) {
-		s->records = s->ledger.records;
-		s->skipped = s->ledger.records;
-		log_event(LOG_INFO, "source_skipped",
-			  "%s: already loaded into %s (%llu records); --force loads it again", s->name,
-			  ld->table.display, (unsigned long long)s->ledger.records);
-	} else if (s->ledger.ndone > 0) {
-		log_event(LOG_INFO, "source_resumed", "%s: resuming: %u chunks of %u records committed earlier",
-			  s->name, s->ledger.ndone, s->batch_rows);
+	bool earlier = ls->complete || ls->ndone > 0;
+	if (earlier && ls->settings[0] && strcmp(ls->settings, settings) != 0) {
+		if (o->on_conflict == CONFLICT_ERROR)
+			return err_set(e, EXIT_CONFIG,
+				       "%s: %s into %s with other settings (%s; now %s): loading it again could store "
+				       "its records twice or differently; --force loads it again whole as a new load, "
+				       "and --on-conflict update|ignore --key does so without duplicate keys",
+				       s->name, ls->complete ? "loaded" : "partly loaded", ld->table.display,
+				       ls->settings, settings);
+		log_event(LOG_INFO, "source_reloaded",
+			  "%s: %s into %s with other settings (%s); loading it again whole as an upsert (%s)", s->name,
+			  ls->complete ? "loaded" : "partly loaded", ld->table.display, ls->settings, settings);
+		ledger_end(conn, ls);
+		if (ledger_begin(conn, id, ld->table.display, s->name, o->batch_rows, settings, true, ls, e) < 0)
+			return -1;
 	}
+	s->batch_rows = ls->batch_rows;
+	s->rejected_earlier = ls->rejected;
+	if (ls->complete) {
+		s->records = ls->records;
+		s->skipped = ls->records;
+		log_event(LOG_INFO, "source_skipped",
+			  "%s: already loaded into %s on %s: %llu records, %llu loaded, %llu rejected, %llu ignored; "
+			  "%s--force loads it again",
+			  s->name, ld->table.display, ls->finished_at, (unsigned long long)ls->records,
+			  (unsigned long long)ls->loaded, (unsigned long long)ls->rejected,
+			  (unsigned long long)ls->ignored,
+			  ls->rejected ? "--rejects FILE writes its rejects again, load --from-rejects FILE loads just "
+					 "them once their cause is fixed; "
+				       : "");
+	} else if (ls->ndone > 0) {
+		log_event(LOG_INFO, "source_resumed",
+			  "%s: resuming: %u chunks of %u records committed earlier, with %llu records rejected",
+			  s->name, ls->ndone, s->batch_rows, (unsigned long long)ls->rejected);
+	}
+	return 0;
+}
+
+void load_note_rejects_written(struct load *ld, const struct source *src, uint64_t chunk)
+{
+	if (!src->ledger.source_id[0])
+		return;
+	pthread_mutex_lock(&ld->written_lock);
+	if (ld->nwritten == ld->written_cap) {
+		size_t cap = ld->written_cap ? ld->written_cap * 2 : 64;
+		struct written_chunk *p = realloc(ld->written, cap * sizeof *p);
+		if (p != NULL) {
+			ld->written = p;
+			ld->written_cap = cap;
+		}
+	}
+	/* Without room the chunk stays unwritten in the ledger: a rerun finds
+	 * its lines in the file and does not write them twice. */
+	if (ld->nwritten < ld->written_cap)
+		ld->written[ld->nwritten++] = (struct written_chunk){(uint32_t)(src - ld->sources), chunk};
+	pthread_mutex_unlock(&ld->written_lock);
+}
+
+/* Writing recorded rejects to the rejects file: those already there (by
+ * record number) are passed over. */
+struct rewrite {
+	struct load *ld;
+	struct source *src;
+	const uint64_t *have;
+	size_t nhave;
+	uint64_t written;
+	uint64_t last_chunk;
+	bool any_chunk;
+};
+
+static int rewrite_one(void *ctx, const struct ledger_reject *lr, struct err *e)
+{
+	struct rewrite *rw = ctx;
+	if (!rw->any_chunk || lr->chunk != rw->last_chunk) {
+		load_note_rejects_written(rw->ld, rw->src, lr->chunk);
+		rw->last_chunk = lr->chunk;
+		rw->any_chunk = true;
+	}
+	if (rw->nhave > 0 && bsearch(&lr->record, rw->have, rw->nhave, sizeof *rw->have, cmp_u64) != NULL)
+		return 0;
+	struct reject r = {
+	    .source = rw->src->name,
+	    .record = lr->record,
+	    .line = lr->line,
+	    .byte_offset = lr->byte_offset,
+	    .column = lr->column,
+	    .sqlstate = lr->sqlstate,
+	    .message = lr->message ? lr->message : "",
+	    .raw = lr->raw,
+	    .raw_len = lr->raw_len,
+	};
+	rejects_write(rw->ld->rejects, &r, e);
+	rw->written++;
+	return 0;
+}
+
+/* Rejects that the ledger holds and the rejects file may not: of a complete
+ * source all of them (a rerun writes them again), else those of chunks an
+ * earlier run committed but did not see to the file. */
+static int rewrite_rejects(struct load *ld, PGconn *conn, struct source *s, struct err *e)
+{
+	struct ledger_source *ls = &s->ledger;
+	if (!rejects_enabled(ld->rejects) || !ls->source_id[0] || (!ls->complete && ls->ndone == 0) ||
+	    ls->rejected == 0)
+		return 0;
+	struct rewrite rw = {.ld = ld, .src = s};
+	uint64_t *have;
+	if (rejects_recorded(ld->rejects, s->name, &have, &rw.nhave, e) < 0)
+		return -1;
+	rw.have = have;
+	long n = ledger_rejects_read(conn, ls, !ls->complete, rewrite_one, &rw, e);
+	free(have);
+	if (n < 0)
+		return -1;
+	if (rw.written > 0)
+		log_event(LOG_INFO, "rejects_rewritten", "%s: %llu rejected records written to %s from the ledger",
+			  s->name, (unsigned long long)rw.written, ld->o->rejects);
 	return 0;
 }
 
@@ -462,12 +607,16 @@ int load_run(const struct options *o, struct summary *out)
 	ld->ordered = o->on_conflict != CONFLICT_ERROR && !o->dry_run;
 	pthread_mutex_init(&ld->fatal_lock, NULL);
 	pthread_mutex_init(&ld->turn_lock, NULL);
+	pthread_mutex_init(&ld->written_lock, NULL);
 	pthread_cond_init(&ld->turn_cond, NULL);
 	const char **files = o->nfiles > 0 ? o->files : stdin_name;
 	uint32_t nfiles = o->nfiles > 0 ? (uint32_t)o->nfiles : 1;
 	int64_t total_bytes = 0;
 	int code = EXIT_OK;
 	PGconn *conn = NULL;
+	bool rejects_ok = true;
+	struct err rej_err;
+	err_clear(&rej_err);
 
 	if (monitor_start(o, &e) < 0)
 		goto fail;
@@ -511,6 +660,8 @@ int load_run(const struct options *o, struct summary *out)
 			goto fail;
 		if (src->batch_rows > ld->batch_rows)
 			ld->batch_rows = src->batch_rows;
+		if (rewrite_rejects(ld, conn, src, &e) < 0)
+			goto fail;
 	}
 	ld->chunk_bytes = chunk_bytes_for(ld->batch_rows);
 	if (workers_create(ld, &e) < 0)
@@ -602,26 +753,63 @@ int load_run(const struct options *o, struct summary *out)
 	workers_join(ld);
 	if (show)
 		progress_end();
+	/* The rejects written this run are durable before the ledger says so;
+	 * a source whose rejects did not reach the file is not complete (a
+	 * rerun writes them from the ledger). */
+	rejects_ok = rejects_sync(ld->rejects, &rej_err) == 0;
+	if (!rejects_ok)
+		log_event(LOG_ERROR, "rejects_failed", "%s", rej_err.msg);
+	for (uint32_t i = 0; i < ld->nsources; i++) {
+		struct source *src = &ld->sources[i];
+		src->rejects_unwritten = false;
+		uint64_t *chunks = NULL;
+		uint32_t n = 0;
+		for (size_t k = 0; k < ld->nwritten; k++) {
+			if (ld->written[k].source != i)
+				continue;
+			src->rejects_unwritten = true;
+			if (!rejects_ok)
+				continue;
+			uint64_t *p = realloc(chunks, (n + 1) * sizeof *p);
+			if (p == NULL)
+				break;
+			chunks = p;
+			chunks[n++] = ld->written[k].chunk;
+		}
+		if (rejects_ok && n > 0) {
+			int rc = ledger_rejects_written(conn, &src->ledger, chunks, n, &e);
+			if (rc < 0 && e.retryable && control_reconnect(ld, &conn, &e) == 0)
+				rc = ledger_rejects_written(conn, &src->ledger, chunks, n, &e);
+			/* Not fatal: a rerun finds these lines in the file. */
+			if (rc < 0)
+				log_event(LOG_WARN, "ledger_failed", "%s", e.msg);
+		}
+		if (rejects_ok)
+			src->rejects_unwritten = false;
+		free(chunks);
+	}
 	/* Sources read whole in a run that did not fail are complete. */
 	for (uint32_t i = 0; i < ld->nsources; i++) {
 		struct source *src = &ld->sources[i];
 		if (!src->read_whole || src->ledger.complete || !src->ledger.source_id[0] ||
-		    atomic_load(&ld->fatal_code) || got_signal)
+		    atomic_load(&ld->fatal_code) || got_signal || src->rejects_unwritten)
 			continue;
 		/* libpq notices a connection that a restart closed only when it is
 		 * used: one failed attempt, then a reconnect and the second. */
-		int rc = ledger_finish(conn, &src->ledger, &e);
+		bool ignore = o->on_conflict == CONFLICT_IGNORE;
+		int rc = ledger_finish(conn, &src->ledger, ignore, &e);
 		if (rc < 0 && e.retryable && control_reconnect(ld, &conn, &e) == 0)
-			rc = ledger_finish(conn, &src->ledger, &e);
+			rc = ledger_finish(conn, &src->ledger, ignore, &e);
 		if (rc < 0)
 			load_fail(ld, &e);
 	}
 
 fail_started:;
-	uint64_t records = 0, bytes = 0, skipped = 0;
+	uint64_t records = 0, bytes = 0, skipped = 0, rejected_earlier = 0;
 	for (uint32_t i = 0; i < ld->nsources; i++) {
 		records += ld->sources[i].records;
 		skipped += ld->sources[i].skipped;
+		rejected_earlier += ld->sources[i].rejected_earlier;
 		bytes += ld->sources[i].bytes;
 	}
 	struct summary s = {
@@ -630,6 +818,7 @@ fail_started:;
 	    .rejected = SUM(ld, rejected),
 	    .ignored = SUM(ld, ignored),
 	    .skipped = skipped,
+	    .rejected_earlier = rejected_earlier,
 	    .deferred = SUM(ld, deferred),
 	    .bytes = bytes,
 	    .seconds = mono_s() - t_start,
@@ -663,18 +852,25 @@ fail_started:;
 	} else if (got_signal) {
 		code = EXIT_TEMPFAIL;
 		snprintf(s.error, sizeof s.error, "interrupted by a signal; run again to finish");
+	} else if (!rejects_ok) {
+		code = EXIT_TEMPFAIL;
+		snprintf(
+		    s.error, sizeof s.error,
+		    "%.900s; the rejects are kept in the ledger and a rerun with a writable --rejects file writes them",
+		    rej_err.msg);
 	} else if (keys_pending > 0) {
 		code = EXIT_TEMPFAIL;
 		snprintf(s.error, sizeof s.error,
 			 "%llu cache keys still pending: Redis did not take them; a rerun sends them",
 			 (unsigned long long)keys_pending);
 		log_event(LOG_ERROR, "invalidation_pending", "%s", s.error);
-	} else if (s.rejected > 0) {
+	} else if (s.rejected > 0 || s.rejected_earlier > 0) {
 		code = EXIT_DATAERR;
 	}
 	if (code == EXIT_OK || (code == EXIT_DATAERR && atomic_load(&ld->fatal_code) == 0))
 		ASSERT(s.records_read == s.loaded + s.rejected + s.ignored + s.skipped);
-	if (ld->rejects && rejects_close(ld->rejects, &e) < 0) {
+	/* A failure that rejects_sync saw is reported already. */
+	if (ld->rejects && rejects_close(ld->rejects, &e) < 0 && rejects_ok) {
 		log_event(LOG_ERROR, "rejects_failed", "%s", e.msg);
 		snprintf(s.error, sizeof s.error, "%s", e.msg);
 		if (code == EXIT_OK || code == EXIT_DATAERR)
@@ -703,6 +899,7 @@ done:
 	PQfinish(conn);
 	for (uint32_t i = 0; i < ld->nsources; i++) {
 		transform_free(&ld->sources[i].map);
+		free(ld->sources[i].header);
 		ndjson_map_free(&ld->sources[i].ndjson);
 		cache_templates_free(&ld->sources[i].templates);
 	}
@@ -711,6 +908,8 @@ done:
 	catalog_free(&ld->table);
 	pthread_mutex_destroy(&ld->fatal_lock);
 	pthread_mutex_destroy(&ld->turn_lock);
+	pthread_mutex_destroy(&ld->written_lock);
+	free(ld->written);
 	pthread_cond_destroy(&ld->turn_cond);
 	free(ld);
 	return code;

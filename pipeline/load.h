@@ -32,12 +32,18 @@ struct source {
 	struct sink_statements statements; /* from map, once mapped */
 	struct cache_templates templates;  /* cache keys of its records */
 	bool mapped;
+	/* The header line as read (end-of-line stripped), NULL when none:
+	 * recorded with each reject, so that a replay maps its fields. */
+	char *header;
+	size_t header_len;
 	/* Exactly once: the ledger's view of this input (see ledger.h). */
 	struct ledger_source ledger;
 	uint32_t batch_rows; /* the source's chunking: a resumed source keeps its own */
 	/* Set by the reader. */
-	uint64_t records; /* records framed, header excluded */
-	uint64_t skipped; /* records of chunks committed on an earlier run */
+	uint64_t records;          /* records framed, header excluded */
+	uint64_t skipped;          /* records of chunks committed on an earlier run */
+	uint64_t rejected_earlier; /* of those, rejected by that run */
+	bool rejects_unwritten;    /* its rejects of this run did not reach the rejects file */
 	uint64_t bytes;
 	bool read_whole; /* read to its end without error or interruption */
 };
@@ -71,7 +77,8 @@ struct worker {
 	struct chunk *chunks[CHUNKS_PER_WORKER];
 	/* Per-chunk work space, sized at start-up for a full chunk. */
 	struct buf scratch;
-	struct buf pending; /* the chunk's rejects, written after its COMMIT */
+	struct buf pending;     /* the chunk's rejects: to the ledger with its COMMIT, then to the file */
+	struct buf ledger_rows; /* the chunk's rejects as rows of edonu_ingest.rejects */
 	struct buf bin;
 	struct buf txt;
 	struct field *fields;
@@ -124,6 +131,14 @@ struct load {
 	struct source *sources;
 	uint32_t nsources;
 	_Atomic uint32_t cur_source;
+	/* Chunks whose rejects went to the rejects file this run: marked
+	 * written in the ledger once the file is synced (load_run). */
+	pthread_mutex_t written_lock;
+	struct written_chunk {
+		uint32_t source;
+		uint64_t chunk;
+	} * written;
+	size_t nwritten, written_cap;
 	/* Upserts touch the table in input order: the chunk numbered
 	 * turn_next (chunk.order) merges and commits next, the others wait. */
 	bool ordered;
@@ -135,6 +150,9 @@ struct load {
 
 /* Records the first fatal error and asks everyone to stop. */
 void load_fail(struct load *ld, const struct err *e);
+
+/* Chunk chunk of src had its rejects written to the rejects file. */
+void load_note_rejects_written(struct load *ld, const struct source *src, uint64_t chunk);
 
 /* The CPUs this process may run on (its affinity mask: taskset, systemd's
  * CPUAffinity=, a container's cpuset), at least 1. The default worker count,

@@ -32,6 +32,9 @@ void summary_print(FILE *out, const struct summary *s)
 		(unsigned long long)s->rejected, (unsigned long long)s->skipped, (unsigned long long)s->bytes,
 		s->seconds, summary_records_per_minute(s), (unsigned long long)s->batches, s->workers, s->files,
 		(unsigned long long)s->retries);
+	if (s->rejected_earlier)
+		fprintf(out, "  rejected before%12llu   of the skipped records, by the run that loaded them\n",
+			(unsigned long long)s->rejected_earlier);
 	if (s->ignored)
 		fprintf(out, "  ignored        %12llu   key already in the table (--on-conflict ignore)\n",
 			(unsigned long long)s->ignored);
@@ -69,6 +72,7 @@ void summary_add(struct summary *a, const struct summary *b)
 	a->rejected += b->rejected;
 	a->ignored += b->ignored;
 	a->skipped += b->skipped;
+	a->rejected_earlier += b->rejected_earlier;
 	a->deferred += b->deferred;
 	a->bytes += b->bytes;
 	a->seconds += b->seconds;
@@ -102,6 +106,7 @@ int summary_write_json(const char *path, const struct summary *s)
 	put_kv_u64(&b, "rejected", s->rejected, true);
 	put_kv_u64(&b, "ignored", s->ignored, true);
 	put_kv_u64(&b, "skipped", s->skipped, true);
+	put_kv_u64(&b, "rejected_earlier", s->rejected_earlier, true);
 	put_kv_u64(&b, "deferred_to_text", s->deferred, true);
 	put_kv_u64(&b, "bytes", s->bytes, true);
 	put_kv_f(&b, "seconds", s->seconds, true);

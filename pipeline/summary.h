@@ -13,6 +13,7 @@ struct summary {
 	uint64_t rejected;
 	uint64_t ignored; /* --on-conflict ignore: records whose key was there already */
 	uint64_t skipped;
+	uint64_t rejected_earlier; /* of the skipped: rejected by the earlier run that committed them */
 	uint64_t deferred;
 	uint64_t bytes;
 	double seconds;

@@ -8,10 +8,12 @@
 #include "../stages/parse_ndjson.h"
 #include "../stages/parse_text.h"
 #include "../stages/sink_pg.h"
+#include "../stages/utf8.h"
 #include "log.h"
 #include "monitor.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <stdalign.h>
 #include <stdio.h>
@@ -135,54 +137,146 @@ static void add_reject(struct worker *w, uint32_t rec, const char *column, const
 	w->pending.len = end;
 }
 
-/* Writes the chunk's pending rejects; returns how many. */
+/* Walks the chunk's pending rejects: each is filled into *r in turn (its
+ * column and message strings live in the iterator). False at the end. */
+struct pending_iter {
+	size_t off;
+	char col[64];
+	char msg[1025];
+};
+
+static bool next_reject(struct worker *w, const struct chunk *c, struct pending_iter *it, struct reject *r)
+{
+	if (it->off >= w->pending.len)
+		return false;
+	const struct pending_reject *p = (const void *)(w->pending.data + it->off);
+	const char *column = (const char *)(p + 1);
+	const char *message = column + p->column_len;
+	memcpy(it->col, column, p->column_len);
+	it->col[p->column_len] = '\0';
+	memcpy(it->msg, message, p->message_len);
+	it->msg[p->message_len] = '\0';
+	uint32_t rec = p->rec;
+	const char *raw = c->data + c->rec_off[rec];
+	size_t raw_len = c->rec_off[rec + 1] - c->rec_off[rec];
+	if (!(c->rec_flags[rec] & REC_TOO_LONG)) {
+		/* An NDJSON record may carry blank lines after its own
+		 * (stages/frame.h): it is its first line. */
+		const char *nl = c->src->dialect.format == FORMAT_NDJSON ? memchr(raw, '\n', raw_len) : NULL;
+		if (nl != NULL)
+			raw_len = (size_t)(nl - raw) + 1;
+		/* The end-of-line is not part of the record. */
+		if (raw_len > 0 && raw[raw_len - 1] == '\n')
+			raw_len--;
+		if (raw_len > 0 && raw[raw_len - 1] == '\r')
+			raw_len--;
+	}
+	*r = (struct reject){
+	    .source = c->src->name,
+	    .record = c->first_record + rec,
+	    .line = record_line(w, c, rec),
+	    .byte_offset = c->byte_offset + c->rec_off[rec],
+	    .column = p->column_len ? it->col : NULL,
+	    .sqlstate = p->sqlstate[0] ? p->sqlstate : NULL,
+	    .message = it->msg,
+	    .raw = raw,
+	    .raw_len = raw_len,
+	};
+	it->off += pending_size(p);
+	return true;
+}
+
+/* Writes the chunk's pending rejects to the rejects file; returns how many.
+ * A write that fails is remembered by the rejects file and reported at the
+ * end: the rejects are safe in the ledger, and the source stays incomplete
+ * until a run writes them. */
 static uint64_t flush_rejects(struct worker *w, const struct chunk *c)
 {
 	uint64_t n = 0;
-	size_t off = 0;
-	while (off < w->pending.len) {
-		const struct pending_reject *p = (const void *)(w->pending.data + off);
-		const char *column = (const char *)(p + 1);
-		const char *message = column + p->column_len;
-		char col[64], msg[1025];
-		memcpy(col, column, p->column_len);
-		col[p->column_len] = '\0';
-		memcpy(msg, message, p->message_len);
-		msg[p->message_len] = '\0';
-		uint32_t rec = p->rec;
-		const char *raw = c->data + c->rec_off[rec];
-		size_t raw_len = c->rec_off[rec + 1] - c->rec_off[rec];
-		if (!(c->rec_flags[rec] & REC_TOO_LONG)) {
-			/* An NDJSON record may carry blank lines after its own
-			 * (stages/frame.h): it is its first line. */
-			const char *nl = c->src->dialect.format == FORMAT_NDJSON ? memchr(raw, '\n', raw_len) : NULL;
-			if (nl != NULL)
-				raw_len = (size_t)(nl - raw) + 1;
-			/* The end-of-line is not part of the record. */
-			if (raw_len > 0 && raw[raw_len - 1] == '\n')
-				raw_len--;
-			if (raw_len > 0 && raw[raw_len - 1] == '\r')
-				raw_len--;
-		}
-		struct reject r = {
-		    .source = c->src->name,
-		    .record = c->first_record + rec,
-		    .line = record_line(w, c, rec),
-		    .byte_offset = c->byte_offset + c->rec_off[rec],
-		    .column = p->column_len ? col : NULL,
-		    .sqlstate = p->sqlstate[0] ? p->sqlstate : NULL,
-		    .message = msg,
-		    .raw = raw,
-		    .raw_len = raw_len,
-		};
+	struct pending_iter it = {0};
+	struct reject r;
+	while (next_reject(w, c, &it, &r)) {
 		struct err e;
-		if (rejects_write(w->ld->rejects, &r, &e) < 0)
-			load_fail(w->ld, &e);
+		rejects_write(w->ld->rejects, &r, &e);
 		n++;
-		off += pending_size(p);
 	}
 	w->pending.len = 0;
+	if (n > 0 && rejects_enabled(w->ld->rejects))
+		load_note_rejects_written(w->ld, c->src, c->seq);
 	return n;
+}
+
+/* Appends s as a text COPY value, bytes that are not UTF-8 replaced by '?'
+ * (messages quote input, and a cut message may end inside a character). */
+static void put_text_utf8(struct buf *out, const char *s)
+{
+	size_t len = strlen(s);
+	char tmp[1025];
+	if (len >= sizeof tmp)
+		len = sizeof tmp - 1;
+	memcpy(tmp, s, len);
+	size_t ok;
+	while ((ok = utf8_valid_prefix(tmp, len)) < len)
+		tmp[ok] = '?';
+	text_escape_value('\t', tmp, len, out);
+}
+
+/* Appends p as a bytea value in text COPY: \\x and hex digits. */
+static void put_text_bytea(struct buf *out, const char *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_reserve(out, 3 + 2 * len);
+	buf_put(out, "\\\\x", 3);
+	char *o = out->data + out->len;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char b = (unsigned char)p[i];
+		*o++ = hex[b >> 4];
+		*o++ = hex[b & 15];
+	}
+	out->len += 2 * len;
+}
+
+/* The chunk's rejects into edonu_ingest.rejects, in its transaction: they
+ * commit with its rows or not at all. Raw records keep a few bytes past what
+ * a rejects line holds, so that the line still says it was cut. */
+static int record_rejects(struct worker *w, const struct chunk *c, struct err *e)
+{
+	const struct source *src = c->src;
+	struct buf *o = &w->ledger_rows;
+	o->len = 0;
+	struct pending_iter it = {0};
+	struct reject r;
+	char num[96];
+	while (next_reject(w, c, &it, &r)) {
+		text_escape_value('\t', src->ledger.source_id, strlen(src->ledger.source_id), o);
+		buf_putc(o, '\t');
+		text_escape_value('\t', src->ledger.target, strlen(src->ledger.target), o);
+		int n = snprintf(num, sizeof num, "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t", c->seq,
+				 r.record, r.line, r.byte_offset);
+		buf_put(o, num, (size_t)n);
+		if (r.column)
+			put_text_utf8(o, r.column);
+		else
+			buf_put(o, "\\N", 2);
+		buf_putc(o, '\t');
+		if (r.sqlstate)
+			put_text_utf8(o, r.sqlstate);
+		else
+			buf_put(o, "\\N", 2);
+		buf_putc(o, '\t');
+		put_text_utf8(o, r.message);
+		buf_putc(o, '\t');
+		put_text_bytea(o, r.raw, r.raw_len < REJECT_RAW_BYTES_MAX + 4 ? r.raw_len : REJECT_RAW_BYTES_MAX + 4);
+		buf_putc(o, '\t');
+		if (src->header != NULL)
+			put_text_bytea(o, src->header, src->header_len);
+		else
+			buf_put(o, "\\N", 2);
+		buf_putc(o, '\n');
+	}
+	if (o->len == 0)
+		return 0;
+	return pg_copy_text(pgsink_conn(w->sink), LEDGER_REJECTS_COPY, o->data, o->len, e);
 }
 
 static void on_server_reject(void *ctx, uint32_t rec, const char *sqlstate, const char *message, const char *column)
@@ -378,12 +472,17 @@ static int rebuild_keys(struct worker *w, const struct chunk *c, const struct si
 	return 0;
 }
 
-/* The sink's hook before COMMIT: the chunk's keys, as they stand after the
- * server's refusals, go to the journal. */
+/* The sink's hook before COMMIT: the chunk's rejects go to the ledger, and
+ * its cache keys, as they stand after the server's refusals, to the
+ * journal. */
 static int before_commit(void *ctx, struct err *e)
 {
 	struct worker *w = ctx;
 	const struct chunk *c = w->cur_chunk;
+	if (c->src->ledger.source_id[0] && record_rejects(w, c, e) < 0)
+		return -1;
+	if (w->cache == NULL)
+		return 0;
 	bool refusals = w->pending.len > w->client_mark;
 	bool changed = refusals || w->keys_partial;
 	if (changed) {
@@ -538,8 +637,8 @@ static void process_chunk(struct worker *w, struct chunk *c)
 			load_fail(ld, &e);
 			return;
 		}
-		b.before_commit = before_commit;
 	}
+	b.before_commit = before_commit;
 	if (ld->ordered)
 		b.before_target = before_target;
 	b.before_commit_ctx = w;
@@ -644,6 +743,7 @@ int workers_create(struct load *ld, struct err *e)
 		/* Encoded tuples take about as much room as their text; start
 		 * there and let a rare wide chunk grow the buffer. */
 		if (buf_init(&w->scratch, ld->chunk_bytes) < 0 || buf_init(&w->pending, 16 << 10) < 0 ||
+		    buf_init(&w->ledger_rows, 16 << 10) < 0 ||
 		    buf_init(&w->bin, ld->chunk_bytes + ld->chunk_bytes / 2) < 0 || buf_init(&w->txt, 64 << 10) < 0)
 			return err_set(e, EXIT_SOFTWARE, "out of memory");
 		w->fields = calloc(FIELDS_MAX, sizeof *w->fields);
@@ -752,6 +852,7 @@ void workers_destroy(struct load *ld)
 		sem_destroy(&w->todo_sem);
 		buf_free(&w->scratch);
 		buf_free(&w->pending);
+		buf_free(&w->ledger_rows);
 		buf_free(&w->bin);
 		buf_free(&w->txt);
 		free(w->fields);

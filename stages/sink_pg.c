@@ -259,6 +259,31 @@ static int put_copy(PGconn *c, const char *p, size_t n)
 	return 0;
 }
 
+int pg_copy_text(PGconn *c, const char *sql, const char *data, size_t len, struct err *e)
+{
+	PGresult *r = PQexec(c, sql);
+	if (r == NULL || PQresultStatus(r) != PGRES_COPY_IN) {
+		result_error(c, r, sql, e);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	int rc = put_copy(c, data, len);
+	if (PQputCopyEnd(c, rc < 0 ? "aborted" : NULL) != 1)
+		rc = -1;
+	int failed = 0;
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) == PGRES_COPY_IN)
+			PQputCopyEnd(c, "aborted");
+		else if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed)
+			failed = result_error(c, r, sql, e);
+		PQclear(r);
+	}
+	if (rc < 0 && !failed)
+		failed = result_error(c, NULL, sql, e);
+	return failed ? -1 : 0;
+}
+
 /* Sorts a failed statement into a refusal of some record (see
  * pg_sqlstate_refuses_record; the connection still up) or a failure of the
  * whole batch. */
@@ -423,18 +448,26 @@ static void rollback_quietly(PGconn *c)
 /* The chunk's ledger row, in the batch's transaction. */
 static int write_ledger_row(struct pgsink *s, const struct sink_batch *b, long committed, struct err *e)
 {
-	char chunk[24], records[24], loaded[24], rejected[24];
+	char chunk[24], records[24], loaded[24], rejected[24], merged[24];
 	snprintf(chunk, sizeof chunk, "%llu", (unsigned long long)b->chunk);
 	snprintf(records, sizeof records, "%u", b->records);
 	snprintf(loaded, sizeof loaded, "%ld", committed);
 	snprintf(rejected, sizeof rejected, "%ld", (long)b->records - committed);
-	const char *p[6] = {b->ledger_source_id, b->ledger_target, chunk, records, loaded, rejected};
+	snprintf(merged, sizeof merged, "%ld", s->merged);
+	const char *p[7] = {b->ledger_source_id,
+			    b->ledger_target,
+			    chunk,
+			    records,
+			    loaded,
+			    rejected,
+			    s->st.merge != NULL ? merged : NULL};
 	s->statements++;
-	PGresult *r =
-	    PQexecParams(s->conn,
-			 "INSERT INTO edonu_ingest.chunks (source_id, target, chunk, records, loaded, rejected) "
-			 "VALUES ($1, $2, $3, $4, $5, $6)",
-			 6, NULL, p, NULL, NULL, 0);
+	/* Its rejects count as written to the rejects file only when it has
+	 * none (see pipeline/ledger.h). */
+	PGresult *r = PQexecParams(s->conn,
+				   "INSERT INTO edonu_ingest.chunks (source_id, target, chunk, records, loaded, "
+				   "rejected, merged, rejects_written) VALUES ($1, $2, $3, $4, $5, $6, $7, $6 = 0)",
+				   7, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		result_error(s->conn, r, "ledger row", e);
 		PQclear(r);

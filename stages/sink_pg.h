@@ -31,6 +31,9 @@ PGconn *pg_connect(const char *dsn, uint32_t timeout_s, struct err *e);
 /* Runs a statement that returns no rows; -1 with e on failure. */
 int pg_exec(PGconn *c, const char *sql, struct err *e);
 
+/* Runs COPY ... FROM STDIN (sql) with data as its input; -1 with e. */
+int pg_copy_text(PGconn *c, const char *sql, const char *data, size_t len, struct err *e);
+
 /* One batch: tuples already encoded for binary COPY (tuple k is
  * bin->data[bin_off[k] .. bin_off[k+1])) and, for records an encoder left to
  * the server, text COPY lines (txt->data[txt_off[k] .. txt_off[k+1])).

@@ -115,7 +115,9 @@ main() {
 	check "stdin-2: exit code" 65 "$RC"
 	resume_checks stdin t4
 	LOAD_STDIN="$bad" load stdin-3 --table t4 --batch-rows "$BATCH_ROWS" --source-id feed-1 -
-	check "stdin-3: exit code" 0 "$RC"
+	# A rerun of a load that had rejects says so: 65, never 0.
+	check "stdin-3: exit code (its load had rejects)" 65 "$RC"
+	check "stdin-3: rejected earlier" "$((ROWS / BAD_EVERY))" "$(sum_field stdin-3 rejected_earlier)"
 	check "stdin-3: skipped, loaded" "$ROWS 0" "$(sum_field stdin-3 skipped) $(sum_field stdin-3 loaded)"
 	check "t4 after stdin-3" "$((ROWS - ROWS / BAD_EVERY))" "$(psql_q 'SELECT count(*) FROM t4')"
 	finish
