@@ -1,12 +1,13 @@
 /* bench.c - the benchmark suite: each stage on one thread, then whole loads side by side with psql \copy. */
 #include "bench.h"
+#include "../core/clock.h"
 
+#include "../core/buf.h"
+#include "../core/chunk.h"
+#include "../core/err.h"
+#include "../core/limits.h"
 #include "../io/reader.h"
-#include "../pipeline/buf.h"
 #include "../pipeline/catalog.h"
-#include "../pipeline/chunk.h"
-#include "../pipeline/err.h"
-#include "../pipeline/limits.h"
 #include "../pipeline/load.h"
 #include "../stages/encode.h"
 #include "../stages/frame.h"
@@ -135,13 +136,6 @@ struct bench {
 	uint32_t nscale;
 };
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -255,14 +249,14 @@ static _Noreturn void child_exec(char *const argv[], int out_fd, const char *log
  * (fork to reap). Returns its exit code (127: could not be started). */
 static int run_child(const struct bench *b, char *const argv[], double *seconds)
 {
-	double t0 = mono_s();
+	double t0 = clock_mono_s();
 	pid_t pid = fork();
 	if (pid < 0)
 		return 127;
 	if (pid == 0)
 		child_exec(argv, -1, b->log);
 	int rc = reap(pid);
-	*seconds = mono_s() - t0;
+	*seconds = clock_mono_s() - t0;
 	return rc;
 }
 
@@ -550,7 +544,7 @@ static int make_data(struct bench *b, struct err *e)
  * (decompressed for zstd). */
 static int stage_read(const char *path, bool plain, double *seconds, uint64_t *bytes, struct err *e)
 {
-	double t0 = mono_s();
+	double t0 = clock_mono_s();
 	struct reader *r = reader_open(path, e);
 	if (r == NULL)
 		return -1;
@@ -562,7 +556,7 @@ static int stage_read(const char *path, bool plain, double *seconds, uint64_t *b
 	while ((n = reader_next(r, &data, e)) > 0)
 		total += (uint64_t)n;
 	reader_close(r);
-	*seconds = mono_s() - t0;
+	*seconds = clock_mono_s() - t0;
 	*bytes = total;
 	return n < 0 ? -1 : 0;
 }
@@ -588,7 +582,7 @@ static void cpu_chunk(struct cpu_pass *p)
 {
 	const struct chunk *c = p->c;
 	char msg[256];
-	double t0 = mono_s();
+	double t0 = clock_mono_s();
 	p->scratch.len = 0;
 	buf_reserve(&p->scratch, c->data_len + 1);
 	for (uint32_t i = 0; i < c->nrecords; i++) {
@@ -600,7 +594,7 @@ static void cpu_chunk(struct cpu_pass *p)
 		p->nfields[i] = csv_parse_record(&p->d, c->data + c->rec_off[i], len, f, ORDERS_FIELDS_MAX, &p->scratch,
 						 msg, sizeof msg);
 	}
-	double t1 = mono_s();
+	double t1 = clock_mono_s();
 	p->bin.len = 0;
 	encode_copy_header(&p->bin);
 	for (uint32_t i = 0; i < c->nrecords; i++) {
@@ -622,7 +616,7 @@ static void cpu_chunk(struct cpu_pass *p)
 		}
 	}
 	encode_copy_trailer(&p->bin);
-	double t2 = mono_s();
+	double t2 = clock_mono_s();
 	/* The loader's work for --invalidate: render and deduplicate each
 	 * record's key, as a worker does while it encodes. */
 	struct err e;
@@ -637,7 +631,7 @@ static void cpu_chunk(struct cpu_pass *p)
 	}
 	if (inval_keyset_settle(p->ks) < 0)
 		p->bad++;
-	double t3 = mono_s();
+	double t3 = clock_mono_s();
 	p->keys += inval_keyset_count(p->ks);
 	p->parse_s += t1 - t0;
 	p->encode_s += t2 - t1;
@@ -664,30 +658,30 @@ static int cpu_pass_run(struct cpu_pass *p, const char *path, struct err *e)
 	long n = 0;
 	bool ended = false;
 	while (!ended && (n = reader_next(r, &data, e)) > 0) {
-		double t = mono_s();
+		double t = clock_mono_s();
 		for (size_t off = 0; off < (size_t)n && !ended;) {
 			size_t used = 0;
 			enum frame_event ev = frame_feed(fr, p->c, data + off, (size_t)n - off, &used);
 			off += used;
 			if (ev == FRAME_CHUNK) {
-				p->frame_s += mono_s() - t;
+				p->frame_s += clock_mono_s() - t;
 				cpu_chunk(p);
 				chunk_reset(p->c);
-				t = mono_s();
+				t = clock_mono_s();
 			}
 			/* "\." ends the data, as in COPY (gen never writes it). */
 			ended = ev == FRAME_END;
 		}
-		p->frame_s += mono_s() - t;
+		p->frame_s += clock_mono_s() - t;
 	}
 	reader_close(r);
 	if (n < 0) {
 		frame_free(fr);
 		return -1;
 	}
-	double t = mono_s();
+	double t = clock_mono_s();
 	enum frame_event ev = frame_finish(fr, p->c);
-	p->frame_s += mono_s() - t;
+	p->frame_s += clock_mono_s() - t;
 	if (ev == FRAME_CHUNK)
 		cpu_chunk(p);
 	chunk_reset(p->c);
@@ -797,7 +791,7 @@ static int stage_parse_ndjson(struct bench *b, double *secs, struct err *e)
 				if (ev != FRAME_CHUNK)
 					continue;
 			}
-			double t0 = mono_s();
+			double t0 = clock_mono_s();
 			for (uint32_t i = 0; i < c->nrecords; i++) {
 				const char *rec = c->data + c->rec_off[i];
 				size_t len = c->rec_off[i + 1] - c->rec_off[i];
@@ -808,7 +802,7 @@ static int stage_parse_ndjson(struct bench *b, double *secs, struct err *e)
 							&unknown, msg, sizeof msg) < 0)
 					bad++;
 			}
-			parse_s += mono_s() - t0;
+			parse_s += clock_mono_s() - t0;
 			records += c->nrecords;
 			chunk_reset(c);
 			ev = FRAME_MORE;

@@ -2,7 +2,7 @@
 #ifndef EDONU_GEN_H
 #define EDONU_GEN_H
 
-#include "../pipeline/err.h"
+#include "../core/err.h"
 #include "../stages/record.h"
 
 #include <stdbool.h>

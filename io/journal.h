@@ -2,8 +2,8 @@
 #ifndef EDONU_JOURNAL_H
 #define EDONU_JOURNAL_H
 
-#include "../pipeline/buf.h"
-#include "../pipeline/err.h"
+#include "../core/buf.h"
+#include "../core/err.h"
 
 #include <stddef.h>
 #include <stdint.h>

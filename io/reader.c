@@ -1,7 +1,7 @@
 /* reader.c - reads one input through its own io_uring, several large reads in flight for files, and decodes zstd on the fly. */
 #include "reader.h"
 
-#include "../pipeline/limits.h"
+#include "../core/limits.h"
 #include "zstd_stream.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
 #ifndef EDONU_READER_H
 #define EDONU_READER_H
 
-#include "../pipeline/err.h"
+#include "../core/err.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>

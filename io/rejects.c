@@ -1,8 +1,8 @@
 /* rejects.c - the rejects file: NDJSON lines from all workers, serialised by a mutex and buffered. */
 #include "rejects.h"
 
-#include "../pipeline/buf.h"
-#include "../pipeline/limits.h"
+#include "../core/buf.h"
+#include "../core/limits.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
 #ifndef EDONU_ZSTD_STREAM_H
 #define EDONU_ZSTD_STREAM_H
 
-#include "../pipeline/err.h"
+#include "../core/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,7 @@
 /* cache.c - cache invalidation in the load: keys of committed rows journaled before COMMIT,
  * sent to Redis after it, replayed at start-up when a run ended before Redis acknowledged them. */
 #include "cache.h"
+#include "../core/clock.h"
 
 #include "../io/journal.h"
 #include "log.h"
@@ -16,16 +17,14 @@
 
 /* Redis timeouts and backoff: a Redis that is down costs a worker at most
  * one connect timeout per backoff period, never a stall of the load. */
-#define REDIS_TIMEOUT_MS     2000u
-#define REDIS_BACKOFF_MS_MIN 100
-#define REDIS_BACKOFF_MS_MAX 5000
+#define REDIS_TIMEOUT_MS   2000u
 /* At the end of a run, pending keys are retried for this long. */
-#define FINISH_RETRY_MS      10000
+#define FINISH_RETRY_MS    10000
 /* Journal entries are zstd-compressed: keys rendered from one template
  * share most of their bytes, so a chunk's 600 KB of keys goes to disk as a
  * fraction of that, and the sync before COMMIT waits for less. The fastest
  * levels compress ~1 GB/s here. */
-#define JOURNAL_ZSTD_LEVEL   (-1)
+#define JOURNAL_ZSTD_LEVEL (-1)
 
 struct cache {
 	const struct options *o;
@@ -58,13 +57,6 @@ struct cache_worker {
 	ZSTD_CCtx *zc;
 	struct buf packed; /* the key set, compressed for the journal */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The journal's target names the table and Redis without its password:
  * the same table into another Redis is another journal. */
@@ -260,7 +252,7 @@ struct cache_worker *cache_worker_create(struct cache *c, uint32_t batch_rows, s
 	w->c = c;
 	w->entry = -1;
 	w->sent_entry = -1;
-	w->backoff_ms = REDIS_BACKOFF_MS_MIN;
+	w->backoff_ms = BACKOFF_MS_MIN;
 	w->ks = inval_keyset_create(batch_rows * c->ntemplates, 64);
 	w->redis = inval_redis_create(c->redis_url, c->o->publish, REDIS_TIMEOUT_MS, e);
 	w->zc = ZSTD_createCCtx();
@@ -359,8 +351,8 @@ static void send_failed(struct cache_worker *w, const struct err *e)
 {
 	atomic_fetch_add(&w->c->failures, 1);
 	log_event(LOG_WARN, "redis_unavailable", "keys stay pending, next try in %ld ms: %s", w->backoff_ms, e->msg);
-	w->retry_at_ns = now_ns() + (uint64_t)w->backoff_ms * 1000000u;
-	w->backoff_ms = w->backoff_ms * 2 > REDIS_BACKOFF_MS_MAX ? REDIS_BACKOFF_MS_MAX : w->backoff_ms * 2;
+	w->retry_at_ns = clock_mono_ns() + (uint64_t)w->backoff_ms * 1000000u;
+	w->backoff_ms = backoff_next_ms(w->backoff_ms);
 }
 
 void cache_worker_flush(struct cache_worker *w)
@@ -377,7 +369,7 @@ void cache_worker_flush(struct cache_worker *w)
 		send_failed(w, &e);
 		return;
 	}
-	w->backoff_ms = REDIS_BACKOFF_MS_MIN;
+	w->backoff_ms = BACKOFF_MS_MIN;
 	w->retry_at_ns = 0;
 	atomic_fetch_add(&w->c->keys_invalidated, w->sent_keys);
 	journal_done(w->c->journal, entry, NULL);
@@ -390,7 +382,7 @@ void cache_worker_send(struct cache_worker *w)
 	cache_worker_flush(w);
 	if (w->entry < 0)
 		return;
-	if (now_ns() < w->retry_at_ns)
+	if (clock_mono_ns() < w->retry_at_ns)
 		return; /* Redis failed recently: the entry stays pending for later */
 	struct err e;
 	err_clear(&e);
@@ -408,15 +400,13 @@ uint64_t cache_finish(struct cache *c)
 {
 	uint64_t entries, keys;
 	journal_pending(c->journal, &entries, &keys);
-	uint64_t deadline = now_ns() + (uint64_t)FINISH_RETRY_MS * 1000000u;
-	long backoff = REDIS_BACKOFF_MS_MIN;
+	uint64_t deadline = clock_mono_ns() + (uint64_t)FINISH_RETRY_MS * 1000000u;
+	long backoff = BACKOFF_MS_MIN;
 	while (entries > 0 && cache_replay(c) != 0) {
-		if (now_ns() + (uint64_t)backoff * 1000000u > deadline)
+		if (clock_mono_ns() + (uint64_t)backoff * 1000000u > deadline)
 			break;
-		struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000L};
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
-		backoff = backoff * 2 > REDIS_BACKOFF_MS_MAX ? REDIS_BACKOFF_MS_MAX : backoff * 2;
+		clock_sleep_ms(backoff, NULL);
+		backoff = backoff_next_ms(backoff);
 	}
 	journal_pending(c->journal, &entries, &keys);
 	return keys;

@@ -2,9 +2,9 @@
 #ifndef EDONU_CACHE_H
 #define EDONU_CACHE_H
 
+#include "../core/err.h"
 #include "../stages/invalidate.h"
 #include "catalog.h"
-#include "err.h"
 #include "options.h"
 
 #include <stdbool.h>

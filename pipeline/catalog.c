@@ -1,6 +1,8 @@
 /* catalog.c - reads the target table's columns and types, and the settings that change what input means. */
 #include "catalog.h"
 
+#include "../stages/encode.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

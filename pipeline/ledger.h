@@ -2,7 +2,7 @@
 #ifndef EDONU_LEDGER_H
 #define EDONU_LEDGER_H
 
-#include "err.h"
+#include "../core/err.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>

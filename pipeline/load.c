@@ -2,6 +2,7 @@
  * thread (read -> decode -> frame -> hand chunks to workers) and, on the main thread, the monitor
  * (progress, signals), then writes the summary. */
 #include "load.h"
+#include "../core/clock.h"
 
 #include "../io/fingerprint.h"
 #include "../io/reader.h"
@@ -40,13 +41,6 @@ static void on_signal(int sig)
 {
 	got_signal = sig;
 	signals_seen = signals_seen + 1;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -104,10 +98,10 @@ static struct chunk *acquire_chunk(struct load *ld, uint32_t *rr)
 		if (atomic_load(&ld->stop))
 			return NULL;
 		/* Time spent waiting for a worker is not the reader's work. */
-		double w0 = mono_s();
+		double w0 = clock_mono_s();
 		while (sem_wait(&ld->free_sem) < 0 && errno == EINTR)
 			;
-		ld->reader_wait_s += mono_s() - w0;
+		ld->reader_wait_s += clock_mono_s() - w0;
 		if (atomic_load(&ld->stop))
 			return NULL;
 		for (uint32_t k = 0; k < ld->nworkers; k++) {
@@ -174,7 +168,7 @@ static int map_ndjson(struct load *ld, struct source *s, struct err *e)
 			names[k] = col->name;
 			/* json_populate_record keeps a string a JSON string for
 			 * exactly these two types (populate_scalar). */
-			json[k] = col->type_oid == 114 || col->type_oid == 3802;
+			json[k] = col->type_oid == OID_JSON || col->type_oid == OID_JSONB;
 		}
 		if (ndjson_map_init(&s->ndjson, names, json, n) < 0)
 			rc = err_set(e, EXIT_SOFTWARE, "out of memory");
@@ -263,7 +257,7 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 	int rc = 0;
 	struct chunk *c = acquire_chunk(ld, rr);
 	bool ended = false;
-	uint64_t t0 = (uint64_t)(mono_s() * 1e9);
+	uint64_t t0 = (uint64_t)(clock_mono_s() * 1e9);
 	while (c != NULL && n > 0 && !ended) {
 		size_t off = 0;
 		while (off < (size_t)n && c != NULL) {
@@ -292,7 +286,7 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 		}
 		/* Reading and framing count; waits for free chunks are taken out
 		 * at the end (reader_wait_s). */
-		uint64_t t1 = (uint64_t)(mono_s() * 1e9);
+		uint64_t t1 = (uint64_t)(clock_mono_s() * 1e9);
 		atomic_fetch_add(&ld->read_ns, t1 - t0);
 		t0 = t1;
 		atomic_store(&ld->bytes_read, reader_bytes_read(r));
@@ -595,7 +589,7 @@ int load_run(const struct options *o, struct summary *out)
 	struct err e;
 	err_clear(&e);
 	memset(out, 0, sizeof *out);
-	double t_start = mono_s();
+	double t_start = clock_mono_s();
 	log_set_format(o->log_format);
 
 	struct load *ld = calloc(1, sizeof *ld);
@@ -698,9 +692,9 @@ int load_run(const struct options *o, struct summary *out)
 				  got_signal == SIGINT ? "SIGINT" : "SIGTERM");
 			atomic_store(&ld->stop, true);
 			sem_post(&ld->free_sem);
-			stop_at = mono_s();
+			stop_at = clock_mono_s();
 		}
-		if (stop_at > 0 && (signals_seen > 1 || mono_s() - stop_at >= STOP_GRACE_S)) {
+		if (stop_at > 0 && (signals_seen > 1 || clock_mono_s() - stop_at >= STOP_GRACE_S)) {
 			if (!atomic_load(&ld->cancelled))
 				log_event(LOG_WARN, "cancel",
 					  "%s: canceling the chunks still in flight; they roll back and load on the "
@@ -738,7 +732,7 @@ int load_run(const struct options *o, struct summary *out)
 			    .bytes_total = total_bytes,
 			    .records = SUM(ld, loaded) + SUM(ld, rejected) + SUM(ld, ignored),
 			    .rejected = SUM(ld, rejected),
-			    .elapsed_s = mono_s() - t_start,
+			    .elapsed_s = clock_mono_s() - t_start,
 			};
 			progress_draw(&p);
 		}
@@ -821,7 +815,7 @@ fail_started:;
 	    .rejected_earlier = rejected_earlier,
 	    .deferred = SUM(ld, deferred),
 	    .bytes = bytes,
-	    .seconds = mono_s() - t_start,
+	    .seconds = clock_mono_s() - t_start,
 	    .batches = SUM(ld, batches),
 	    .retries = SUM(ld, retries),
 	    .isolation_retries = SUM(ld, isolation_retries),

@@ -2,19 +2,19 @@
 #ifndef EDONU_LOAD_H
 #define EDONU_LOAD_H
 
+#include "../core/buf.h"
+#include "../core/chunk.h"
+#include "../core/limits.h"
+#include "../core/ring.h"
 #include "../io/rejects.h"
 #include "../stages/parse_ndjson.h"
 #include "../stages/record.h"
 #include "../stages/sink_pg.h"
 #include "../stages/transform.h"
-#include "buf.h"
 #include "cache.h"
 #include "catalog.h"
-#include "chunk.h"
 #include "ledger.h"
-#include "limits.h"
 #include "options.h"
-#include "ring.h"
 
 #include <pthread.h>
 #include <sched.h>

@@ -1,8 +1,8 @@
 /* log.c - event lines on stderr; each line is formatted whole, then written with one call. */
 #include "log.h"
 
+#include "../core/buf.h"
 #include "../io/rejects.h"
-#include "buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* main.c - edonu-ingest's entry point: parses the command line and runs the command. */
 #include "../bench/bench.h"
 #include "../bench/gen.h"
-#include "err.h"
+#include "../core/err.h"
 #include "load.h"
 #include "options.h"
 #include "run.h"

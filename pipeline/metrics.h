@@ -2,8 +2,8 @@
 #ifndef EDONU_METRICS_H
 #define EDONU_METRICS_H
 
-#include "buf.h"
-#include "err.h"
+#include "../core/buf.h"
+#include "../core/err.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>

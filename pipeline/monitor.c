@@ -1,6 +1,7 @@
 /* monitor.c - process-wide metrics: totals of finished loads plus the running one, written to
  * the textfile every 10 s and served on /metrics. */
 #include "monitor.h"
+#include "../core/clock.h"
 
 #include "log.h"
 
@@ -26,13 +27,6 @@ static double wall_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -87,7 +81,7 @@ static void write_textfile(const char *path, const struct metrics_snapshot *s)
 			log_event(LOG_WARN, "metrics_textfile_failed", "%s", e.msg);
 		mon.textfile_failed = true;
 	}
-	mon.last_textfile = mono_s();
+	mon.last_textfile = clock_mono_s();
 }
 
 void monitor_tick(const struct options *o, const struct monitor_live *live, bool final)
@@ -98,7 +92,7 @@ void monitor_tick(const struct options *o, const struct monitor_live *live, bool
 	fill(&s, live, true);
 	if (mon.server)
 		metrics_server_publish(mon.server, &s);
-	if (o->metrics_textfile && (final || mono_s() - mon.last_textfile >= TEXTFILE_INTERVAL_S))
+	if (o->metrics_textfile && (final || clock_mono_s() - mon.last_textfile >= TEXTFILE_INTERVAL_S))
 		write_textfile(o->metrics_textfile, &s);
 }
 

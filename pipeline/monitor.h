@@ -2,7 +2,7 @@
 #ifndef EDONU_MONITOR_H
 #define EDONU_MONITOR_H
 
-#include "err.h"
+#include "../core/err.h"
 #include "metrics.h"
 #include "options.h"
 #include "summary.h"

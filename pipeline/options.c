@@ -1,7 +1,7 @@
 /* options.c - command-line parsing from one table of typed options, which also prints --help. */
 #include "options.h"
 
-#include "limits.h"
+#include "../core/limits.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -2,8 +2,8 @@
 #ifndef EDONU_OPTIONS_H
 #define EDONU_OPTIONS_H
 
+#include "../core/err.h"
 #include "../stages/record.h"
-#include "err.h"
 
 #include <stdbool.h>
 #include <stdint.h>

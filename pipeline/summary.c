@@ -1,8 +1,8 @@
 /* summary.c - the run's figures, as a table for people and JSON for programs. */
 #include "summary.h"
 
+#include "../core/buf.h"
 #include "../io/rejects.h"
-#include "buf.h"
 
 #include <errno.h>
 #include <stdio.h>

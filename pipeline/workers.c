@@ -1,5 +1,6 @@
 /* workers.c - one thread per core: parse, map and encode each record of a chunk, then commit the
  * chunk with the worker's own PostgreSQL connection, and hand the chunk back to the reader. */
+#include "../core/clock.h"
 #include "load.h"
 
 #include "../stages/encode.h"
@@ -21,13 +22,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void load_fail(struct load *ld, const struct err *e)
 {
@@ -499,23 +493,6 @@ static int before_commit(void *ctx, struct err *e)
 	return cache_worker_journal(w->cache, changed, e);
 }
 
-/* Backoff between retries of a chunk: 100 ms doubling to 5 s. */
-#define RETRY_BACKOFF_MS_MIN 100
-#define RETRY_BACKOFF_MS_MAX 5000
-
-/* Sleeps ms, in steps of at most 100 ms so that a cancel after a stop
- * signal is seen within one. */
-static void backoff_sleep(const struct load *ld, long ms)
-{
-	while (ms > 0 && !atomic_load(&ld->cancelled)) {
-		long step = ms < 100 ? ms : 100;
-		struct timespec ts = {0, step * 1000000L};
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
-		ms -= step;
-	}
-}
-
 /* The cancel handle of the worker's current connection. */
 static void worker_renew_cancel(struct worker *w)
 {
@@ -559,8 +536,8 @@ static long chunk_cancelled(struct worker *w, const struct chunk *c)
 static long commit_with_retry(struct worker *w, const struct chunk *c, const struct sink_batch *b, size_t client_mark)
 {
 	const struct options *o = w->ld->o;
-	uint64_t deadline = now_ns() + (uint64_t)o->retry_timeout_s * 1000000000u;
-	long backoff = RETRY_BACKOFF_MS_MIN;
+	uint64_t deadline = clock_mono_ns() + (uint64_t)o->retry_timeout_s * 1000000000u;
+	long backoff = BACKOFF_MS_MIN;
 	for (;;) {
 		/* Rejects of a failed attempt are recomputed by the next one. */
 		w->pending.len = client_mark;
@@ -580,7 +557,7 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 		for (;;) {
 			if (atomic_load(&w->ld->cancelled))
 				return chunk_cancelled(w, c);
-			if (now_ns() + (uint64_t)backoff * 1000000u > deadline) {
+			if (clock_mono_ns() + (uint64_t)backoff * 1000000u > deadline) {
 				struct err f;
 				err_set(&f, EXIT_UNAVAILABLE, "%s: chunk %llu: gave up after %u s: %s", c->src->name,
 					(unsigned long long)c->seq, o->retry_timeout_s, e.msg);
@@ -590,8 +567,8 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 			log_event(LOG_WARN, "chunk_retry", "%s: chunk %llu: retrying in %ld ms after: %s", c->src->name,
 				  (unsigned long long)c->seq, backoff, e.msg);
 			atomic_fetch_add_explicit(&w->n.retries, 1, memory_order_relaxed);
-			backoff_sleep(w->ld, backoff);
-			backoff = backoff * 2 > RETRY_BACKOFF_MS_MAX ? RETRY_BACKOFF_MS_MAX : backoff * 2;
+			clock_sleep_ms(backoff, &w->ld->cancelled); /* a cancel is seen within 100 ms */
+			backoff = backoff_next_ms(backoff);
 			if (PQstatus(pgsink_conn(w->sink)) == CONNECTION_OK)
 				break;
 			PGconn *conn = pg_connect(o->dsn, 1, &e);
@@ -621,7 +598,7 @@ static void process_chunk(struct worker *w, struct chunk *c)
 		pgsink_set_statements(w->sink, &src->statements);
 		w->cur_src = src;
 	}
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_mono_ns();
 	struct sink_batch b;
 	w->pending.len = 0;
 	if (encode_chunk(w, c, &b) < 0)
@@ -642,7 +619,7 @@ static void process_chunk(struct worker *w, struct chunk *c)
 	if (ld->ordered)
 		b.before_target = before_target;
 	b.before_commit_ctx = w;
-	uint64_t t1 = now_ns();
+	uint64_t t1 = clock_mono_ns();
 	long committed;
 	w->merged = -1;
 	if (ld->o->dry_run) {
@@ -658,7 +635,7 @@ static void process_chunk(struct worker *w, struct chunk *c)
 		 * ledger row, so that a rerun does not reject them again. */
 		committed = commit_with_retry(w, c, &b, client_mark);
 	}
-	uint64_t t2 = now_ns();
+	uint64_t t2 = clock_mono_ns();
 	if (ld->ordered)
 		turn_pass(ld, c->order);
 	if (committed < 0)

@@ -3,7 +3,7 @@
 
 #include "ascii.h"
 
-#include "../pipeline/err.h"
+#include "../core/err.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -29,23 +29,23 @@ void encode_set_msg(char *msg, size_t msgsz, const char *fmt, ...)
 enum enc_kind encode_kind_for(uint32_t type_oid)
 {
 	switch (type_oid) {
-	case 21: return ENC_INT2;
-	case 23: return ENC_INT4;
-	case 20: return ENC_INT8;
-	case 700: return ENC_FLOAT4;
-	case 701: return ENC_FLOAT8;
-	case 1700: return ENC_NUMERIC;
-	case 16: return ENC_BOOL;
-	case 25: return ENC_TEXT;
-	case 1043: return ENC_VARCHAR;
-	case 1042: return ENC_BPCHAR;
-	case 1082: return ENC_DATE;
-	case 1114: return ENC_TIMESTAMP;
-	case 1184: return ENC_TIMESTAMPTZ;
-	case 2950: return ENC_UUID;
-	case 114: return ENC_JSON;
-	case 3802: return ENC_JSONB;
-	case 17: return ENC_BYTEA;
+	case OID_INT2: return ENC_INT2;
+	case OID_INT4: return ENC_INT4;
+	case OID_INT8: return ENC_INT8;
+	case OID_FLOAT4: return ENC_FLOAT4;
+	case OID_FLOAT8: return ENC_FLOAT8;
+	case OID_NUMERIC: return ENC_NUMERIC;
+	case OID_BOOL: return ENC_BOOL;
+	case OID_TEXT: return ENC_TEXT;
+	case OID_VARCHAR: return ENC_VARCHAR;
+	case OID_BPCHAR: return ENC_BPCHAR;
+	case OID_DATE: return ENC_DATE;
+	case OID_TIMESTAMP: return ENC_TIMESTAMP;
+	case OID_TIMESTAMPTZ: return ENC_TIMESTAMPTZ;
+	case OID_UUID: return ENC_UUID;
+	case OID_JSON: return ENC_JSON;
+	case OID_JSONB: return ENC_JSONB;
+	case OID_BYTEA: return ENC_BYTEA;
 	default: return ENC_NONE;
 	}
 }

@@ -2,49 +2,12 @@
 #ifndef EDONU_ENCODE_H
 #define EDONU_ENCODE_H
 
-#include "../pipeline/buf.h"
+#include "../core/buf.h"
+#include "../core/table.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* The types that have a binary encoder. ENC_NONE: no encoder, the table is
- * loaded with text COPY throughout. */
-enum enc_kind {
-	ENC_NONE = 0,
-	ENC_INT2,
-	ENC_INT4,
-	ENC_INT8,
-	ENC_FLOAT4,
-	ENC_FLOAT8,
-	ENC_NUMERIC,
-	ENC_BOOL,
-	ENC_TEXT,    /* text, name-less unbounded strings */
-	ENC_VARCHAR, /* varchar(n): typmod = n + 4, or -1 */
-	ENC_BPCHAR,  /* char(n): typmod = n + 4, or -1 */
-	ENC_DATE,
-	ENC_TIMESTAMP,
-	ENC_TIMESTAMPTZ,
-	ENC_UUID,
-	ENC_JSON,
-	ENC_JSONB,
-	ENC_BYTEA,
-};
-
-/* A target column as the catalog describes it. */
-struct enc_column {
-	char name[64];     /* NAMEDATALEN */
-	uint32_t type_oid; /* pg_attribute.atttypid */
-	int32_t typmod;    /* pg_attribute.atttypmod */
-	enum enc_kind kind;
-};
-
-/* Session settings that change what an input string means. */
-struct enc_session {
-	/* TimeZone is UTC (or another zone with offset 0 and no DST), so a
-	 * timestamptz without an explicit offset can be decided locally. */
-	bool tz_utc;
-};
 
 enum enc_status {
 	ENC_OK = 0,     /* the field was appended to out */

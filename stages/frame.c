@@ -1,7 +1,7 @@
 /* frame.c - cuts the decoded input into numbered chunks of whole records, finding record ends as PostgreSQL's COPY FROM does. */
 #include "frame.h"
 
-#include "../pipeline/limits.h"
+#include "../core/limits.h"
 
 #include <stdbool.h>
 #include <stdio.h>

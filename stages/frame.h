@@ -2,8 +2,8 @@
 #ifndef EDONU_FRAME_H
 #define EDONU_FRAME_H
 
-#include "../pipeline/chunk.h"
-#include "../pipeline/err.h"
+#include "../core/chunk.h"
+#include "../core/err.h"
 #include "record.h"
 
 #include <stdbool.h>

@@ -1,6 +1,8 @@
 /* invalidate.c - renders cache keys from records exactly as PostgreSQL prints the stored values, dedupes them per chunk, and sends them to Redis in pipelines. */
 #include "invalidate.h"
 
+#include "encode.h"
+
 #include "../io/journal.h"
 #include "ascii.h"
 
@@ -14,35 +16,9 @@
 
 /* ================================================================== templates */
 
-/* Type OIDs are fixed in PostgreSQL's catalog (pg_type.dat); the decision is
- * made on the OID, not the encoder kind, so a domain or an unknown type is
- * refused instead of being printed the way its base type might be. */
-enum {
-	OID_BOOL = 16,
-	OID_BYTEA = 17,
-	OID_CHAR = 18,
-	OID_NAME = 19,
-	OID_INT8 = 20,
-	OID_INT2 = 21,
-	OID_INT4 = 23,
-	OID_TEXT = 25,
-	OID_JSON = 114,
-	OID_FLOAT4 = 700,
-	OID_FLOAT8 = 701,
-	OID_BPCHAR = 1042,
-	OID_VARCHAR = 1043,
-	OID_DATE = 1082,
-	OID_TIME = 1083,
-	OID_TIMESTAMP = 1114,
-	OID_TIMESTAMPTZ = 1184,
-	OID_INTERVAL = 1186,
-	OID_TIMETZ = 1266,
-	OID_NUMERIC = 1700,
-	OID_UUID = 2950,
-	OID_JSONB = 3802,
-};
-
-#define VARHDRSZ 4
+/* The decision is made on the type OID (core/pgtype.h), not the encoder
+ * kind, so a domain or an unknown type is refused instead of being printed
+ * the way its base type might be. */
 
 enum render_kind {
 	R_INT,

@@ -2,9 +2,9 @@
 #ifndef EDONU_INVALIDATE_H
 #define EDONU_INVALIDATE_H
 
-#include "../pipeline/buf.h"
-#include "../pipeline/catalog.h"
-#include "../pipeline/err.h"
+#include "../core/buf.h"
+#include "../core/err.h"
+#include "../core/table.h"
 #include "record.h"
 #include "transform.h"
 

@@ -1,7 +1,7 @@
 /* json_lex.c - the out-of-line parts of the json lexer: numbers, strings with escapes (judged as PostgreSQL 15's de-escaping lexer judges them) and the server's messages. */
 #include "json_lex.h"
 
-#include "../pipeline/err.h"
+#include "../core/err.h"
 
 const char *json_lex_message(enum json_lex_res r)
 {

@@ -1,7 +1,7 @@
 /* parse_csv.c - splits one CSV record into fields the way PostgreSQL 15's CopyReadAttributesCSV does. */
 #include "parse_csv.h"
 
-#include "../pipeline/err.h"
+#include "../core/err.h"
 #include "utf8.h"
 
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /* parse_ndjson.c - NDJSON lines to fields, with PostgreSQL 15's json lexer rules (jsonapi.c) and json_populate_record's mapping (jsonfuncs.c). */
 #include "parse_ndjson.h"
 
-#include "../pipeline/err.h"
+#include "../core/err.h"
 #include "json_lex.h"
 #include "utf8.h"
 

@@ -2,7 +2,7 @@
 #ifndef EDONU_PARSE_TEXT_H
 #define EDONU_PARSE_TEXT_H
 
-#include "../pipeline/buf.h"
+#include "../core/buf.h"
 #include "record.h"
 
 #include <stddef.h>

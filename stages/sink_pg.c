@@ -2,8 +2,9 @@
  * records left to the server, then COMMIT; records the server refuses are isolated and the
  * rest still commits. */
 #include "sink_pg.h"
+#include "../core/clock.h"
 
-#include "../pipeline/limits.h"
+#include "../core/limits.h"
 #include "encode.h"
 
 #include <errno.h>
@@ -22,24 +23,6 @@ struct pgsink {
 	long merged; /* rows written by merge in this batch (see pgsink_merged) */
 };
 
-/* Backoff between connection attempts: 100 ms doubling up to 5 s. */
-#define CONNECT_BACKOFF_MS_MIN 100
-#define CONNECT_BACKOFF_MS_MAX 5000
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* libpq's messages end in a newline and may span lines; keep the first line. */
 static void first_line(char *dst, size_t dstsz, const char *src)
 {
@@ -53,8 +36,8 @@ static void first_line(char *dst, size_t dstsz, const char *src)
 PGconn *pg_connect(const char *dsn, uint32_t timeout_s, struct err *e)
 {
 	const char *conninfo = dsn ? dsn : "";
-	double deadline = now_s() + timeout_s;
-	long backoff = CONNECT_BACKOFF_MS_MIN;
+	double deadline = clock_mono_s() + timeout_s;
+	long backoff = BACKOFF_MS_MIN;
 	for (;;) {
 		/* PQping tells a server that is down or starting up (retry) from
 		 * bad parameters (give up at once). */
@@ -86,7 +69,7 @@ PGconn *pg_connect(const char *dsn, uint32_t timeout_s, struct err *e)
 			err_set(e, EXIT_UNAVAILABLE, "cannot connect to PostgreSQL: %s", m);
 			return NULL;
 		}
-		if (now_s() + backoff / 1000.0 > deadline) {
+		if (clock_mono_s() + backoff / 1000.0 > deadline) {
 			PGconn *c = PQconnectdb(conninfo);
 			char m[512];
 			first_line(m, sizeof m, c ? PQerrorMessage(c) : "out of memory");
@@ -94,8 +77,8 @@ PGconn *pg_connect(const char *dsn, uint32_t timeout_s, struct err *e)
 			err_set(e, EXIT_UNAVAILABLE, "PostgreSQL unavailable after %u s: %s", timeout_s, m);
 			return NULL;
 		}
-		sleep_ms(backoff);
-		backoff = backoff * 2 > CONNECT_BACKOFF_MS_MAX ? CONNECT_BACKOFF_MS_MAX : backoff * 2;
+		clock_sleep_ms(backoff, NULL);
+		backoff = backoff_next_ms(backoff);
 	}
 }
 

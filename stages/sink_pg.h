@@ -2,8 +2,8 @@
 #ifndef EDONU_SINK_PG_H
 #define EDONU_SINK_PG_H
 
-#include "../pipeline/buf.h"
-#include "../pipeline/err.h"
+#include "../core/buf.h"
+#include "../core/err.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>

@@ -1,8 +1,8 @@
 /* transform.c - field-to-column mapping and the COPY statements that follow from it. */
 #include "transform.h"
 
-#include "../pipeline/buf.h"
-#include "../pipeline/limits.h"
+#include "../core/buf.h"
+#include "../core/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
 #ifndef EDONU_TRANSFORM_H
 #define EDONU_TRANSFORM_H
 
-#include "../pipeline/catalog.h"
-#include "../pipeline/err.h"
+#include "../core/err.h"
+#include "../core/table.h"
 #include "record.h"
 
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* test_frame.c - the framer finds record ends as PostgreSQL's COPY does and numbers chunks the same however the input is split. */
-#include "../../pipeline/chunk.h"
-#include "../../pipeline/limits.h"
+#include "../../core/chunk.h"
+#include "../../core/limits.h"
 #include "../../stages/frame.h"
 
 #include <CUnit/Basic.h>

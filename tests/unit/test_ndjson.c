@@ -1,5 +1,5 @@
 /* test_ndjson.c - NDJSON lines map to fields exactly as PostgreSQL 15's json_populate_record(null::table, line) maps them, and the framer cuts NDJSON into lines without counting blank ones. */
-#include "../../pipeline/chunk.h"
+#include "../../core/chunk.h"
 #include "../../stages/frame.h"
 #include "../../stages/parse_ndjson.h"
 

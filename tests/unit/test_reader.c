@@ -1,7 +1,7 @@
 /* test_reader.c - the reader returns a file's or a pipe's bytes exactly and in order, decodes zstd by content, and reports errors by class. */
+#include "../../core/limits.h"
 #include "../../io/reader.h"
 #include "../../io/zstd_stream.h"
-#include "../../pipeline/limits.h"
 
 #include <CUnit/Basic.h>
 #include <fcntl.h>

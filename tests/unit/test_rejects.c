@@ -1,7 +1,7 @@
 /* test_rejects.c - the rejects file holds one valid NDJSON line per reject, escaped, cut and whole under concurrent writers. */
+#include "../../core/buf.h"
+#include "../../core/limits.h"
 #include "../../io/rejects.h"
-#include "../../pipeline/buf.h"
-#include "../../pipeline/limits.h"
 
 #include <CUnit/Basic.h>
 #include <pthread.h>

@@ -1,5 +1,5 @@
 /* test_ring.c - the SPSC ring keeps order, reports full and empty, wraps, and hands items safely between two threads. */
-#include "../../pipeline/ring.h"
+#include "../../core/ring.h"
 
 #include <CUnit/Basic.h>
 #include <pthread.h>
