@@ -50,5 +50,23 @@ _Static_assert((WORKER_RING_SLOTS & (WORKER_RING_SLOTS - 1)) == 0, "ring sizes a
 #define REJECT_RAW_BYTES_MAX ((size_t)64 << 10)
 
 #define CACHE_LINE_BYTES     64u
+/* alignas and aligned_alloc take only powers of two; this also ends the
+ * aligned block of defines above. */
+_Static_assert((CACHE_LINE_BYTES & (CACHE_LINE_BYTES - 1)) == 0, "cache lines are a power of two");
+
+/* A reject line keeps at most this many bytes of the source's header line,
+ * which --from-rejects needs whole to map the fields. The longest header that
+ * can map to a table names 1600 columns of at most 63 bytes, each byte
+ * escaped in at most 4 (text's \xHH) plus a delimiter: about 405 KB. A
+ * longer line cannot be a header that loaded, so cutting it loses nothing a
+ * replay could use. */
+#define REJECT_HEADER_BYTES_MAX ((size_t)1 << 20)
+_Static_assert(REJECT_HEADER_BYTES_MAX >= (size_t)COLUMNS_MAX * (63 * 4 + 1), "a mappable header is never cut");
+/* The writer escapes each byte in at most 6 (\u00XX); raw and header
+ * dominate, and 64 KiB covers the source name, message, column and numbers.
+ * --from-rejects refuses longer lines rather than growing without bound. */
+#define REJECT_LINE_BYTES_MAX ((size_t)8 << 20)
+_Static_assert(6 * (REJECT_RAW_BYTES_MAX + REJECT_HEADER_BYTES_MAX) + ((size_t)64 << 10) <= REJECT_LINE_BYTES_MAX,
+	       "every line the rejects writer makes can be read back");
 
 #endif

@@ -230,23 +230,30 @@ static int rejects_flush_locked(struct rejects *r)
 	return 0;
 }
 
+/* The length p[0..len) is written with when at most max bytes may be: cut at
+ * a character boundary, so a cut multi-byte character does not look like
+ * invalid input. */
+static size_t reject_cut(const char *p, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	size_t n = max;
+	for (int k = 0; k < 3 && n > 0; k++) {
+		unsigned char c = (unsigned char)p[n];
+		if ((c & 0xc0) != 0x80)
+			break;
+		n--;
+	}
+	return n;
+}
+
 int rejects_write(struct rejects *r, const struct reject *rej, struct err *e)
 {
 	if (r->fd < 0)
 		return 0;
-	/* Cut long records at a character boundary, so a cut multi-byte
-	 * character does not look like invalid input. */
-	size_t raw_len = rej->raw ? rej->raw_len : 0;
-	bool truncated = raw_len > REJECT_RAW_BYTES_MAX;
-	if (truncated) {
-		raw_len = REJECT_RAW_BYTES_MAX;
-		for (int k = 0; k < 3 && raw_len > 0; k++) {
-			unsigned char c = (unsigned char)rej->raw[raw_len];
-			if ((c & 0xc0) != 0x80)
-				break;
-			raw_len--;
-		}
-	}
+	size_t raw_len_in = rej->raw ? rej->raw_len : 0;
+	size_t raw_len = reject_cut(rej->raw, raw_len_in, REJECT_RAW_BYTES_MAX);
+	size_t header_len = rej->header ? reject_cut(rej->header, rej->header_len, REJECT_HEADER_BYTES_MAX) : 0;
 	const char *msg = rej->message ? rej->message : "";
 
 	pthread_mutex_lock(&r->lock);
@@ -276,8 +283,19 @@ int rejects_write(struct rejects *r, const struct reject *rej, struct err *e)
 	bool invalid = json_put_checked(o, rej->raw ? rej->raw : "", raw_len);
 	if (invalid)
 		buf_put(o, ",\"raw_invalid_utf8\":true", 24);
-	if (truncated)
+	if (raw_len < raw_len_in)
 		buf_put(o, ",\"raw_truncated\":true", 21);
+	/* Last, so that the keys before it keep their places for readers that
+	 * predate it. The header is repeated on every line: a line stands on
+	 * its own however workers and sources interleave, and headers are short
+	 * next to the records of a file that is rejected whole. */
+	if (rej->header) {
+		json_put_key(o, "header");
+		if (json_put_checked(o, rej->header, header_len))
+			buf_put(o, ",\"header_invalid_utf8\":true", 27);
+		if (header_len < rej->header_len)
+			buf_put(o, ",\"header_truncated\":true", 24);
+	}
 	buf_put(o, "}\n", 2);
 	int rc = 0;
 	if (o->len >= REJECTS_FLUSH_BYTES)

@@ -11,7 +11,9 @@
 struct rejects;
 
 /* What one line says. Strings may be NULL (the key is then omitted, except
- * message). raw is the record as read, end-of-line stripped. */
+ * message). raw is the record as read, end-of-line stripped. header is the
+ * source's header line as read, end-of-line stripped, or NULL when the
+ * source had none: --from-rejects maps a record's fields with it. */
 struct reject {
 	const char *source; /* file name or "-" */
 	uint64_t record;    /* 1-based record number, header excluded */
@@ -22,6 +24,8 @@ struct reject {
 	const char *message;
 	const char *raw;
 	size_t raw_len;
+	const char *header;
+	size_t header_len;
 };
 
 /* Opens path for appending (created 0644). A regular file whose last line
@@ -32,11 +36,17 @@ struct reject {
 struct rejects *rejects_open(const char *path, struct err *e);
 
 /* Writes one line; safe to call from several threads (a mutex serialises
- * lines; rejects are off the hot path). raw is cut at REJECT_RAW_BYTES_MAX
- * (back to a character boundary) and "raw_truncated":true is then added;
- * invalid UTF-8 bytes in raw are written as \u00XX escapes of the byte value
- * and "raw_invalid_utf8":true is added. Lines are buffered and written in
- * blocks of 64 KiB and at close. Returns 0 or -1 (e set). */
+ * lines; rejects are off the hot path). Keys, in this order: source, record,
+ * line, byte_offset, column, sqlstate, message, raw, raw_invalid_utf8,
+ * raw_truncated, header, header_invalid_utf8, header_truncated. raw is cut at
+ * REJECT_RAW_BYTES_MAX (back to a character boundary) and "raw_truncated":true
+ * is then added; invalid UTF-8 bytes in raw are written as \u00XX escapes of
+ * the byte value and "raw_invalid_utf8":true is added. header follows the same
+ * rules with REJECT_HEADER_BYTES_MAX and its own two flags. Valid UTF-8 is
+ * written as is and control characters as \u00XX (below \u0020), so a
+ * \u0080..\u00ff escape always stands for one byte that is not UTF-8. Lines
+ * are buffered and written in blocks of 64 KiB and at close. Returns 0 or -1
+ * (e set). */
 int rejects_write(struct rejects *r, const struct reject *rej, struct err *e);
 
 /* Whether lines go to a file (a path was given). */

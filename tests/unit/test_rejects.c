@@ -64,7 +64,7 @@ static void test_json_escaping(void)
 	free(s);
 }
 
-/* A reject line carries every key in order, omits column and sqlstate when NULL, and flags invalid UTF-8 in raw. */
+/* A reject line carries every key in order, omits column, sqlstate and header when NULL, flags invalid UTF-8 in raw. */
 static void test_line_format(void)
 {
 	char path[128];
@@ -145,6 +145,89 @@ static void test_truncation(void)
 	CU_ASSERT_PTR_NULL(strstr(got, "raw_invalid_utf8"));
 	free(got);
 	free(raw);
+}
+
+/* A header comes last, escaped like raw, with flags of its own for invalid UTF-8 and a cut; no header, no key. */
+static void test_header(void)
+{
+	char path[128];
+	temp_path(path, sizeof path, "hdr.ndjson");
+	struct err e;
+	struct rejects *r = rejects_open(path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	struct reject a = {.source = "in.csv",
+			   .record = 2,
+			   .line = 3,
+			   .byte_offset = 20,
+			   .message = "m",
+			   .raw = "1,\xff",
+			   .raw_len = 3,
+			   .header = "id,\"na\nme\"",
+			   .header_len = 10};
+	CU_ASSERT_EQUAL(rejects_write(r, &a, &e), 0);
+	/* Invalid bytes in the header only: raw's flag stays off. */
+	struct reject b = {.source = "in.csv",
+			   .record = 3,
+			   .line = 4,
+			   .byte_offset = 30,
+			   .message = "m",
+			   .raw = "2,x",
+			   .raw_len = 3,
+			   .header = "id,n\xe9\0x",
+			   .header_len = 7};
+	CU_ASSERT_EQUAL(rejects_write(r, &b, &e), 0);
+	/* An empty header line is a header, unlike none. */
+	struct reject c = {.source = "in.csv", .message = "m", .raw = "", .raw_len = 0, .header = "", .header_len = 0};
+	CU_ASSERT_EQUAL(rejects_write(r, &c, &e), 0);
+	CU_ASSERT_EQUAL(rejects_close(r, &e), 0);
+	char *got = slurp(path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_STRING_EQUAL(
+	    got,
+	    "{\"source\":\"in.csv\",\"record\":2,\"line\":3,\"byte_offset\":20,\"message\":\"m\",\"raw\":\"1,\\u00ff\","
+	    "\"raw_invalid_utf8\":true,\"header\":\"id,\\\"na\\u000ame\\\"\"}\n"
+	    "{\"source\":\"in.csv\",\"record\":3,\"line\":4,\"byte_offset\":30,\"message\":\"m\",\"raw\":\"2,x\","
+	    "\"header\":\"id,n\\u00e9\\u0000x\",\"header_invalid_utf8\":true}\n"
+	    "{\"source\":\"in.csv\",\"record\":0,\"line\":0,\"byte_offset\":0,\"message\":\"m\",\"raw\":\"\","
+	    "\"header\":\"\"}\n");
+	free(got);
+}
+
+/* A header longer than REJECT_HEADER_BYTES_MAX is cut there, back to a character boundary, and marked. */
+static void test_header_truncation(void)
+{
+	char path[128];
+	temp_path(path, sizeof path, "hdrcut.ndjson");
+	size_t n = REJECT_HEADER_BYTES_MAX + 10;
+	char *h = malloc(n);
+	memset(h, 'h', n);
+	/* A 3-byte character straddling the cut. */
+	memcpy(h + REJECT_HEADER_BYTES_MAX - 2, "\xe2\x82\xac", 3);
+	struct err e;
+	struct rejects *r = rejects_open(path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	struct reject a = {.source = "wide.csv",
+			   .record = 1,
+			   .line = 2,
+			   .message = "m",
+			   .raw = "x",
+			   .raw_len = 1,
+			   .header = h,
+			   .header_len = n};
+	CU_ASSERT_EQUAL(rejects_write(r, &a, &e), 0);
+	CU_ASSERT_EQUAL(rejects_close(r, &e), 0);
+	char *got = slurp(path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	char *hs = strstr(got, "\"header\":\"");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hs);
+	hs += 10;
+	char *he = strchr(hs, '"');
+	CU_ASSERT_PTR_NOT_NULL_FATAL(he);
+	CU_ASSERT_EQUAL((size_t)(he - hs), REJECT_HEADER_BYTES_MAX - 2);
+	CU_ASSERT_STRING_EQUAL(he, "\",\"header_truncated\":true}\n");
+	CU_ASSERT_PTR_NULL(strstr(got, "raw_truncated"));
+	free(got);
+	free(h);
 }
 
 /* A NULL path makes a handle that writes nothing and closes cleanly; an unwritable path fails with a message. */
@@ -257,6 +340,8 @@ int main(void)
 	CU_add_test(s, "json escaping", test_json_escaping);
 	CU_add_test(s, "line format", test_line_format);
 	CU_add_test(s, "truncation", test_truncation);
+	CU_add_test(s, "header", test_header);
+	CU_add_test(s, "header truncation", test_header_truncation);
 	CU_add_test(s, "null and bad path", test_null_and_bad_path);
 	CU_add_test(s, "concurrent writers", test_concurrent_writers);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
