@@ -1,8 +1,8 @@
 /* replay.c - reads a rejects file back into memfds of raw records, one per header, with a small strict JSON reader. */
 #include "replay.h"
 
-#include "../pipeline/buf.h"
-#include "../pipeline/limits.h"
+#include "../core/buf.h"
+#include "../core/limits.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
 #ifndef EDONU_REPLAY_H
 #define EDONU_REPLAY_H
 
-#include "../pipeline/err.h"
+#include "../core/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -26,6 +26,8 @@ enum opt_type {
 /* Commands an option belongs to. */
 /* run loads each file as load would: it takes every load option. */
 #define FOR_LOAD  ((1u << CMD_LOAD) | (1u << CMD_RUN))
+/* Options of load that run does not take: run's input is its spool. */
+#define LOAD_ONLY (1u << CMD_LOAD)
 #define FOR_RUN   (1u << CMD_RUN)
 #define FOR_GEN   (1u << CMD_GEN)
 #define FOR_BENCH (1u << CMD_BENCH)
@@ -79,6 +81,9 @@ static const struct opt_def opt_defs[] = {
     {"source-id", OPT_STRING, OFF(source_id), FOR_LOAD, "ID",
      "ledger identity of standard input, so that a rerun resumes it (files: from their content)"},
     {"analyze", OPT_TRUE, OFF(analyze), FOR_LOAD, NULL, "run ANALYZE on the table after a load that added rows"},
+    {"from-rejects", OPT_STRING, OFF(from_rejects), LOAD_ONLY, "FILE",
+     "replay the raw records of a rejects file as a new source: give the dialect options of the original load; "
+     "the header each record came with maps its fields (instead of FILE operands; needs --format)"},
     {"retry-timeout", OPT_U32, OFF(retry_timeout_s), FOR_LOAD, "SECONDS",
      "on a lost connection or server restart, reconnect and retry for this long (default 60)"},
     {"connect-timeout", OPT_U32, OFF(connect_timeout_s), FOR_LOAD, "SECONDS",
@@ -246,9 +251,11 @@ void options_usage(FILE *out, enum command cmd)
 		return;
 	}
 	if (cmd == CMD_LOAD)
-		fputs("usage: edonu-ingest load [OPTIONS] [FILE...|-]\n\nLoads each FILE (or standard input) into "
-		      "--table.\n\noptions:\n",
-		      out);
+		fputs(
+		    "usage: edonu-ingest load [OPTIONS] [FILE...|-]\n       edonu-ingest load [OPTIONS] --from-rejects "
+		    "FILE\n\nLoads each FILE (or standard input) into --table, or the records a rejects file "
+		    "holds.\n\noptions:\n",
+		    out);
 	else if (cmd == CMD_RUN)
 		fputs(
 		    "usage: edonu-ingest run --spool DIR [OPTIONS]\n\nLoads each regular file of DIR in name order as "
@@ -411,6 +418,20 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 				       o->files[0]);
 		if (o->source_id != NULL)
 			return err_set(e, EXIT_USAGE, "--source-id is for standard input; run knows files by content");
+	}
+	if (o->cmd == CMD_LOAD && o->from_rejects != NULL) {
+		if (o->nfiles > 0)
+			return err_set(e, EXIT_USAGE,
+				       "--from-rejects takes no FILE operands (\"%s\"): it loads the records of the "
+				       "rejects file %s",
+				       o->files[0], o->from_rejects);
+		/* The rejects file's own name (.ndjson) says nothing of the format
+		 * its records were in, and guessing from the records could take a
+		 * CSV record for another format. */
+		if (o->format == FORMAT_AUTO)
+			return err_set(e, EXIT_USAGE,
+				       "--from-rejects needs --format csv|text|ndjson: the format of the load that "
+				       "wrote the rejects file");
 	}
 	if (o->cmd == CMD_LOAD || o->cmd == CMD_RUN) {
 		if (o->table == NULL)

@@ -60,6 +60,9 @@ struct options {
 	const char *source_id;
 	int analyze; /* ANALYZE the table after a load that added rows */
 
+	/* load only: replay the raw records of this rejects file instead of FILEs */
+	const char *from_rejects;
+
 	/* gen */
 	const char *shape;
 	const char *gen_format;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Proves that edonu-ingest load reports each kind of failure with its
 # sysexits.h exit code and a message on stderr naming the problem: usage
-# errors 64, missing input 66, unknown table or column 78, PostgreSQL
-# unreachable 69.
+# errors 64 (--from-rejects with FILE operands among them), missing input
+# 66, unknown table or column 78, PostgreSQL unreachable 69.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -54,6 +54,14 @@ main() {
 	expect unknown_command 64 'frobnicate' frobnicate
 	expect bad_format 64 'format|bogus' load --dsn "$dsn" --table t --format bogus "$WORK/good.csv"
 	expect bad_workers 64 'workers|abc' load --dsn "$dsn" --table t --workers abc "$WORK/good.csv"
+	# --from-rejects is the input: FILE operands beside it, or no --format
+	# to read its records with, are usage errors.
+	printf '{"source":"good.csv","record":3,"message":"m","raw":"3,three","header":"id,name"}\n' \
+		>"$WORK/rejects.ndjson"
+	expect from_rejects_and_file 64 'from-rejects takes no FILE operands.*good\.csv' \
+		load --dsn "$dsn" --table t --format csv --from-rejects "$WORK/rejects.ndjson" "$WORK/good.csv"
+	expect from_rejects_no_format 64 'from-rejects needs --format' \
+		load --dsn "$dsn" --table t --from-rejects "$WORK/rejects.ndjson"
 	# Input missing.
 	expect missing_input 66 'does-not-exist' load --dsn "$dsn" --table t "$WORK/does-not-exist.csv"
 	# Configuration: the table or a column does not exist.

@@ -1,9 +1,9 @@
 /* test_replay.c - rejects read back as byte-identical raw records per header, in order, framed as they were read. */
+#include "../../core/buf.h"
+#include "../../core/chunk.h"
+#include "../../core/limits.h"
 #include "../../io/rejects.h"
 #include "../../io/replay.h"
-#include "../../pipeline/buf.h"
-#include "../../pipeline/chunk.h"
-#include "../../pipeline/limits.h"
 #include "../../stages/frame.h"
 
 #include <CUnit/Basic.h>

@@ -1,0 +1,161 @@
+/* test_options.c - --from-rejects: parsed for load only, exclusive with FILE operands, needs --format, set by config files too, documented in --help. */
+#include "../../pipeline/options.h"
+
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+
+/* Parses the NULL-terminated arguments after the program name. */
+static int parse(struct options *o, struct err *e, const char *const *args)
+{
+	char *argv[32];
+	int argc = 0;
+	argv[argc++] = "edonu-ingest";
+	for (int i = 0; args[i] != NULL; i++)
+		argv[argc++] = (char *)args[i];
+	argv[argc] = NULL;
+	err_clear(e);
+	return options_parse(o, argc, argv, e);
+}
+
+/* Parses args, expecting a usage error whose message holds each of the needles. */
+static void expect_error(const char *const *args, int code, const char *needle1, const char *needle2)
+{
+	struct options o;
+	struct err e;
+	int rc = parse(&o, &e, args);
+	bool ok = rc == -1 && e.code == code && strstr(e.msg, needle1) != NULL &&
+		  (needle2 == NULL || strstr(e.msg, needle2) != NULL);
+	if (!ok)
+		fprintf(stderr, "\nrc %d, code %d, message: %s\n", rc, e.code, e.msg);
+	CU_ASSERT(ok);
+	options_free(&o);
+}
+
+/* load --from-rejects FILE with a format is taken, and leaves no operands. */
+static void test_from_rejects_parsed(void)
+{
+	struct options o;
+	struct err e;
+	const char *args[] = {"load", "--table", "t", "--format", "csv", "--from-rejects", "r.ndjson", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, args), 0);
+	CU_ASSERT_STRING_EQUAL(o.from_rejects, "r.ndjson");
+	CU_ASSERT_EQUAL(o.nfiles, 0);
+	options_free(&o);
+	const char *eq[] = {"load", "--table=t", "--format=text", "--no-header", "--from-rejects=x y.ndjson", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, eq), 0);
+	CU_ASSERT_STRING_EQUAL(o.from_rejects, "x y.ndjson");
+	options_free(&o);
+	/* Without it, nothing changes. */
+	const char *plain[] = {"load", "--table", "t", "a.csv", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, plain), 0);
+	CU_ASSERT_PTR_NULL(o.from_rejects);
+	CU_ASSERT_EQUAL(o.nfiles, 1);
+	options_free(&o);
+}
+
+/* FILE operands (standard input's - too) are a usage error naming both; so is a missing --format; run does not take it. */
+static void test_from_rejects_errors(void)
+{
+	const char *file[] = {"load", "--table", "t", "--format", "csv", "--from-rejects", "r.ndjson", "a.csv", NULL};
+	expect_error(file, EXIT_USAGE, "--from-rejects takes no FILE operands (\"a.csv\")", "r.ndjson");
+	const char *before[] = {"load", "a.csv", "--table", "t", "--format", "csv", "--from-rejects", "r.ndjson", NULL};
+	expect_error(before, EXIT_USAGE, "no FILE operands", "a.csv");
+	const char *dash[] = {"load", "--table", "t", "--format", "ndjson", "--from-rejects", "r.ndjson", "-", NULL};
+	expect_error(dash, EXIT_USAGE, "no FILE operands", NULL);
+	const char *no_format[] = {"load", "--table", "t", "--from-rejects", "r.ndjson", NULL};
+	expect_error(no_format, EXIT_USAGE, "--from-rejects needs --format", NULL);
+	const char *auto_format[] = {"load", "--table", "t", "--format", "auto", "--from-rejects", "r.ndjson", NULL};
+	expect_error(auto_format, EXIT_USAGE, "--from-rejects needs --format", NULL);
+	const char *no_value[] = {"load", "--table", "t", "--format", "csv", "--from-rejects", NULL};
+	expect_error(no_value, EXIT_USAGE, "--from-rejects", "needs a value");
+	const char *run[] = {"run", "--spool", "/tmp", "--table", "t", "--from-rejects", "r.ndjson", NULL};
+	expect_error(run, EXIT_USAGE, "unknown option --from-rejects for run", NULL);
+}
+
+static void write_config(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* The config key from-rejects sets it as the option does, with the same exclusivity; [run] may not hold it. */
+static void test_from_rejects_config(void)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/load.ini", dir);
+	write_config(path, "[load]\nfrom-rejects = from-file.ndjson\nformat = csv\n");
+	struct options o;
+	struct err e;
+	const char *args[] = {"load", "--table", "t", "--config", path, NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, args), 0);
+	CU_ASSERT_STRING_EQUAL(o.from_rejects, "from-file.ndjson");
+	options_free(&o);
+	/* The command line wins over the file. */
+	const char *over[] = {"load", "--table", "t", "--config", path, "--from-rejects", "cli.ndjson", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, over), 0);
+	CU_ASSERT_STRING_EQUAL(o.from_rejects, "cli.ndjson");
+	options_free(&o);
+	const char *with_file[] = {"load", "--table", "t", "--config", path, "a.csv", NULL};
+	expect_error(with_file, EXIT_USAGE, "no FILE operands", "from-file.ndjson");
+	/* A top-level key serves load; run passes it over as another command's. */
+	write_config(path, "from-rejects = r.ndjson\n");
+	const char *run[] = {"run", "--spool", "/tmp", "--table", "t", "--config", path, NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, run), 0);
+	CU_ASSERT_PTR_NULL(o.from_rejects);
+	options_free(&o);
+	write_config(path, "[run]\nfrom-rejects = r.ndjson\n");
+	const char *load[] = {"load", "--table", "t", "--format", "csv", "--config", path, NULL};
+	expect_error(load, EXIT_CONFIG, "unknown key \"from-rejects\"", NULL);
+}
+
+/* load --help documents the option with the words the brief of the feature gives; run's does not list it. */
+static void test_from_rejects_help(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	options_usage(out, CMD_LOAD);
+	fclose(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "--from-rejects FILE"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text,
+				      "replay the raw records of a rejects file as a new source: give the dialect "
+				      "options of the original load; the header each record came with maps its "
+				      "fields"));
+	free(text);
+	out = open_memstream(&text, &len);
+	options_usage(out, CMD_RUN);
+	fclose(out);
+	CU_ASSERT_PTR_NULL(strstr(text, "from-rejects"));
+	free(text);
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/test_options.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	CU_pSuite s = CU_add_suite("options", NULL, NULL);
+	CU_add_test(s, "from-rejects parsed", test_from_rejects_parsed);
+	CU_add_test(s, "from-rejects errors", test_from_rejects_errors);
+	CU_add_test(s, "from-rejects config", test_from_rejects_config);
+	CU_add_test(s, "from-rejects help", test_from_rejects_help);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		failed++;
+	return failed ? 1 : 0;
+}
