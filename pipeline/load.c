@@ -514,6 +514,8 @@ static int rewrite_one(void *ctx, const struct ledger_reject *lr, struct err *e)
 	    .message = lr->message ? lr->message : "",
 	    .raw = lr->raw,
 	    .raw_len = lr->raw_len,
+	    .header = lr->header,
+	    .header_len = lr->header_len,
 	};
 	rejects_write(rw->ld->rejects, &r, e);
 	rw->written++;

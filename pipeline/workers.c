@@ -175,6 +175,8 @@ static bool next_reject(struct worker *w, const struct chunk *c, struct pending_
 	    .message = it->msg,
 	    .raw = raw,
 	    .raw_len = raw_len,
+	    .header = c->src->header,
+	    .header_len = c->src->header_len,
 	};
 	it->off += pending_size(p);
 	return true;
