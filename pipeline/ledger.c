@@ -168,6 +168,32 @@ int ledger_relock(PGconn *c, const struct ledger_source *ls, struct err *e)
 	return lock_source(c, ls->source_id, ls->target, ls->source_id, e);
 }
 
+/* --force, or a reload with other settings: forget the source's chunks and
+ * rejects and start a new load of it, in one transaction. */
+static int forget_load(PGconn *c, const char *const p[5], struct err *e)
+{
+	static const char *const sql[] = {
+	    "DELETE FROM edonu_ingest.chunks WHERE source_id = $1 AND target = $2",
+	    "DELETE FROM edonu_ingest.rejects WHERE source_id = $1 AND target = $2",
+	    "UPDATE edonu_ingest.sources SET state = 'loading', batch_rows = $4::integer, name = $3, "
+	    "loads = loads + 1, started_at = now(), finished_at = NULL, records = NULL, loaded = NULL, "
+	    "rejected = NULL, ignored = NULL, settings = $5 WHERE source_id = $1 AND target = $2",
+	};
+	if (exec_ok(c, "BEGIN", e) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		int n = i + 1 < sizeof sql / sizeof sql[0] ? 2 : 5;
+		PGresult *r = PQexecParams(c, sql[i], n, NULL, p, NULL, NULL, 0);
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			fail(c, r, "forgetting the earlier load", e);
+			exec_ok(c, "ROLLBACK", NULL);
+			return -1;
+		}
+		PQclear(r);
+	}
+	return exec_ok(c, "COMMIT", e);
+}
+
 int ledger_begin(PGconn *c, const char *source_id, const char *target, const char *name, uint32_t batch_rows,
 		 const char *settings, bool force, struct ledger_source *ls, struct err *e)
 {
@@ -182,40 +208,8 @@ int ledger_begin(PGconn *c, const char *source_id, const char *target, const cha
 		return -1;
 	PGresult *r;
 
-	if (force) {
-		if (exec_ok(c, "BEGIN", e) < 0)
-			return -1;
-		r = PQexecParams(c, "DELETE FROM edonu_ingest.chunks WHERE source_id = $1 AND target = $2", 2, NULL, p,
-				 NULL, NULL, 0);
-		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-			fail(c, r, "forgetting the earlier load", e);
-			exec_ok(c, "ROLLBACK", NULL);
-			return -1;
-		}
-		PQclear(r);
-		r = PQexecParams(c, "DELETE FROM edonu_ingest.rejects WHERE source_id = $1 AND target = $2", 2, NULL, p,
-				 NULL, NULL, 0);
-		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-			fail(c, r, "forgetting the earlier load", e);
-			exec_ok(c, "ROLLBACK", NULL);
-			return -1;
-		}
-		PQclear(r);
-		r = PQexecParams(c,
-				 "UPDATE edonu_ingest.sources SET state = 'loading', batch_rows = $4, name = $3, "
-				 "loads = loads + 1, started_at = now(), finished_at = NULL, records = NULL, "
-				 "loaded = NULL, rejected = NULL, ignored = NULL, settings = $5 "
-				 "WHERE source_id = $1 AND target = $2",
-				 5, NULL, p, NULL, NULL, 0);
-		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-			fail(c, r, "forgetting the earlier load", e);
-			exec_ok(c, "ROLLBACK", NULL);
-			return -1;
-		}
-		PQclear(r);
-		if (exec_ok(c, "COMMIT", e) < 0)
-			return -1;
-	}
+	if (force && forget_load(c, p, e) < 0)
+		return -1;
 	/* A source registered by an older version has no settings: it takes
 	 * this run's. */
 	r = PQexecParams(c,

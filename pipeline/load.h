@@ -7,6 +7,7 @@
 #include "../core/limits.h"
 #include "../core/ring.h"
 #include "../io/rejects.h"
+#include "../io/replay.h"
 #include "../stages/parse_ndjson.h"
 #include "../stages/record.h"
 #include "../stages/sink_pg.h"
@@ -25,7 +26,10 @@
 /* One input: a file or standard input. Written by the reader thread before
  * its first chunk is handed on; read-only for the workers after that. */
 struct source {
-	const char *name; /* as given; "-" for standard input */
+	const char *name;  /* as given; "-" for standard input; for a replay, the rejects file */
+	const char *path;  /* what is opened: name, or a replay group's memfd */
+	int header_forced; /* -1: the options say whether there is a header line; else a replay group does */
+	char path_buf[32];
 	struct dialect dialect;
 	struct mapping map;
 	struct ndjson_map ndjson;          /* NDJSON: which key fills which field of map */
@@ -103,7 +107,21 @@ struct worker {
 	struct worker_counters n;
 };
 
+/* What outlives a job: the workers with their connections, chunks and
+ * buffers, and the control connection, sized at start-up (the chunk
+ * capacity grows when a resumed source needs larger chunks). */
+struct engine {
+	const struct options *o;
+	uint32_t nworkers;
+	uint32_t batch_rows; /* chunk capacity in records */
+	size_t chunk_bytes;  /* and in bytes */
+	struct worker *workers;
+	PGconn *control; /* catalog, ledger set-up and the sources' locks */
+};
+
+/* One job: a set of sources loaded into one table by the engine. */
 struct load {
+	struct engine *eng;
 	const struct options *o;
 	struct table_info table;
 	struct rejects *rejects;
@@ -130,9 +148,11 @@ struct load {
 	double reader_wait_s; /* reader thread only; read after it is joined */
 	struct source *sources;
 	uint32_t nsources;
+	struct replay replay; /* --from-rejects: the groups the sources read */
+	int64_t total_bytes;  /* of the inputs, for progress; -1 unknown */
 	_Atomic uint32_t cur_source;
 	/* Chunks whose rejects went to the rejects file this run: marked
-	 * written in the ledger once the file is synced (load_run). */
+	 * written in the ledger once the file is synced (sources_finish). */
 	pthread_mutex_t written_lock;
 	struct written_chunk {
 		uint32_t source;
@@ -159,26 +179,34 @@ void load_note_rejects_written(struct load *ld, const struct source *src, uint64
  * and where workers are pinned: never outside what the process was given. */
 uint32_t workers_cpus(cpu_set_t *set);
 
-/* Worker threads: start them (connections are opened by workers_create). */
-int workers_create(struct load *ld, struct err *e);
+/* The engine's workers (pipeline/engine.c): their connections, chunks and
+ * buffers, made once; a job attaches to them (per-job state reset, cache
+ * workers made) and detaches at its end. */
+int workers_create(struct engine *eng, struct err *e);
+int workers_reserve(struct engine *eng, uint32_t batch_rows, struct err *e);
+int workers_attach(struct load *ld, struct err *e);
+void workers_detach(struct load *ld);
+void workers_destroy(struct engine *eng);
+/* A worker's cancel handle, renewed after a reconnection. */
+void worker_renew_cancel(struct worker *w);
+
+/* Worker threads of a job. */
 int workers_start(struct load *ld, struct err *e);
 void workers_join(struct load *ld);
 /* Cancels every worker's statement in flight (PQcancel); from then on a
  * failed chunk is not retried but rolled back, and the run exits 75. Safe
  * to call again while workers are still running. */
 void workers_cancel(struct load *ld);
-void workers_destroy(struct load *ld);
 
-/* Loads o->files (or stdin) into o->table and fills the summary, printing
- * nothing but log lines; returns the exit code. */
-struct summary;
-int load_run(const struct options *o, struct summary *s);
-/* The load command: load_run, then the summary on stderr and --summary. */
+/* The load command: an engine runs the job, then the summary on stderr and --summary. */
 int load_main(const struct options *o);
 /* From now on SIGINT and SIGTERM stop loads gracefully (exit 75) instead
  * of killing the process. */
 void load_catch_signals(void);
 /* A SIGINT or SIGTERM arrived since load_catch_signals. */
 bool load_interrupted(void);
+/* The last stop signal (0: none), and how many arrived. */
+int load_signal(void);
+int load_signals_seen(void);
 
 #endif

@@ -293,7 +293,7 @@ void options_usage(FILE *out, enum command cmd)
 	fprintf(out, "  --%-22s %s\n", "help", "this text");
 }
 
-int options_parse(struct options *o, int argc, char **argv, struct err *e)
+static void set_defaults(struct options *o)
 {
 	memset(o, 0, sizeof *o);
 	o->header = -1;
@@ -306,7 +306,11 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 	o->shape = "orders";
 	o->gen_format = "csv";
 	o->settle_s = 5;
+}
 
+/* argv[1]: the command, or --help/--version (1: served). */
+static int parse_command(struct options *o, int argc, char **argv, struct err *e)
+{
 	if (argc < 2) {
 		options_usage(stderr, CMD_NONE);
 		return err_set(e, EXIT_USAGE, "a command is required");
@@ -331,8 +335,13 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 	else
 		return err_set(e, EXIT_USAGE, "unknown command \"%s\" (try edonu-ingest --help)", c);
 
-	/* getopt_long table from opt_defs: the index of each entry is its val. */
-	struct option lo[NOPTS + 3];
+	return 0;
+}
+
+/* The getopt_long table of o->cmd from opt_defs: an entry's val is 256 plus
+ * its index in opt_defs. lo has room for NOPTS + 3 entries. */
+static void build_long_options(const struct options *o, struct option *lo)
+{
 	size_t n = 0;
 	for (size_t i = 0; i < NOPTS; i++) {
 		if (!(opt_defs[i].commands & (1u << o->cmd)))
@@ -345,11 +354,11 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 	if (o->cmd == CMD_GEN)
 		lo[n++] = (struct option){"format", required_argument, NULL, 'f'};
 	lo[n] = (struct option){NULL, 0, NULL, 0};
+}
 
-	int sub_argc = argc - 1;
-	char **sub_argv = argv + 1;
-
-	/* The config file first, so that the command line overrides it. */
+/* The config file first, so that the command line overrides it. */
+static int read_config_first(struct options *o, int sub_argc, char **sub_argv, struct err *e)
+{
 	for (int i = 1; i < sub_argc; i++) {
 		if (strcmp(sub_argv[i], "--") == 0)
 			break;
@@ -360,9 +369,14 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 	}
 	if (o->config != NULL && (o->cmd == CMD_LOAD || o->cmd == CMD_RUN) && config_read(o, o->config, e) < 0)
 		return -1;
+	return 0;
+}
+
+/* The command's options on the command line. 1 when --help was served. */
+static int parse_command_line(struct options *o, int sub_argc, char **sub_argv, const struct option *lo, struct err *e)
+{
 	/* A repeatable option given on the command line replaces the file's list. */
 	bool list_from_cli[NOPTS] = {false};
-
 	optind = 1;
 	opterr = 0;
 	for (;;) {
@@ -409,7 +423,12 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 	}
 	o->files = (const char **)(sub_argv + optind);
 	o->nfiles = sub_argc - optind;
+	return 0;
+}
 
+/* What no single option can check: required options, exclusions. */
+static int check_options(struct options *o, struct err *e)
+{
 	if (o->cmd == CMD_RUN) {
 		if (o->spool == NULL)
 			return err_set(e, EXIT_USAGE, "run needs --spool DIR");
@@ -455,6 +474,24 @@ int options_parse(struct options *o, int argc, char **argv, struct err *e)
 		return err_set(e, EXIT_USAGE, "%s takes no operands (\"%s\")", command_name(o->cmd), o->files[0]);
 	}
 	return 0;
+}
+
+int options_parse(struct options *o, int argc, char **argv, struct err *e)
+{
+	set_defaults(o);
+	int rc = parse_command(o, argc, argv, e);
+	if (rc != 0)
+		return rc;
+	struct option lo[NOPTS + 3];
+	build_long_options(o, lo);
+	int sub_argc = argc - 1;
+	char **sub_argv = argv + 1;
+	if (read_config_first(o, sub_argc, sub_argv, e) < 0)
+		return -1;
+	rc = parse_command_line(o, sub_argc, sub_argv, lo, e);
+	if (rc != 0)
+		return rc;
+	return check_options(o, e);
 }
 
 static bool parse_bool(const char *v, bool *out)

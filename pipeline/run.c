@@ -2,6 +2,7 @@
  * done/ or failed/; one run at a time per spool (flock), several machines by --shard. */
 #include "run.h"
 
+#include "engine.h"
 #include "load.h"
 #include "log.h"
 #include "monitor.h"
@@ -244,6 +245,7 @@ int run_main(const struct options *o)
 	memset(&total, 0, sizeof total);
 	int worst = EXIT_OK;
 	int lock_fds[2] = {-1, -1};
+	struct engine *eng = NULL;
 	char **names = NULL;
 	size_t n = 0;
 	char sub[4096];
@@ -265,6 +267,9 @@ int run_main(const struct options *o)
 	if (list_spool(o, &names, &n, &e) < 0)
 		goto fail;
 	log_event(LOG_INFO, "spool", "%s: %zu files to load%s", o->spool, n, o->shard_n ? " in this shard" : "");
+	/* One engine, one set of connections, for every file of the run. */
+	if (n > 0 && (eng = engine_create(o, &e)) == NULL)
+		goto fail;
 
 	for (size_t i = 0; i < n && !load_interrupted(); i++) {
 		char path[4096], rej_tmp[4096];
@@ -280,7 +285,7 @@ int run_main(const struct options *o)
 		fo.rejects = rej_tmp;
 		fo.summary = NULL;
 		struct summary s;
-		int code = load_run(&fo, &s);
+		int code = engine_run(eng, &fo, &s);
 		summary_add(&total, &s);
 		bool interrupted = load_interrupted();
 		bool loaded_whole = !interrupted && (code == EXIT_OK || code == EXIT_DATAERR ||
@@ -349,6 +354,7 @@ int run_main(const struct options *o)
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	engine_free(eng);
 	unlock_spool(lock_fds);
 	return worst;
 
@@ -361,6 +367,10 @@ fail:
 		snprintf(total.error, sizeof total.error, "%s", e.msg);
 		summary_write_json(o->summary, &total);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	engine_free(eng);
 	unlock_spool(lock_fds);
 	return e.code ? e.code : EXIT_SOFTWARE;
 }

@@ -496,7 +496,7 @@ static int before_commit(void *ctx, struct err *e)
 }
 
 /* The cancel handle of the worker's current connection. */
-static void worker_renew_cancel(struct worker *w)
+void worker_renew_cancel(struct worker *w)
 {
 	PGcancel *c = PQgetCancel(pgsink_conn(w->sink));
 	pthread_mutex_lock(&w->cancel_lock);
@@ -701,65 +701,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int workers_create(struct load *ld, struct err *e)
-{
-	ld->workers = calloc(ld->nworkers, sizeof *ld->workers);
-	if (ld->workers == NULL)
-		return err_set(e, EXIT_SOFTWARE, "out of memory");
-	if (sem_init(&ld->free_sem, 0, 0) < 0 || sem_init(&ld->finished_sem, 0, 0) < 0)
-		return err_set(e, EXIT_SOFTWARE, "sem_init: %s", strerror(errno));
-	for (uint32_t i = 0; i < ld->nworkers; i++)
-		pthread_mutex_init(&ld->workers[i].cancel_lock, NULL);
-	for (uint32_t i = 0; i < ld->nworkers; i++) {
-		struct worker *w = &ld->workers[i];
-		w->id = i;
-		w->ld = ld;
-		w->todo = ring_create(WORKER_RING_SLOTS);
-		w->done = ring_create(WORKER_RING_SLOTS);
-		if (w->todo == NULL || w->done == NULL || sem_init(&w->todo_sem, 0, 0) < 0)
-			return err_set(e, EXIT_SOFTWARE, "out of memory");
-		uint32_t rmax = ld->batch_rows;
-		/* Encoded tuples take about as much room as their text; start
-		 * there and let a rare wide chunk grow the buffer. */
-		if (buf_init(&w->scratch, ld->chunk_bytes) < 0 || buf_init(&w->pending, 16 << 10) < 0 ||
-		    buf_init(&w->ledger_rows, 16 << 10) < 0 ||
-		    buf_init(&w->bin, ld->chunk_bytes + ld->chunk_bytes / 2) < 0 || buf_init(&w->txt, 64 << 10) < 0)
-			return err_set(e, EXIT_SOFTWARE, "out of memory");
-		w->fields = calloc(FIELDS_MAX, sizeof *w->fields);
-		w->bin_off = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
-		w->bin_rec = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
-		w->txt_off = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
-		w->txt_rec = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
-		w->refused = calloc(rmax ? rmax : 1, 1);
-		if (!w->fields || !w->bin_off || !w->bin_rec || !w->txt_off || !w->txt_rec || !w->refused)
-			return err_set(e, EXIT_SOFTWARE, "out of memory");
-		if (ld->cache != NULL && !ld->o->dry_run) {
-			w->cache = cache_worker_create(ld->cache, rmax, e);
-			if (w->cache == NULL)
-				return -1;
-		}
-		for (uint32_t k = 0; k < CHUNKS_PER_WORKER; k++) {
-			struct chunk *c = chunk_create(rmax, ld->chunk_bytes);
-			if (c == NULL)
-				return err_set(e, EXIT_SOFTWARE, "out of memory for chunks");
-			c->owner = i;
-			w->chunks[k] = c;
-			ASSERT(ring_push(w->done, c));
-			sem_post(&ld->free_sem);
-		}
-		PGconn *conn = pg_connect(ld->o->dsn, ld->o->connect_timeout_s, e);
-		if (conn == NULL)
-			return -1;
-		w->sink = pgsink_create(conn);
-		if (w->sink == NULL) {
-			PQfinish(conn);
-			return err_set(e, EXIT_SOFTWARE, "out of memory");
-		}
-		worker_renew_cancel(w);
-	}
-	return 0;
-}
-
 uint32_t workers_cpus(cpu_set_t *set)
 {
 	CPU_ZERO(set);
@@ -813,37 +754,4 @@ void workers_join(struct load *ld)
 	for (uint32_t i = 0; i < ld->workers_started; i++)
 		pthread_join(ld->workers[i].thread, NULL);
 	ld->workers_started = 0;
-}
-
-void workers_destroy(struct load *ld)
-{
-	if (ld->workers == NULL)
-		return;
-	for (uint32_t i = 0; i < ld->nworkers; i++) {
-		struct worker *w = &ld->workers[i];
-		PQfreeCancel(w->cancel);
-		pthread_mutex_destroy(&w->cancel_lock);
-		pgsink_free(w->sink);
-		for (uint32_t k = 0; k < CHUNKS_PER_WORKER; k++)
-			chunk_free(w->chunks[k]);
-		ring_free(w->todo);
-		ring_free(w->done);
-		sem_destroy(&w->todo_sem);
-		buf_free(&w->scratch);
-		buf_free(&w->pending);
-		buf_free(&w->ledger_rows);
-		buf_free(&w->bin);
-		buf_free(&w->txt);
-		free(w->fields);
-		free(w->bin_off);
-		free(w->bin_rec);
-		free(w->txt_off);
-		free(w->txt_rec);
-		free(w->refused);
-		cache_worker_free(w->cache);
-	}
-	free(ld->workers);
-	ld->workers = NULL;
-	sem_destroy(&ld->free_sem);
-	sem_destroy(&ld->finished_sem);
 }

@@ -33,47 +33,52 @@ static void first_line(char *dst, size_t dstsz, const char *src)
 	dst[n] = '\0';
 }
 
+/* A login refused for a lack of free connection slots is worth retrying. */
+static bool busy_refusal(const char *m)
+{
+	return strstr(m, "too many clients") != NULL || strstr(m, "connection slots") != NULL;
+}
+
 PGconn *pg_connect(const char *dsn, uint32_t timeout_s, struct err *e)
 {
 	const char *conninfo = dsn ? dsn : "";
 	double deadline = clock_mono_s() + timeout_s;
 	long backoff = BACKOFF_MS_MIN;
+	bool refused_once = false;
 	for (;;) {
-		/* PQping tells a server that is down or starting up (retry) from
-		 * bad parameters (give up at once). */
+		PGconn *c = PQconnectdb(conninfo);
+		if (c != NULL && PQstatus(c) == CONNECTION_OK) {
+			if (PQsetClientEncoding(c, "UTF8") != 0) {
+				err_set(e, EXIT_UNAVAILABLE, "cannot set client_encoding UTF8: %s", PQerrorMessage(c));
+				PQfinish(c);
+				return NULL;
+			}
+			return c;
+		}
+		char m[512];
+		first_line(m, sizeof m, c ? PQerrorMessage(c) : "out of memory");
+		PQfinish(c);
+		/* Only after a failure (a ping is a session of its own): bad
+		 * parameters and a server that answers but refuses us (password,
+		 * no such role or database) are configuration, not worth a retry;
+		 * a server down or starting up is. */
 		PGPing ping = PQping(conninfo);
 		if (ping == PQPING_NO_ATTEMPT) {
-			PGconn *c = PQconnectdb(conninfo);
-			char m[512];
-			first_line(m, sizeof m, c ? PQerrorMessage(c) : "out of memory");
-			PQfinish(c);
 			err_set(e, EXIT_CONFIG, "invalid connection string: %s", m);
 			return NULL;
 		}
-		if (ping == PQPING_OK) {
-			PGconn *c = PQconnectdb(conninfo);
-			if (c != NULL && PQstatus(c) == CONNECTION_OK) {
-				if (PQsetClientEncoding(c, "UTF8") != 0) {
-					err_set(e, EXIT_UNAVAILABLE, "cannot set client_encoding UTF8: %s",
-						PQerrorMessage(c));
-					PQfinish(c);
-					return NULL;
-				}
-				return c;
+		if (ping == PQPING_OK && !busy_refusal(m)) {
+			/* Twice in a row: the server may have come up between the
+			 * failed attempt and the ping. */
+			if (refused_once) {
+				err_set(e, EXIT_CONFIG, "PostgreSQL refused the connection: %s", m);
+				return NULL;
 			}
-			char m[512];
-			first_line(m, sizeof m, c ? PQerrorMessage(c) : "out of memory");
-			PQfinish(c);
-			/* The server answers but refuses us (authentication, no such
-			 * database): retrying will not help. */
-			err_set(e, EXIT_UNAVAILABLE, "cannot connect to PostgreSQL: %s", m);
-			return NULL;
+			refused_once = true;
+			continue;
 		}
+		refused_once = false;
 		if (clock_mono_s() + backoff / 1000.0 > deadline) {
-			PGconn *c = PQconnectdb(conninfo);
-			char m[512];
-			first_line(m, sizeof m, c ? PQerrorMessage(c) : "out of memory");
-			PQfinish(c);
 			err_set(e, EXIT_UNAVAILABLE, "PostgreSQL unavailable after %u s: %s", timeout_s, m);
 			return NULL;
 		}
@@ -175,6 +180,12 @@ void pgsink_set_statements(struct pgsink *s, const struct sink_statements *st)
 	if (s->st.stage != st->stage)
 		s->staged = false;
 	s->st = *st;
+}
+
+void pgsink_reset(struct pgsink *s)
+{
+	memset(&s->st, 0, sizeof s->st);
+	s->staged = false;
 }
 
 long pgsink_merged(const struct pgsink *s)
@@ -498,7 +509,8 @@ long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn 
 	PGconn *c = s->conn;
 	struct copy_failure f;
 	if (s->st.stage != NULL && !s->staged) {
-		if (pg_exec(c, s->st.stage, e) < 0) {
+		/* An earlier job on this connection may have left its stage. */
+		if (pg_exec(c, "DISCARD TEMP", e) < 0 || pg_exec(c, s->st.stage, e) < 0) {
 			if (!e->retryable)
 				e->code = EXIT_CONFIG;
 			return -1;

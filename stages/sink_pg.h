@@ -23,9 +23,11 @@ bool pg_sqlstate_transient(const char *sqlstate);
 bool pg_sqlstate_refuses_record(const char *sqlstate, bool at_record);
 
 /* Connects with dsn (NULL: libpq defaults and PG* variables), retrying with
- * capped exponential backoff while the server does not answer, for at most
- * timeout_s seconds; sets client_encoding UTF8. NULL with e (EXIT_UNAVAILABLE)
- * when it gives up or the server refuses the login. */
+ * capped exponential backoff while the server does not answer (or is
+ * starting up, or has no free connection slot), for at most timeout_s
+ * seconds; sets client_encoding UTF8. NULL with e: EXIT_UNAVAILABLE when it
+ * gives up, EXIT_CONFIG at once for a bad connection string or a login the
+ * server refuses (password, role, database). */
 PGconn *pg_connect(const char *dsn, uint32_t timeout_s, struct err *e);
 
 /* Runs a statement that returns no rows; -1 with e on failure. */
@@ -91,6 +93,10 @@ struct sink_statements {
 	const char *merge;
 };
 void pgsink_set_statements(struct pgsink *s, const struct sink_statements *st);
+/* Forgets the statements of an earlier job on this connection: the next
+ * upsert makes its staging table anew (temporary tables of earlier jobs
+ * are discarded then). */
+void pgsink_reset(struct pgsink *s);
 /* Rows the last committed batch wrote through merge (inserted, or updated
  * by DO UPDATE): fewer than it committed when ON CONFLICT DO NOTHING left
  * records out. -1 for plain loads (no merge). */

@@ -1,0 +1,655 @@
+/* engine.c - the long-lived loader: makes the workers' connections and buffers once, then runs
+ * jobs: for each, the catalog, the ledger, the sources and the cache set-up, the reader thread and
+ * the workers, the monitor loop on the calling thread (progress, signals, metrics), and the
+ * summary. */
+#include "engine.h"
+
+#include "../core/clock.h"
+#include "../stages/sink_pg.h"
+#include "intake.h"
+#include "load.h"
+#include "log.h"
+#include "monitor.h"
+#include "progress.h"
+#include "sources.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How often the monitor wakes to redraw progress and look for signals. */
+#define MONITOR_INTERVAL_MS 250
+/* After SIGINT/SIGTERM the chunks in flight may finish for this long; then
+ * (or at a second signal) their statements are canceled and roll back, so
+ * that a chunk stuck in the server (a lock, a stalled disk) cannot hold the
+ * stop beyond what schedulers wait (Kubernetes: 30 s, systemd: 90 s). */
+#define STOP_GRACE_S        10.0
+
+/* ------------------------------------------------------------ the workers */
+
+/* What a worker needs for chunks of rmax records in chunk_bytes: freed and
+ * made again when the capacity grows. */
+static void worker_free_capacity(struct worker *w)
+{
+	while (ring_pop(w->done) != NULL)
+		;
+	for (uint32_t k = 0; k < CHUNKS_PER_WORKER; k++) {
+		chunk_free(w->chunks[k]);
+		w->chunks[k] = NULL;
+	}
+	buf_free(&w->scratch);
+	buf_free(&w->bin);
+	free(w->bin_off);
+	free(w->bin_rec);
+	free(w->txt_off);
+	free(w->txt_rec);
+	free(w->refused);
+	w->bin_off = w->bin_rec = w->txt_off = w->txt_rec = NULL;
+	w->refused = NULL;
+}
+
+static int worker_alloc_capacity(struct worker *w, uint32_t rmax, size_t chunk_bytes, struct err *e)
+{
+	/* Encoded tuples take about as much room as their text; start there
+	 * and let a rare wide chunk grow the buffer. */
+	if (buf_init(&w->scratch, chunk_bytes) < 0 || buf_init(&w->bin, chunk_bytes + chunk_bytes / 2) < 0)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	w->bin_off = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
+	w->bin_rec = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
+	w->txt_off = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
+	w->txt_rec = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
+	w->refused = calloc(rmax ? rmax : 1, 1);
+	if (!w->bin_off || !w->bin_rec || !w->txt_off || !w->txt_rec || !w->refused)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	for (uint32_t k = 0; k < CHUNKS_PER_WORKER; k++) {
+		struct chunk *c = chunk_create(rmax, chunk_bytes);
+		if (c == NULL)
+			return err_set(e, EXIT_SOFTWARE, "out of memory for chunks");
+		c->owner = w->id;
+		w->chunks[k] = c;
+		ASSERT(ring_push(w->done, c));
+	}
+	return 0;
+}
+
+/* Everything of a worker but its thread, which each job starts. */
+static int worker_create(struct engine *eng, struct worker *w, struct err *e)
+{
+	pthread_mutex_init(&w->cancel_lock, NULL);
+	w->todo = ring_create(WORKER_RING_SLOTS);
+	w->done = ring_create(WORKER_RING_SLOTS);
+	if (w->todo == NULL || w->done == NULL || sem_init(&w->todo_sem, 0, 0) < 0)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	if (buf_init(&w->pending, 16 << 10) < 0 || buf_init(&w->ledger_rows, 16 << 10) < 0 ||
+	    buf_init(&w->txt, 64 << 10) < 0)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	w->fields = calloc(FIELDS_MAX, sizeof *w->fields);
+	if (w->fields == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	if (worker_alloc_capacity(w, eng->batch_rows, eng->chunk_bytes, e) < 0)
+		return -1;
+	PGconn *conn = pg_connect(eng->o->dsn, eng->o->connect_timeout_s, e);
+	if (conn == NULL)
+		return -1;
+	w->sink = pgsink_create(conn);
+	if (w->sink == NULL) {
+		PQfinish(conn);
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	worker_renew_cancel(w);
+	return 0;
+}
+
+int workers_create(struct engine *eng, struct err *e)
+{
+	eng->workers = calloc(eng->nworkers, sizeof *eng->workers);
+	if (eng->workers == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	for (uint32_t i = 0; i < eng->nworkers; i++) {
+		eng->workers[i].id = i;
+		if (worker_create(eng, &eng->workers[i], e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int workers_reserve(struct engine *eng, uint32_t batch_rows, struct err *e)
+{
+	if (batch_rows <= eng->batch_rows)
+		return 0;
+	eng->batch_rows = batch_rows;
+	eng->chunk_bytes = chunk_bytes_for(batch_rows);
+	for (uint32_t i = 0; i < eng->nworkers; i++) {
+		worker_free_capacity(&eng->workers[i]);
+		if (worker_alloc_capacity(&eng->workers[i], eng->batch_rows, eng->chunk_bytes, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int workers_attach(struct load *ld, struct err *e)
+{
+	struct engine *eng = ld->eng;
+	ld->workers = eng->workers;
+	ld->nworkers = eng->nworkers;
+	ld->batch_rows = eng->batch_rows;
+	ld->chunk_bytes = eng->chunk_bytes;
+	/* Every chunk is in its owner's done ring between jobs. */
+	if (sem_init(&ld->free_sem, 0, eng->nworkers * CHUNKS_PER_WORKER) < 0 || sem_init(&ld->finished_sem, 0, 0) < 0)
+		return err_set(e, EXIT_SOFTWARE, "sem_init: %s", strerror(errno));
+	for (uint32_t i = 0; i < eng->nworkers; i++) {
+		struct worker *w = &eng->workers[i];
+		ASSERT(ring_count(w->done) == CHUNKS_PER_WORKER && ring_count(w->todo) == 0);
+		w->ld = ld;
+		w->cur_src = NULL;
+		w->line_chunk = NULL;
+		memset(&w->n, 0, sizeof w->n);
+		sem_destroy(&w->todo_sem);
+		sem_init(&w->todo_sem, 0, 0);
+		/* The last job's statements (and staging table) are not this one's. */
+		pgsink_reset(w->sink);
+		if (ld->cache != NULL && !ld->o->dry_run) {
+			w->cache = cache_worker_create(ld->cache, eng->batch_rows, e);
+			if (w->cache == NULL)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+void workers_detach(struct load *ld)
+{
+	if (ld->workers == NULL)
+		return;
+	for (uint32_t i = 0; i < ld->nworkers; i++) {
+		cache_worker_free(ld->workers[i].cache);
+		ld->workers[i].cache = NULL;
+		ld->workers[i].ld = NULL;
+	}
+	sem_destroy(&ld->free_sem);
+	sem_destroy(&ld->finished_sem);
+	ld->workers = NULL;
+}
+
+void workers_destroy(struct engine *eng)
+{
+	if (eng->workers == NULL)
+		return;
+	for (uint32_t i = 0; i < eng->nworkers; i++) {
+		struct worker *w = &eng->workers[i];
+		if (w->todo == NULL)
+			continue; /* never made */
+		worker_free_capacity(w);
+		PQfreeCancel(w->cancel);
+		pthread_mutex_destroy(&w->cancel_lock);
+		pgsink_free(w->sink);
+		ring_free(w->todo);
+		ring_free(w->done);
+		sem_destroy(&w->todo_sem);
+		buf_free(&w->pending);
+		buf_free(&w->ledger_rows);
+		buf_free(&w->txt);
+		free(w->fields);
+	}
+	free(eng->workers);
+	eng->workers = NULL;
+}
+
+/* ------------------------------------------------------------- the engine */
+
+struct engine *engine_create(const struct options *o, struct err *e)
+{
+	struct engine *eng = calloc(1, sizeof *eng);
+	if (eng == NULL) {
+		err_set(e, EXIT_SOFTWARE, "out of memory");
+		return NULL;
+	}
+	eng->o = o;
+	cpu_set_t cpus;
+	eng->nworkers = o->workers ? o->workers : workers_cpus(&cpus);
+	if (eng->nworkers > WORKERS_MAX)
+		eng->nworkers = WORKERS_MAX;
+	eng->batch_rows = o->batch_rows;
+	eng->chunk_bytes = chunk_bytes_for(o->batch_rows);
+	if (monitor_start(o, e) < 0)
+		goto fail;
+	eng->control = pg_connect(o->dsn, o->connect_timeout_s, e);
+	if (eng->control == NULL || workers_create(eng, e) < 0)
+		goto fail;
+	load_catch_signals();
+	return eng;
+fail:
+	engine_free(eng);
+	return NULL;
+}
+
+void engine_free(struct engine *eng)
+{
+	if (eng == NULL)
+		return;
+	workers_destroy(eng);
+	PQfinish(eng->control);
+	free(eng);
+}
+
+/* The control connection may have gone with a server restart that the
+ * workers rode out (libpq notices only when it is used): reconnect it
+ * (when reconnect; a job that failed or was stopped does not wait for the
+ * server) and take the job's sources' locks again. */
+static int control_check(struct load *ld, bool reconnect, struct err *e)
+{
+	struct engine *eng = ld->eng;
+	PGresult *r = PQexec(eng->control, "SELECT 1");
+	bool ok = r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK;
+	PQclear(r);
+	if (ok)
+		return 0;
+	if (PQstatus(eng->control) == CONNECTION_OK)
+		return err_set(e, EXIT_SOFTWARE, "control connection: %s", PQerrorMessage(eng->control));
+	if (!reconnect)
+		return err_set(e, EXIT_UNAVAILABLE, "the control connection to PostgreSQL is lost");
+	PGconn *c = pg_connect(eng->o->dsn, ld->o->retry_timeout_s, e);
+	if (c == NULL)
+		return -1;
+	PQfinish(eng->control);
+	eng->control = c;
+	for (uint32_t i = 0; i < ld->nsources; i++)
+		if (ld->sources[i].ledger.source_id[0] && ledger_relock(c, &ld->sources[i].ledger, e) < 0)
+			return -1;
+	log_event(LOG_INFO, "reconnected", "control connection to PostgreSQL restored");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ a job */
+
+static struct load *job_create(struct engine *eng, const struct options *o)
+{
+	struct load *ld = calloc(1, sizeof *ld);
+	if (ld == NULL)
+		return NULL;
+	ld->eng = eng;
+	ld->o = o;
+	ld->ordered = o->on_conflict != CONFLICT_ERROR && !o->dry_run;
+	pthread_mutex_init(&ld->fatal_lock, NULL);
+	pthread_mutex_init(&ld->turn_lock, NULL);
+	pthread_mutex_init(&ld->written_lock, NULL);
+	pthread_cond_init(&ld->turn_cond, NULL);
+	return ld;
+}
+
+static void job_free(struct load *ld)
+{
+	workers_detach(ld);
+	for (uint32_t i = 0; i < ld->nsources; i++) {
+		struct source *s = &ld->sources[i];
+		ledger_end(ld->eng->control, &s->ledger);
+		transform_free(&s->map);
+		free(s->header);
+		ndjson_map_free(&s->ndjson);
+		cache_templates_free(&s->templates);
+	}
+	replay_close(&ld->replay);
+	if (ld->rejects)
+		rejects_close(ld->rejects, NULL);
+	cache_close(ld->cache);
+	free(ld->sources);
+	catalog_free(&ld->table);
+	pthread_mutex_destroy(&ld->fatal_lock);
+	pthread_mutex_destroy(&ld->turn_lock);
+	pthread_mutex_destroy(&ld->written_lock);
+	pthread_cond_destroy(&ld->turn_cond);
+	free(ld->written);
+	free(ld);
+}
+
+/* --from-rejects: the rejects file's records, one source per group of
+ * records that share a header line. */
+static int job_replay_sources(struct load *ld, struct err *e)
+{
+	const struct options *o = ld->o;
+	struct stat a, b;
+	if (o->rejects != NULL && stat(o->rejects, &a) == 0 && stat(o->from_rejects, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return err_set(e, EXIT_USAGE, "--rejects %s is the file --from-rejects reads: write to another",
+			       o->rejects);
+	struct dialect d;
+	options_dialect(o, o->format, &d);
+	struct replay_framing fr = {d.format == FORMAT_CSV    ? REPLAY_CSV
+				    : d.format == FORMAT_TEXT ? REPLAY_TEXT
+							      : REPLAY_LINES,
+				    d.quote, d.escape};
+	if (replay_open(o->from_rejects, &fr, &ld->replay, e) < 0)
+		return -1;
+	const struct replay *rp = &ld->replay;
+	for (uint32_t i = 0; i < rp->nskipped; i++)
+		log_event(LOG_WARN, "replay_skipped", "%s: line %llu (record %llu of %s) is not replayed: %s",
+			  o->from_rejects, (unsigned long long)rp->skipped[i].line,
+			  (unsigned long long)rp->skipped[i].record,
+			  rp->skipped[i].source ? rp->skipped[i].source : "?", replay_skip_reason(rp->skipped[i].why));
+	log_event(LOG_INFO, "replay", "%s: replaying %llu records in %u groups (%llu not replayable)", o->from_rejects,
+		  (unsigned long long)rp->records, rp->ngroups, (unsigned long long)(rp->skipped_cut + rp->skipped_cr));
+	ld->sources = calloc(rp->ngroups ? rp->ngroups : 1, sizeof *ld->sources);
+	if (ld->sources == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	ld->nsources = rp->ngroups;
+	for (uint32_t i = 0; i < rp->ngroups; i++) {
+		struct source *s = &ld->sources[i];
+		snprintf(s->path_buf, sizeof s->path_buf, "/proc/self/fd/%d", rp->groups[i].fd);
+		s->name = o->from_rejects;
+		s->path = s->path_buf;
+		s->header_forced = rp->groups[i].header != NULL;
+	}
+	return 0;
+}
+
+static int job_file_sources(struct load *ld, struct err *e)
+{
+	static const char *stdin_name[] = {"-"};
+	const struct options *o = ld->o;
+	const char **files = o->nfiles > 0 ? o->files : stdin_name;
+	uint32_t n = o->nfiles > 0 ? (uint32_t)o->nfiles : 1;
+	if (sources_check_inputs(o, &ld->total_bytes, e) < 0)
+		return -1;
+	ld->sources = calloc(n, sizeof *ld->sources);
+	if (ld->sources == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	ld->nsources = n;
+	for (uint32_t i = 0; i < n; i++) {
+		ld->sources[i].name = ld->sources[i].path = files[i];
+		ld->sources[i].header_forced = -1;
+	}
+	return 0;
+}
+
+/* Everything before the threads start: inputs, rejects file, catalog,
+ * ledger, cache, the sources' ledger state, the workers attached. */
+static int job_setup(struct load *ld, struct err *e)
+{
+	const struct options *o = ld->o;
+	if ((o->from_rejects ? job_replay_sources(ld, e) : job_file_sources(ld, e)) < 0)
+		return -1;
+	ld->rejects = rejects_open(o->rejects, e);
+	if (ld->rejects == NULL || control_check(ld, true, e) < 0)
+		return -1;
+	PGconn *conn = ld->eng->control;
+	if (catalog_read(conn, o->table, &ld->table, e) < 0)
+		return -1;
+	if (!o->dry_run && ledger_setup(conn, e) < 0)
+		return -1;
+	/* Cache invalidation: templates checked, journal opened, and keys left
+	 * pending by an earlier run sent first, whatever this run loads. */
+	if (!o->dry_run && cache_open(&ld->cache, o, &ld->table, o->batch_rows, e) < 0)
+		return -1;
+	if (ld->cache != NULL)
+		cache_replay(ld->cache);
+	uint32_t batch_rows = o->batch_rows;
+	for (uint32_t i = 0; i < ld->nsources; i++) {
+		struct source *src = &ld->sources[i];
+		src->batch_rows = o->batch_rows;
+		if (sources_begin(ld, conn, src, e) < 0 || sources_rewrite_rejects(ld, conn, src, e) < 0)
+			return -1;
+		if (src->batch_rows > batch_rows)
+			batch_rows = src->batch_rows;
+	}
+	if (workers_reserve(ld->eng, batch_rows, e) < 0)
+		return -1;
+	return workers_attach(ld, e);
+}
+
+static uint64_t sum_counter(const struct load *ld, size_t offset)
+{
+	uint64_t v = 0;
+	for (uint32_t i = 0; i < ld->nworkers; i++)
+		v += atomic_load((_Atomic uint64_t *)(void *)((char *)&ld->workers[i].n + offset));
+	return v;
+}
+#define SUM(ld, field) sum_counter((ld), offsetof(struct worker_counters, field))
+
+/* A stop signal: stop reading; past the grace period (or at a second
+ * signal) cancel the statements in flight. */
+static void watch_signals(struct load *ld, double *stop_at)
+{
+	int sig = load_signal();
+	if (sig && !atomic_load(&ld->stop)) {
+		log_event(LOG_WARN, "signal", "%s received: finishing the chunks in flight, then stopping",
+			  sig == SIGINT ? "SIGINT" : "SIGTERM");
+		atomic_store(&ld->stop, true);
+		sem_post(&ld->free_sem);
+		*stop_at = clock_mono_s();
+	}
+	int seen = load_signals_seen();
+	if (*stop_at > 0 && (seen > 1 || clock_mono_s() - *stop_at >= STOP_GRACE_S)) {
+		if (!atomic_load(&ld->cancelled))
+			log_event(LOG_WARN, "cancel",
+				  "%s: canceling the chunks still in flight; they roll back and load on the next run",
+				  seen > 1 ? "a second signal" : "still running after the grace period");
+		workers_cancel(ld);
+	}
+}
+
+/* One look at the running job: metrics and the progress line. */
+static void watch_tick(struct load *ld, bool show, double t_start)
+{
+	struct cache_stats cs;
+	cache_stats(ld->cache, &cs);
+	uint64_t depth = 0;
+	for (uint32_t i = 0; i < ld->nworkers; i++)
+		depth += ring_count(ld->workers[i].todo);
+	struct monitor_live live = {
+	    .loaded = SUM(ld, loaded),
+	    .rejected = SUM(ld, rejected),
+	    .ignored = SUM(ld, ignored),
+	    .skipped = atomic_load(&ld->skipped_total),
+	    .bytes = atomic_load(&ld->bytes_read),
+	    .batches = SUM(ld, batches),
+	    .retries = SUM(ld, retries),
+	    .isolation_retries = SUM(ld, isolation_retries),
+	    .keys_invalidated = cs.keys_invalidated,
+	    .keys_pending = cs.keys_pending,
+	    .redis_round_trips = cs.round_trips,
+	    .queue_depth = depth,
+	    .workers = ld->nworkers,
+	    .table = ld->table.display,
+	    .source = ld->nsources ? ld->sources[atomic_load(&ld->cur_source)].name : "",
+	};
+	monitor_tick(ld->o, &live, false);
+	if (show) {
+		struct progress_state p = {
+		    .bytes = atomic_load(&ld->bytes_read),
+		    .bytes_total = ld->total_bytes,
+		    .records = live.loaded + live.rejected + live.ignored,
+		    .rejected = live.rejected,
+		    .elapsed_s = clock_mono_s() - t_start,
+		};
+		progress_draw(&p);
+	}
+}
+
+/* Starts the workers and the reader thread and watches them until the
+ * workers have ended. -1 with e when a thread could not start. */
+static int job_execute(struct load *ld, double t_start, struct err *e)
+{
+	const struct options *o = ld->o;
+	if (workers_start(ld, e) < 0) {
+		load_fail(ld, e);
+		workers_join(ld);
+		return -1;
+	}
+	pthread_t reader;
+	int prc = pthread_create(&reader, NULL, intake_main, ld);
+	if (prc != 0) {
+		err_set(e, EXIT_SOFTWARE, "cannot start reader thread: %s", strerror(prc));
+		load_fail(ld, e);
+		workers_join(ld);
+		return -1;
+	}
+	bool show = o->progress == PROGRESS_ALWAYS || (o->progress == PROGRESS_AUTO && isatty(STDERR_FILENO));
+	double stop_at = 0;
+	for (;;) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += MONITOR_INTERVAL_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		watch_signals(ld, &stop_at);
+		watch_tick(ld, show, t_start);
+		/* Workers end only after the reader said it was done. */
+		if (atomic_load(&ld->workers_alive) == 0) {
+			pthread_join(reader, NULL);
+			break;
+		}
+		while (sem_timedwait(&ld->finished_sem, &ts) < 0 && errno == EINTR && !load_interrupted())
+			;
+	}
+	workers_join(ld);
+	if (show)
+		progress_end();
+	return 0;
+}
+
+/* --analyze: fresh statistics so that the ERP's queries plan well on the new rows. */
+static void analyze_table(struct load *ld)
+{
+	char sql[sizeof ld->table.sql_name + 16];
+	snprintf(sql, sizeof sql, "ANALYZE %s", ld->table.sql_name);
+	struct err e;
+	if (pg_exec(ld->eng->control, sql, &e) < 0)
+		log_event(LOG_WARN, "analyze_failed", "%s", e.msg);
+	else
+		log_event(LOG_INFO, "analyzed", "%s", ld->table.display);
+}
+
+/* The job's figures, summed over its sources and workers. */
+static void job_figures(struct load *ld, double t_start, struct summary *s)
+{
+	memset(s, 0, sizeof *s);
+	for (uint32_t i = 0; i < ld->nsources; i++) {
+		s->records_read += ld->sources[i].records;
+		s->skipped += ld->sources[i].skipped;
+		s->rejected_earlier += ld->sources[i].rejected_earlier;
+		s->bytes += ld->sources[i].bytes;
+	}
+	s->loaded = SUM(ld, loaded);
+	s->rejected = SUM(ld, rejected);
+	s->ignored = SUM(ld, ignored);
+	s->deferred = SUM(ld, deferred);
+	s->seconds = clock_mono_s() - t_start;
+	s->batches = SUM(ld, batches);
+	s->retries = SUM(ld, retries);
+	s->isolation_retries = SUM(ld, isolation_retries);
+	s->statements = SUM(ld, statements);
+	s->ndjson_unknown_keys = SUM(ld, unknown_keys);
+	s->workers = ld->nworkers;
+	s->files = ld->o->from_rejects ? 1 : ld->o->nfiles > 0 ? (uint32_t)ld->o->nfiles : 1;
+	s->read_s = (double)atomic_load(&ld->read_ns) / 1e9 - ld->reader_wait_s;
+	s->parse_s = (double)SUM(ld, parse_ns) / 1e9;
+	s->sink_s = (double)SUM(ld, sink_ns) / 1e9;
+	s->started = true;
+	snprintf(s->table, sizeof s->table, "%s", ld->table.display);
+}
+
+/* The job's exit code, its error line in the summary, and the log line. */
+static int job_outcome(struct load *ld, bool rejects_ok, const struct err *rej_err, struct summary *s)
+{
+	int code = atomic_load(&ld->fatal_code);
+	if (code != 0) {
+		snprintf(s->error, sizeof s->error, "%s", ld->fatal.msg);
+		log_event(LOG_ERROR, "load_failed", "%s", ld->fatal.msg);
+	} else if (load_interrupted()) {
+		code = EXIT_TEMPFAIL;
+		snprintf(s->error, sizeof s->error, "interrupted by a signal; run again to finish");
+	} else if (!rejects_ok) {
+		code = EXIT_TEMPFAIL;
+		snprintf(
+		    s->error, sizeof s->error,
+		    "%.900s; the rejects are kept in the ledger and a rerun with a writable --rejects file writes them",
+		    rej_err->msg);
+	} else if (s->keys_pending > 0) {
+		code = EXIT_TEMPFAIL;
+		snprintf(s->error, sizeof s->error,
+			 "%llu cache keys still pending: Redis did not take them; a rerun sends them",
+			 (unsigned long long)s->keys_pending);
+		log_event(LOG_ERROR, "invalidation_pending", "%s", s->error);
+	} else if (s->rejected > 0 || s->rejected_earlier > 0 || ld->replay.skipped_cut + ld->replay.skipped_cr > 0) {
+		code = EXIT_DATAERR;
+	}
+	if (code == EXIT_OK || (code == EXIT_DATAERR && atomic_load(&ld->fatal_code) == 0))
+		ASSERT(s->records_read == s->loaded + s->rejected + s->ignored + s->skipped);
+	/* A failure that rejects_sync saw is reported already. */
+	struct err e;
+	if (ld->rejects && rejects_close(ld->rejects, &e) < 0 && rejects_ok) {
+		log_event(LOG_ERROR, "rejects_failed", "%s", e.msg);
+		snprintf(s->error, sizeof s->error, "%s", e.msg);
+		if (code == EXIT_OK || code == EXIT_DATAERR)
+			code = EXIT_SOFTWARE;
+	}
+	ld->rejects = NULL;
+	return code;
+}
+
+/* After the threads: rejects and sources finished in the ledger, ANALYZE,
+ * the cache's last sends, the figures and the exit code. */
+static int job_finish(struct load *ld, double t_start, struct summary *s)
+{
+	const struct options *o = ld->o;
+	struct err e, rej_err;
+	err_clear(&rej_err);
+	bool interrupted = load_interrupted();
+	bool rejects_ok = true;
+	if (!o->dry_run) {
+		bool ended_well = !interrupted && atomic_load(&ld->fatal_code) == 0;
+		if (control_check(ld, ended_well, &e) < 0) {
+			/* The rejects stay unmarked in the ledger: a rerun finds
+			 * those already in the file. */
+			if (ended_well)
+				load_fail(ld, &e);
+		} else {
+			rejects_ok = sources_finish(ld, ld->eng->control, interrupted, &rej_err);
+		}
+	}
+	job_figures(ld, t_start, s);
+	if (o->analyze && s->loaded > 0 && !o->dry_run && atomic_load(&ld->fatal_code) == 0 && !interrupted)
+		analyze_table(ld);
+	s->keys_pending = ld->cache ? cache_finish(ld->cache) : 0;
+	struct cache_stats cs;
+	cache_stats(ld->cache, &cs);
+	s->keys_invalidated = cs.keys_invalidated;
+	s->redis_round_trips = cs.round_trips;
+	int code = job_outcome(ld, rejects_ok, &rej_err, s);
+	s->exit_code = code;
+	monitor_load_done(s, code == EXIT_OK || (code == EXIT_DATAERR && atomic_load(&ld->fatal_code) == 0));
+	monitor_tick(o, NULL, true);
+	return code;
+}
+
+int engine_run(struct engine *eng, const struct options *o, struct summary *out)
+{
+	struct err e;
+	err_clear(&e);
+	memset(out, 0, sizeof *out);
+	double t_start = clock_mono_s();
+	struct load *ld = job_create(eng, o);
+	if (ld == NULL) {
+		log_event(LOG_ERROR, "load_failed", "out of memory");
+		return out->exit_code = EXIT_SOFTWARE;
+	}
+	int code;
+	if (job_setup(ld, &e) < 0) {
+		log_event(LOG_ERROR, "load_failed", "%s", e.msg);
+		code = out->exit_code = e.code ? e.code : EXIT_SOFTWARE;
+		snprintf(out->error, sizeof out->error, "%s", e.msg);
+		snprintf(out->table, sizeof out->table, "%s", ld->table.display[0] ? ld->table.display : o->table);
+	} else {
+		job_execute(ld, t_start, &e);
+		code = job_finish(ld, t_start, out);
+	}
+	job_free(ld);
+	return code;
+}

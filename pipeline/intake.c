@@ -1,0 +1,344 @@
+/* intake.c - the reader thread of a job: reads each source (io/reader.c), decodes and frames it into
+ * chunks of whole records, maps the header to columns, skips the chunks an earlier run committed,
+ * and hands the rest to the workers in turn. */
+#include "intake.h"
+
+#include "../core/clock.h"
+#include "../io/reader.h"
+#include "../stages/frame.h"
+#include "../stages/parse_csv.h"
+#include "../stages/parse_ndjson.h"
+#include "../stages/parse_text.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+	return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
+}
+
+/* --format auto: by the name's extension once .zst is stripped. FORMAT_AUTO
+ * when the name does not tell. */
+int intake_format_from_name(const char *name)
+{
+	size_t n = strlen(name);
+	if (ends_with(name, n, ".zst"))
+		n -= 4;
+	if (ends_with(name, n, ".csv"))
+		return FORMAT_CSV;
+	if (ends_with(name, n, ".tsv") || ends_with(name, n, ".tab") || ends_with(name, n, ".txt") ||
+	    ends_with(name, n, ".copy"))
+		return FORMAT_TEXT;
+	if (ends_with(name, n, ".ndjson") || ends_with(name, n, ".jsonl") || ends_with(name, n, ".json"))
+		return FORMAT_NDJSON;
+	return FORMAT_AUTO;
+}
+
+/* By content: a first line that starts with '{' is NDJSON; one with tabs
+ * and no commas is text format. */
+static enum input_format format_from_content(const char *p, size_t n)
+{
+	size_t i = 0;
+	if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i < n && p[i] == '{')
+		return FORMAT_NDJSON;
+	const char *nl = memchr(p, '\n', n);
+	size_t len = nl ? (size_t)(nl - p) : n;
+	bool tab = memchr(p, '\t', len) != NULL;
+	bool comma = memchr(p, ',', len) != NULL;
+	return tab && !comma ? FORMAT_TEXT : FORMAT_CSV;
+}
+
+/* Takes a free chunk from any worker; waits while there is none. NULL when
+ * the load is stopping. */
+static struct chunk *acquire_chunk(struct load *ld, uint32_t *rr)
+{
+	for (;;) {
+		if (atomic_load(&ld->stop))
+			return NULL;
+		/* Time spent waiting for a worker is not the reader's work. */
+		double w0 = clock_mono_s();
+		while (sem_wait(&ld->free_sem) < 0 && errno == EINTR)
+			;
+		ld->reader_wait_s += clock_mono_s() - w0;
+		if (atomic_load(&ld->stop))
+			return NULL;
+		for (uint32_t k = 0; k < ld->nworkers; k++) {
+			uint32_t i = (*rr + k) % ld->nworkers;
+			struct chunk *c = ring_pop(ld->workers[i].done);
+			if (c != NULL) {
+				*rr = (i + 1) % ld->nworkers;
+				return c;
+			}
+		}
+	}
+}
+
+/* A chunk taken but not filled goes back to its owner. */
+static void release_chunk(struct load *ld, struct chunk *c)
+{
+	chunk_reset(c);
+	ASSERT(ring_push(ld->workers[c->owner].done, c));
+	sem_post(&ld->free_sem);
+}
+
+static void emit_chunk(struct load *ld, struct chunk *c, const struct source *s)
+{
+	c->src = s;
+	c->order = ld->emitted++;
+	struct worker *w = &ld->workers[c->owner];
+	ASSERT(ring_push(w->todo, c));
+	sem_post(&w->todo_sem);
+}
+
+/* Completes a mapping: upsert statements when asked, and the statements
+ * the workers run for this source. */
+static int finish_mapping(struct load *ld, struct source *s, struct err *e)
+{
+	const struct options *o = ld->o;
+	if (o->on_conflict != CONFLICT_ERROR &&
+	    transform_set_upsert(&s->map, &ld->table, o->key, o->on_conflict == CONFLICT_UPDATE, e) < 0)
+		return -1;
+	if (ld->cache != NULL && cache_compile(ld->cache, &ld->table, &s->map, &s->templates, e) < 0)
+		return -1;
+	s->statements = (struct sink_statements){
+	    .copy_bin = s->map.copy_bin_sql,
+	    .copy_txt = s->map.copy_txt_sql,
+	    .stage = s->map.stage_sql,
+	    .merge = s->map.merge_sql,
+	};
+	s->mapped = true;
+	return 0;
+}
+
+/* NDJSON: the lookup from key to field, once per source. The mapping is
+ * every column that is not generated, in table order, or --columns. */
+static int map_ndjson(struct load *ld, struct source *s, struct err *e)
+{
+	uint32_t n = s->map.nfields;
+	const char **names = calloc(n ? n : 1, sizeof *names);
+	bool *json = calloc(n ? n : 1, sizeof *json);
+	int rc = 0;
+	if (names == NULL || json == NULL) {
+		rc = err_set(e, EXIT_SOFTWARE, "out of memory");
+	} else {
+		for (uint32_t k = 0; k < n; k++) {
+			const struct enc_column *col = &ld->table.cols[s->map.col[k]].enc;
+			names[k] = col->name;
+			/* json_populate_record keeps a string a JSON string for
+			 * exactly these two types (populate_scalar). */
+			json[k] = col->type_oid == OID_JSON || col->type_oid == OID_JSONB;
+		}
+		if (ndjson_map_init(&s->ndjson, names, json, n) < 0)
+			rc = err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	free(names);
+	free(json);
+	return rc;
+}
+
+/* Maps the header record's names to columns. */
+static int map_header(struct load *ld, struct source *s, struct framer *f, struct err *e)
+{
+	if (s->mapped)
+		return 0; /* --columns given: the header is only skipped, as COPY does */
+	const char *p;
+	size_t len;
+	frame_header(f, &p, &len);
+	free(s->header);
+	s->header = malloc(len ? len : 1);
+	if (s->header == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	memcpy(s->header, p, len);
+	s->header_len = len;
+	struct buf scratch;
+	if (buf_init(&scratch, len + 1) < 0)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	struct field *names = calloc(FIELDS_MAX, sizeof *names);
+	if (names == NULL) {
+		buf_free(&scratch);
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	char msg[512];
+	int n = s->dialect.format == FORMAT_TEXT
+		    ? text_parse_record(&s->dialect, p, len, names, FIELDS_MAX, &scratch, msg, sizeof msg)
+		    : csv_parse_record(&s->dialect, p, len, names, FIELDS_MAX, &scratch, msg, sizeof msg);
+	int rc;
+	if (n < 0)
+		rc = err_set(e, EXIT_DATAERR, "%s: cannot read the header line: %s", s->name, msg);
+	else
+		rc = transform_map_header(&s->map, &ld->table, names, (uint32_t)n, s->name, e);
+	if (rc == 0)
+		rc = finish_mapping(ld, s, e);
+	free(names);
+	buf_free(&scratch);
+	return rc;
+}
+
+/* Reads one input to its end and hands its chunks to the workers. */
+/* The source's dialect (--format auto: by name, then by the first bytes
+ * read) and, when no header line will tell, its mapping. */
+static int prepare_source(struct load *ld, struct source *s, const char *data, long n, struct err *e)
+{
+	const struct options *o = ld->o;
+	enum input_format fmt = o->format;
+	if (fmt == FORMAT_AUTO) {
+		int by_name = strcmp(s->name, "-") == 0 ? FORMAT_AUTO : intake_format_from_name(s->name);
+		fmt = by_name != FORMAT_AUTO ? (enum input_format)by_name
+					     : format_from_content(data, n > 0 ? (size_t)n : 0);
+	}
+	options_dialect(o, fmt, &s->dialect);
+	/* A replayed group has a header line exactly when its records had one. */
+	if (s->header_forced >= 0)
+		s->dialect.header = s->header_forced;
+	if (!s->dialect.header || o->columns != NULL) {
+		if (transform_map_list(&s->map, &ld->table, o->columns, e) < 0 || finish_mapping(ld, s, e) < 0)
+			return -1;
+	}
+	if (s->dialect.format == FORMAT_NDJSON && map_ndjson(ld, s, e) < 0)
+		return -1;
+	return 0;
+}
+
+/* A framed chunk: handed to a worker, or passed over when an earlier run
+ * committed it. Returns the chunk to fill next (NULL when stopping). */
+static struct chunk *chunk_framed(struct load *ld, struct source *s, struct chunk *c, uint32_t *rr)
+{
+	if (ledger_chunk_done(&s->ledger, c->seq)) {
+		s->skipped += c->nrecords;
+		atomic_fetch_add(&ld->skipped_total, c->nrecords);
+		chunk_reset(c);
+		return c;
+	}
+	emit_chunk(ld, c, s);
+	return acquire_chunk(ld, rr);
+}
+
+/* Frames one block of input into chunks. Returns -1 (e set) on a bad
+ * header, 1 at an end-of-data line, else 0; *cp is the chunk being filled
+ * (NULL when the load stops). */
+static int feed_block(struct load *ld, struct source *s, struct framer *f, const char *data, size_t n,
+		      struct chunk **cp, uint32_t *rr, struct err *e)
+{
+	size_t off = 0;
+	while (off < n && *cp != NULL) {
+		size_t used = 0;
+		enum frame_event ev = frame_feed(f, *cp, data + off, n - off, &used);
+		off += used;
+		if (ev == FRAME_HEADER && map_header(ld, s, f, e) < 0)
+			return -1;
+		if (ev == FRAME_CHUNK)
+			*cp = chunk_framed(ld, s, *cp, rr);
+		if (ev == FRAME_END)
+			return 1;
+	}
+	return 0;
+}
+
+/* The end of the input: the last chunk or a header-only input. */
+static int finish_source(struct load *ld, struct source *s, struct framer *f, struct chunk **cp, struct err *e)
+{
+	struct chunk *c = *cp;
+	enum frame_event ev = frame_finish(f, c);
+	if (ev == FRAME_HEADER)
+		return map_header(ld, s, f, e);
+	if (ev == FRAME_CHUNK && ledger_chunk_done(&s->ledger, c->seq)) {
+		s->skipped += c->nrecords;
+		atomic_fetch_add(&ld->skipped_total, c->nrecords);
+	} else if (ev == FRAME_CHUNK) {
+		emit_chunk(ld, c, s);
+		*cp = NULL;
+	}
+	return 0;
+}
+
+/* Reads one input to its end and hands its chunks to the workers. */
+static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct err *e)
+{
+	struct reader *r = reader_open(s->path, e);
+	if (r == NULL)
+		return -1;
+	reader_watch_stop(r, &ld->stop);
+	const char *data;
+	long n = reader_next(r, &data, e);
+	if (n < 0 || prepare_source(ld, s, data, n, e) < 0) {
+		reader_close(r);
+		return -1;
+	}
+	/* The source's own batch_rows and chunk size: with them its chunk
+	 * numbers are those of every earlier run. */
+	struct framer *f = frame_create(&s->dialect, s->batch_rows, chunk_bytes_for(s->batch_rows));
+	if (f == NULL) {
+		reader_close(r);
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	int rc = 0;
+	bool ended = false; /* an end-of-data line: the rest is not data */
+	struct chunk *c = acquire_chunk(ld, rr);
+	uint64_t t0 = clock_mono_ns();
+	while (c != NULL && n > 0) {
+		rc = feed_block(ld, s, f, data, (size_t)n, &c, rr, e);
+		if (rc == 1) {
+			ended = true;
+			rc = 0;
+		}
+		/* Reading and framing count; waits for free chunks are taken out
+		 * at the end (reader_wait_s). */
+		uint64_t t1 = clock_mono_ns();
+		atomic_fetch_add(&ld->read_ns, t1 - t0);
+		t0 = t1;
+		atomic_store(&ld->bytes_read, reader_bytes_read(r));
+		if (rc != 0 || c == NULL || ended || atomic_load(&ld->stop))
+			break;
+		n = reader_next(r, &data, e);
+		if (n < 0)
+			rc = -1;
+	}
+	if (rc == 0 && c != NULL && !atomic_load(&ld->stop)) {
+		rc = finish_source(ld, s, f, &c, e);
+		s->read_whole = rc == 0;
+	} else if (rc == 0 && ended) {
+		s->read_whole = true;
+	}
+	if (c != NULL)
+		release_chunk(ld, c);
+	s->records = frame_records(f);
+	s->bytes = reader_bytes_read(r);
+	frame_free(f);
+	reader_close(r);
+	return rc;
+}
+
+void *intake_main(void *arg)
+{
+	struct load *ld = arg;
+	uint32_t rr = 0;
+	uint64_t bytes_before = 0;
+	for (uint32_t i = 0; i < ld->nsources && !atomic_load(&ld->stop); i++) {
+		atomic_store(&ld->cur_source, i);
+		if (ld->sources[i].ledger.complete)
+			continue;
+		struct err e;
+		err_clear(&e);
+		/* A read cut short by a stop (a signal, or another thread's
+		 * fatal error) is reported by what stopped it. */
+		if (read_source(ld, &ld->sources[i], &rr, &e) < 0 && !atomic_load(&ld->stop))
+			load_fail(ld, &e);
+		bytes_before += ld->sources[i].bytes;
+		atomic_store(&ld->bytes_read, bytes_before);
+	}
+	/* No more chunks: the workers drain their rings and end now, not when
+	 * the main thread next looks (a run ends when its work ends). */
+	atomic_store(&ld->reader_done, true);
+	for (uint32_t i = 0; i < ld->nworkers; i++)
+		sem_post(&ld->workers[i].todo_sem);
+	return NULL;
+}

@@ -1,0 +1,27 @@
+/* sources.h - a job's sources against the ledger: identity, reruns, durable rejects, completion. */
+#ifndef EDONU_SOURCES_H
+#define EDONU_SOURCES_H
+
+#include "load.h"
+
+/* Inputs must exist and be readable before anything is loaded: EXIT_NOINPUT
+ * naming the first that is not. *total: their bytes, -1 when a pipe or
+ * standard input makes it unknown. */
+int sources_check_inputs(const struct options *o, int64_t *total, struct err *e);
+
+/* Finds the source's ledger identity and what of it is committed (see
+ * sources.c for reruns with other settings). -1 with e. */
+int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e);
+
+/* Writes to the rejects file the rejects the ledger holds and the file may
+ * not: of a complete source all, else those of chunks not marked written;
+ * lines the file already holds are passed over. */
+int sources_rewrite_rejects(struct load *ld, PGconn *conn, struct source *s, struct err *e);
+
+/* After the workers: syncs the rejects file, marks the chunks whose rejects
+ * reached it, and marks complete each source read whole in a job that did
+ * not fail (nor was interrupted) and whose rejects are all written. Returns
+ * whether the rejects file is sound (else rej_err says why). */
+bool sources_finish(struct load *ld, PGconn *conn, bool interrupted, struct err *rej_err);
+
+#endif
