@@ -32,6 +32,15 @@
 
 /* ------------------------------------------------------------ the workers */
 
+/* Connection attempts that will be retried are logged, so that a wrong
+ * port or a server that is down is seen at once, not after the timeout. */
+static void log_connect_retry(void *ctx, const char *why, long wait_ms, double left_s)
+{
+	const char *what = ctx;
+	log_event(LOG_WARN, "connect_retry", "%s: %s; retrying in %ld ms, for %.0f s more (%s)", what, why, wait_ms,
+		  left_s, strcmp(what, "reconnecting") == 0 ? "--retry-timeout" : "--connect-timeout");
+}
+
 /* What a worker needs for chunks of rmax records in chunk_bytes: freed and
  * made again when the capacity grows. */
 static void worker_free_capacity(struct worker *w)
@@ -93,7 +102,7 @@ static int worker_create(struct engine *eng, struct worker *w, struct err *e)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	if (worker_alloc_capacity(w, eng->batch_rows, eng->chunk_bytes, e) < 0)
 		return -1;
-	PGconn *conn = pg_connect(eng->o->dsn, eng->o->connect_timeout_s, e);
+	PGconn *conn = pg_connect(eng->o->dsn, eng->o->connect_timeout_s, log_connect_retry, "connecting", e);
 	if (conn == NULL)
 		return -1;
 	w->sink = pgsink_create(conn);
@@ -218,7 +227,7 @@ struct engine *engine_create(const struct options *o, struct err *e)
 	eng->chunk_bytes = chunk_bytes_for(o->batch_rows);
 	if (monitor_start(o, e) < 0)
 		goto fail;
-	eng->control = pg_connect(o->dsn, o->connect_timeout_s, e);
+	eng->control = pg_connect(o->dsn, o->connect_timeout_s, log_connect_retry, "connecting", e);
 	if (eng->control == NULL || workers_create(eng, e) < 0)
 		goto fail;
 	load_catch_signals();
@@ -253,7 +262,7 @@ static int control_check(struct load *ld, bool reconnect, struct err *e)
 		return err_set(e, EXIT_SOFTWARE, "control connection: %s", PQerrorMessage(eng->control));
 	if (!reconnect)
 		return err_set(e, EXIT_UNAVAILABLE, "the control connection to PostgreSQL is lost");
-	PGconn *c = pg_connect(eng->o->dsn, ld->o->retry_timeout_s, e);
+	PGconn *c = pg_connect(eng->o->dsn, ld->o->retry_timeout_s, log_connect_retry, "reconnecting", e);
 	if (c == NULL)
 		return -1;
 	PQfinish(eng->control);
@@ -263,6 +272,25 @@ static int control_check(struct load *ld, bool reconnect, struct err *e)
 			return -1;
 	log_event(LOG_INFO, "reconnected", "control connection to PostgreSQL restored");
 	return 0;
+}
+
+int engine_check(struct engine *eng, const struct options *o, struct err *e)
+{
+	struct table_info t;
+	memset(&t, 0, sizeof t);
+	if (catalog_read(eng->control, o->table, &t, e) < 0)
+		return -1;
+	const char *p[1] = {t.sql_name};
+	PGresult *r = PQexecParams(eng->control, "SELECT has_table_privilege($1, 'INSERT')", 1, NULL, p, NULL, NULL, 0);
+	int rc = 0;
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = err_set(e, EXIT_UNAVAILABLE, "checking privileges on %s: %s", t.display,
+			     PQerrorMessage(eng->control));
+	else if (PQgetvalue(r, 0, 0)[0] != 't')
+		rc = err_set(e, EXIT_CONFIG, "the role may not insert into %s: see the README's grants", t.display);
+	PQclear(r);
+	catalog_free(&t);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ a job */

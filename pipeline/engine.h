@@ -20,6 +20,10 @@ struct engine *engine_create(const struct options *o, struct err *e);
  * goes wrong and returns the exit code. */
 int engine_run(struct engine *eng, const struct options *o, struct summary *out);
 
+/* Checks what every job of o will need before any runs: the table exists
+ * and the role may insert into it (EXIT_CONFIG otherwise). */
+int engine_check(struct engine *eng, const struct options *o, struct err *e);
+
 /* Closes the connections and frees everything. */
 void engine_free(struct engine *eng);
 

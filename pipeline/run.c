@@ -162,8 +162,14 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Files of the spool a run leaves for later, and why. */
+struct spool_left {
+	size_t settling;  /* modified less than --settle seconds ago */
+	size_t temporary; /* .part, .tmp or hidden names: still being written */
+};
+
 /* The settled candidate files of this shard, in name order. */
-static int list_spool(const struct options *o, char ***names_out, size_t *n_out, struct err *e)
+static int list_spool(const struct options *o, char ***names_out, size_t *n_out, struct spool_left *left, struct err *e)
 {
 	DIR *d = opendir(o->spool);
 	if (d == NULL)
@@ -172,14 +178,21 @@ static int list_spool(const struct options *o, char ***names_out, size_t *n_out,
 	size_t n = 0, cap = 0;
 	time_t now = time(NULL);
 	struct dirent *de;
+	memset(left, 0, sizeof *left);
 	while ((de = readdir(d)) != NULL && n < SPOOL_FILES_MAX) {
-		if (!run_file_is_candidate(de->d_name))
-			continue;
 		struct stat st;
 		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
 			continue;
-		if (o->settle_s > 0 && st.st_mtime > now - (time_t)o->settle_s)
-			continue; /* still being written, by the documented rule */
+		if (!run_file_is_candidate(de->d_name)) {
+			left->temporary += strcmp(de->d_name, LOCK_NAME) != 0 &&
+					   strncmp(de->d_name, LOCK_NAME ".", strlen(LOCK_NAME) + 1) != 0 &&
+					   !has_suffix(de->d_name, REJECTS_SUFFIX);
+			continue;
+		}
+		if (o->settle_s > 0 && st.st_mtime > now - (time_t)o->settle_s) {
+			left->settling++; /* still being written, by the documented rule */
+			continue;
+		}
 		if (o->shard_n > 0 && run_shard_of(de->d_name, o->shard_n) != o->shard_k)
 			continue;
 		if (n == cap) {
@@ -229,6 +242,164 @@ static int severity(int code)
 	}
 }
 
+/* Where a file goes after its load: done/, failed/, or nowhere (left in
+ * place, and the run stops: the failure is not the file's). */
+enum disposition { LEAVE = 0, TO_DONE, TO_FAILED };
+
+static enum disposition dispose(int code, const struct summary *s, bool interrupted)
+{
+	if (interrupted)
+		return LEAVE;
+	if (code == EXIT_OK || (code == EXIT_TEMPFAIL && s->keys_pending > 0 && s->started))
+		return TO_DONE;
+	if (code == EXIT_DATAERR || code == EXIT_NOINPUT)
+		return TO_FAILED; /* rejects, unreadable or corrupt input */
+	/* Once its reading began (the run's own set-up held), a header that
+	 * maps to no column or a chunk the server refused whole is the file's
+	 * own fault; unavailable servers, signals and locks are not. */
+	if ((code == EXIT_CONFIG || code == EXIT_SOFTWARE) && s->started)
+		return TO_FAILED;
+	return LEAVE;
+}
+
+/* failed/NAME.error: why the file is there, in one line. */
+static void write_error_file(const struct options *o, const char *name, const char *why)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/failed/%s.error", o->spool, name);
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		log_event(LOG_ERROR, "spool_move_failed", "cannot write %s: %s", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "%s\n", why);
+	if (fclose(f) != 0)
+		log_event(LOG_ERROR, "spool_move_failed", "cannot write %s: %s", path, strerror(errno));
+}
+
+/* Files the file and its rejects under done/ or failed/ and says so. */
+static int file_away(const struct options *o, const char *name, const char *path, const char *rej_tmp,
+		     enum disposition where_to, int code, const struct summary *s)
+{
+	const char *where = where_to == TO_DONE ? "done" : "failed";
+	struct err me;
+	if (file_under(o->spool, where, name, path, &me) < 0) {
+		log_event(LOG_ERROR, "spool_move_failed", "%s", me.msg);
+		code = me.code;
+	}
+	struct stat rs;
+	if (stat(rej_tmp, &rs) == 0 && S_ISREG(rs.st_mode) && rs.st_size > 0) {
+		char rej_name[4096];
+		snprintf(rej_name, sizeof rej_name, "%s%s", name, REJECTS_SUFFIX);
+		if (file_under(o->spool, where, rej_name, rej_tmp, &me) < 0)
+			log_event(LOG_ERROR, "spool_move_failed", "%s", me.msg);
+	} else {
+		unlink(rej_tmp);
+	}
+	if (where_to == TO_FAILED && s->error[0])
+		write_error_file(o, name, s->error);
+	if (s->started && s->skipped > 0 && s->skipped == s->records_read)
+		log_event(LOG_INFO, "spool_file", "%s: already loaded earlier (same content): moved to %s/", name,
+			  where);
+	else if (s->error[0] && where_to == TO_FAILED)
+		log_event(LOG_WARN, "spool_file", "%s: moved to failed/ (exit %d): %s", name, code, s->error);
+	else
+		log_event(code == EXIT_OK ? LOG_INFO : LOG_WARN, "spool_file",
+			  "%s: %llu loaded, %llu rejected: moved to %s/", name, (unsigned long long)s->loaded,
+			  (unsigned long long)s->rejected, where);
+	return code;
+}
+
+/* Loads one spool file as a job of the engine and files it. Returns its
+ * exit code; *stop when the run must not go on (not the file's fault). */
+static int run_file(struct engine *eng, const struct options *o, const char *name, struct summary *total, bool *stop)
+{
+	char path[4096], rej_tmp[4096];
+	snprintf(path, sizeof path, "%s/%s", o->spool, name);
+	/* Hidden while written, so that no run takes it for input. */
+	snprintf(rej_tmp, sizeof rej_tmp, "%s/.%s%s", o->spool, name, REJECTS_SUFFIX);
+	struct summary s;
+	memset(&s, 0, sizeof s);
+	int code;
+	struct stat rs;
+	if (lstat(rej_tmp, &rs) == 0 && !S_ISREG(rs.st_mode)) {
+		/* Something else stands where its rejects go: the file's own problem. */
+		code = s.exit_code = EXIT_CONFIG;
+		s.started = true;
+		snprintf(s.error, sizeof s.error, "%.900s is in the way of its rejects file: remove it", rej_tmp);
+	} else {
+		unlink(rej_tmp);
+		struct options fo = *o;
+		const char *files[1] = {path};
+		fo.cmd = CMD_LOAD;
+		fo.files = files;
+		fo.nfiles = 1;
+		fo.rejects = rej_tmp;
+		fo.summary = NULL;
+		code = engine_run(eng, &fo, &s);
+	}
+	summary_add(total, &s);
+	enum disposition d = dispose(code, &s, load_interrupted());
+	if (d != LEAVE) {
+		code = file_away(o, name, path, rej_tmp, d, code, &s);
+	} else {
+		unlink(rej_tmp);
+		log_event(LOG_WARN, "spool_file", "%s: left in place (exit %d): %s", name, code,
+			  s.error[0] ? s.error : "interrupted");
+	}
+	if (code != EXIT_OK && (total->exit_code == EXIT_OK || severity(code) > severity(total->exit_code))) {
+		total->exit_code = code;
+		if (s.error[0])
+			snprintf(total->error, sizeof total->error, "%.200s: %.800s", name, s.error);
+		else
+			snprintf(total->error, sizeof total->error, "%.200s: %llu records rejected", name,
+				 (unsigned long long)s.rejected);
+	}
+	/* Past a failure that is not the file's own (server, configuration,
+	 * signal), the next files would fail the same way: stop. */
+	*stop = d == LEAVE;
+	return code;
+}
+
+/* The spool is a directory, locked, with done/ and failed/. */
+static int open_spool(const struct options *o, int lock_fds[2], struct err *e)
+{
+	struct stat st;
+	if (stat(o->spool, &st) < 0 || !S_ISDIR(st.st_mode))
+		return err_set(e, EXIT_NOINPUT, "spool %s is not a directory%s%s", o->spool, errno ? ": " : "",
+			       errno ? strerror(errno) : "");
+	if (lock_spool(o, lock_fds, e) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		char sub[4096];
+		snprintf(sub, sizeof sub, "%s/%s", o->spool, i ? "failed" : "done");
+		if (mkdir(sub, 0777) < 0 && errno != EEXIST)
+			return err_set(e, EXIT_CONFIG, "cannot create %s: %s", sub, strerror(errno));
+	}
+	return 0;
+}
+
+/* The run's summary on stderr and --summary; the worst code. */
+static int run_report(const struct options *o, struct summary *total)
+{
+	int worst = total->exit_code;
+	if (load_interrupted() && severity(EXIT_TEMPFAIL) > severity(worst)) {
+		worst = total->exit_code = EXIT_TEMPFAIL;
+		snprintf(total->error, sizeof total->error, "interrupted by a signal; run again to finish");
+	}
+	if (total->table[0] == '\0')
+		snprintf(total->table, sizeof total->table, "%s", o->table);
+	total->started = true;
+	summary_print(stderr, total);
+	if (o->summary && summary_write_json(o->summary, total) < 0) {
+		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
+			  strerror(errno));
+		if (worst == EXIT_OK)
+			worst = EXIT_NOINPUT;
+	}
+	return worst;
+}
+
 int run_main(const struct options *o)
 {
 	struct err e;
@@ -243,114 +414,30 @@ int run_main(const struct options *o)
 	}
 	struct summary total;
 	memset(&total, 0, sizeof total);
-	int worst = EXIT_OK;
 	int lock_fds[2] = {-1, -1};
 	struct engine *eng = NULL;
 	char **names = NULL;
 	size_t n = 0;
-	char sub[4096];
-	struct stat st;
-	if (stat(o->spool, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		err_set(&e, EXIT_NOINPUT, "spool %s is not a directory%s%s", o->spool, errno ? ": " : "",
-			errno ? strerror(errno) : "");
+	struct spool_left left = {0, 0};
+	if (open_spool(o, lock_fds, &e) < 0 || list_spool(o, &names, &n, &left, &e) < 0)
 		goto fail;
-	}
-	if (lock_spool(o, lock_fds, &e) < 0)
+	log_event(LOG_INFO, "spool",
+		  "%s: %zu files to load%s; left for later: %zu settling (changed less than %u s ago, --settle), %zu "
+		  "with temporary names (.part, .tmp, hidden)",
+		  o->spool, n, o->shard_n ? " in this shard" : "", left.settling, o->settle_s, left.temporary);
+	/* One engine, one set of connections, for every file of the run; its
+	 * connection and the table are checked even when no file waits, so
+	 * that a broken job does not look healthy until files arrive. */
+	if ((eng = engine_create(o, &e)) == NULL || engine_check(eng, o, &e) < 0)
 		goto fail;
-	for (int i = 0; i < 2; i++) {
-		snprintf(sub, sizeof sub, "%s/%s", o->spool, i ? "failed" : "done");
-		if (mkdir(sub, 0777) < 0 && errno != EEXIST) {
-			err_set(&e, EXIT_CONFIG, "cannot create %s: %s", sub, strerror(errno));
-			goto fail;
-		}
-	}
-	if (list_spool(o, &names, &n, &e) < 0)
-		goto fail;
-	log_event(LOG_INFO, "spool", "%s: %zu files to load%s", o->spool, n, o->shard_n ? " in this shard" : "");
-	/* One engine, one set of connections, for every file of the run. */
-	if (n > 0 && (eng = engine_create(o, &e)) == NULL)
-		goto fail;
-
 	for (size_t i = 0; i < n && !load_interrupted(); i++) {
-		char path[4096], rej_tmp[4096];
-		snprintf(path, sizeof path, "%s/%s", o->spool, names[i]);
-		/* Hidden while written, so that no run takes it for input. */
-		snprintf(rej_tmp, sizeof rej_tmp, "%s/.%s%s", o->spool, names[i], REJECTS_SUFFIX);
-		unlink(rej_tmp);
-		struct options fo = *o;
-		const char *files[1] = {path};
-		fo.cmd = CMD_LOAD;
-		fo.files = files;
-		fo.nfiles = 1;
-		fo.rejects = rej_tmp;
-		fo.summary = NULL;
-		struct summary s;
-		int code = engine_run(eng, &fo, &s);
-		summary_add(&total, &s);
-		bool interrupted = load_interrupted();
-		bool loaded_whole = !interrupted && (code == EXIT_OK || code == EXIT_DATAERR ||
-						     (code == EXIT_TEMPFAIL && s.keys_pending > 0 && s.started));
-		const char *where = NULL;
-		if (loaded_whole)
-			where = code == EXIT_DATAERR ? "failed" : "done";
-		else if (!interrupted && (code == EXIT_NOINPUT || (code == EXIT_DATAERR && !s.started)))
-			where = "failed"; /* unreadable or corrupt input: the file's own fault */
-		if (where != NULL) {
-			struct err me;
-			if (file_under(o->spool, where, names[i], path, &me) < 0) {
-				log_event(LOG_ERROR, "spool_move_failed", "%s", me.msg);
-				code = me.code;
-			}
-			struct stat rs;
-			if (stat(rej_tmp, &rs) == 0 && rs.st_size > 0) {
-				char rej_name[4096];
-				snprintf(rej_name, sizeof rej_name, "%s%s", names[i], REJECTS_SUFFIX);
-				if (file_under(o->spool, where, rej_name, rej_tmp, &me) < 0)
-					log_event(LOG_ERROR, "spool_move_failed", "%s", me.msg);
-			} else {
-				unlink(rej_tmp);
-			}
-			if (s.started && s.skipped > 0 && s.skipped == s.records_read)
-				log_event(LOG_INFO, "spool_file",
-					  "%s: already loaded earlier (same content): moved to %s/", names[i], where);
-			else
-				log_event(code == EXIT_OK ? LOG_INFO : LOG_WARN, "spool_file",
-					  "%s: %llu loaded, %llu rejected: moved to %s/", names[i],
-					  (unsigned long long)s.loaded, (unsigned long long)s.rejected, where);
-		} else {
-			unlink(rej_tmp);
-			log_event(LOG_WARN, "spool_file", "%s: left in place (exit %d): %s", names[i], code,
-				  s.error[0] ? s.error : "interrupted");
-		}
-		if (severity(code) > severity(worst)) {
-			worst = code;
-			if (s.error[0])
-				snprintf(total.error, sizeof total.error, "%.200s: %.800s", names[i], s.error);
-			else
-				snprintf(total.error, sizeof total.error, "%.200s: %llu records rejected", names[i],
-					 (unsigned long long)s.rejected);
-		}
-		/* Past a failure that is not the file's own (server, configuration,
-		 * signal), the next files would fail the same way: stop. */
-		if (where == NULL)
+		bool stop;
+		run_file(eng, o, names[i], &total, &stop);
+		if (stop)
 			break;
 	}
-	if (load_interrupted() && severity(EXIT_TEMPFAIL) > severity(worst)) {
-		worst = EXIT_TEMPFAIL;
-		snprintf(total.error, sizeof total.error, "interrupted by a signal; run again to finish");
-	}
-	total.exit_code = worst;
-	if (total.table[0] == '\0')
-		snprintf(total.table, sizeof total.table, "%s", o->table);
-	total.started = true;
+	int worst = run_report(o, &total);
 	monitor_stop(o);
-	summary_print(stderr, &total);
-	if (o->summary && summary_write_json(o->summary, &total) < 0) {
-		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
-			  strerror(errno));
-		if (worst == EXIT_OK)
-			worst = EXIT_NOINPUT;
-	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

@@ -573,7 +573,7 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 			backoff = backoff_next_ms(backoff);
 			if (PQstatus(pgsink_conn(w->sink)) == CONNECTION_OK)
 				break;
-			PGconn *conn = pg_connect(o->dsn, 1, &e);
+			PGconn *conn = pg_connect(o->dsn, 1, NULL, NULL, &e);
 			if (conn == NULL)
 				continue;
 			pgsink_set_conn(w->sink, conn);

@@ -39,7 +39,7 @@ static bool busy_refusal(const char *m)
 	return strstr(m, "too many clients") != NULL || strstr(m, "connection slots") != NULL;
 }
 
-PGconn *pg_connect(const char *dsn, uint32_t timeout_s, struct err *e)
+PGconn *pg_connect(const char *dsn, uint32_t timeout_s, pg_retry_fn *on_retry, void *ctx, struct err *e)
 {
 	const char *conninfo = dsn ? dsn : "";
 	double deadline = clock_mono_s() + timeout_s;
@@ -78,11 +78,16 @@ PGconn *pg_connect(const char *dsn, uint32_t timeout_s, struct err *e)
 			continue;
 		}
 		refused_once = false;
-		if (clock_mono_s() + backoff / 1000.0 > deadline) {
+		double left_s = deadline - clock_mono_s();
+		if (left_s <= 0) {
 			err_set(e, EXIT_UNAVAILABLE, "PostgreSQL unavailable after %u s: %s", timeout_s, m);
 			return NULL;
 		}
-		clock_sleep_ms(backoff, NULL);
+		/* The last wait ends at the deadline, for one more attempt. */
+		long wait_ms = backoff < left_s * 1000 ? backoff : (long)(left_s * 1000) + 1;
+		if (on_retry != NULL)
+			on_retry(ctx, m, wait_ms, left_s);
+		clock_sleep_ms(wait_ms, NULL);
 		backoff = backoff_next_ms(backoff);
 	}
 }

@@ -28,7 +28,10 @@ bool pg_sqlstate_refuses_record(const char *sqlstate, bool at_record);
  * seconds; sets client_encoding UTF8. NULL with e: EXIT_UNAVAILABLE when it
  * gives up, EXIT_CONFIG at once for a bad connection string or a login the
  * server refuses (password, role, database). */
-PGconn *pg_connect(const char *dsn, uint32_t timeout_s, struct err *e);
+typedef void pg_retry_fn(void *ctx, const char *why, long wait_ms, double left_s);
+/* on_retry (NULL: none) is told of each failed attempt that will be
+ * retried: why, how long until the next one, how long retries go on. */
+PGconn *pg_connect(const char *dsn, uint32_t timeout_s, pg_retry_fn *on_retry, void *ctx, struct err *e);
 
 /* Runs a statement that returns no rows; -1 with e on failure. */
 int pg_exec(PGconn *c, const char *sql, struct err *e);
