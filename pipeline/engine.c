@@ -211,7 +211,7 @@ void workers_destroy(struct engine *eng)
 
 /* ------------------------------------------------------------- the engine */
 
-struct engine *engine_create(const struct options *o, struct err *e)
+struct engine *engine_create(const struct options *o, struct monitor *mon, struct err *e)
 {
 	struct engine *eng = calloc(1, sizeof *eng);
 	if (eng == NULL) {
@@ -219,14 +219,13 @@ struct engine *engine_create(const struct options *o, struct err *e)
 		return NULL;
 	}
 	eng->o = o;
+	eng->mon = mon;
 	cpu_set_t cpus;
 	eng->nworkers = o->workers ? o->workers : workers_cpus(&cpus);
 	if (eng->nworkers > WORKERS_MAX)
 		eng->nworkers = WORKERS_MAX;
 	eng->batch_rows = o->batch_rows;
 	eng->chunk_bytes = chunk_bytes_for(o->batch_rows);
-	if (monitor_start(o, e) < 0)
-		goto fail;
 	eng->control = pg_connect(o->dsn, o->connect_timeout_s, log_connect_retry, "connecting", e);
 	if (eng->control == NULL || workers_create(eng, e) < 0)
 		goto fail;
@@ -485,7 +484,7 @@ static void watch_tick(struct load *ld, bool show, double t_start)
 	    .table = ld->table.display,
 	    .source = ld->nsources ? ld->sources[atomic_load(&ld->cur_source)].name : "",
 	};
-	monitor_tick(ld->o, &live, false);
+	monitor_tick(ld->eng->mon, &live, false);
 	if (show) {
 		struct progress_state p = {
 		    .bytes = atomic_load(&ld->bytes_read),
@@ -652,8 +651,9 @@ static int job_finish(struct load *ld, double t_start, struct summary *s)
 	s->redis_round_trips = cs.round_trips;
 	int code = job_outcome(ld, rejects_ok, &rej_err, s);
 	s->exit_code = code;
-	monitor_load_done(s, code == EXIT_OK || (code == EXIT_DATAERR && atomic_load(&ld->fatal_code) == 0));
-	monitor_tick(o, NULL, true);
+	monitor_load_done(ld->eng->mon, s,
+			  code == EXIT_OK || (code == EXIT_DATAERR && atomic_load(&ld->fatal_code) == 0));
+	monitor_tick(ld->eng->mon, NULL, true);
 	return code;
 }
 

@@ -11,8 +11,9 @@ struct engine;
 /* Connects the control connection and one connection per worker (o->dsn,
  * --connect-timeout) and allocates every buffer for o->batch_rows. NULL
  * with e: EXIT_UNAVAILABLE, EXIT_CONFIG for a refused login or a bad
- * connection string, EXIT_SOFTWARE out of memory. */
-struct engine *engine_create(const struct options *o, struct err *e);
+ * connection string, EXIT_SOFTWARE out of memory. Jobs report to mon. */
+struct monitor;
+struct engine *engine_create(const struct options *o, struct monitor *mon, struct err *e);
 
 /* Runs one job: o's files (standard input when none, or o->from_rejects)
  * into o->table, with o's dialect, mapping and rejects file; o's dsn and

@@ -46,8 +46,9 @@ int load_main(const struct options *o)
 	/* Inputs are checked before anything connects: a missing file is 66
 	 * whether or not the server is up. */
 	struct engine *eng = NULL;
-	if (load_check_inputs(o, &total, &e) == 0)
-		eng = engine_create(o, &e);
+	struct monitor *mon = NULL;
+	if (load_check_inputs(o, &total, &e) == 0 && (mon = monitor_create(o, &e)) != NULL)
+		eng = engine_create(o, mon, &e);
 	if (eng == NULL) {
 		log_event(LOG_ERROR, "load_failed", "%s", e.msg);
 		code = s.exit_code = e.code ? e.code : EXIT_SOFTWARE;
@@ -57,7 +58,7 @@ int load_main(const struct options *o)
 		code = engine_run(eng, o, &s);
 		engine_free(eng);
 	}
-	monitor_stop(o);
+	monitor_free(mon);
 	if (s.started)
 		summary_print(stderr, &s);
 	if (o->summary && summary_write_json(o->summary, &s) < 0) {

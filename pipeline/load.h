@@ -117,6 +117,7 @@ struct engine {
 	size_t chunk_bytes;  /* and in bytes */
 	struct worker *workers;
 	PGconn *control; /* catalog, ledger set-up and the sources' locks */
+	struct monitor *mon;
 };
 
 /* One job: a set of sources loaded into one table by the engine. */

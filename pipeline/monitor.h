@@ -9,8 +9,7 @@
 
 #include <stdbool.h>
 
-/* Commit latency of every batch of the process, observed by the workers. */
-extern struct metrics_histogram monitor_commit_seconds;
+struct monitor;
 
 /* The figures of the load running now, read by the monitor every tick. */
 struct monitor_live {
@@ -21,16 +20,19 @@ struct monitor_live {
 	const char *source;
 };
 
-/* Starts the HTTP endpoint (--metrics-listen) once per process; later calls
- * do nothing. EXIT_CONFIG when it cannot listen. */
-int monitor_start(const struct options *o, struct err *e);
-/* Publishes the process's totals plus the live load's figures; writes the
- * textfile when it is due (every 10 s) or when final. */
-void monitor_tick(const struct options *o, const struct monitor_live *live, bool final);
-/* A load finished: its figures join the process totals; success stamps
+/* A command's metrics (o: its options, which must outlive it): starts the
+ * HTTP endpoint for --metrics-listen. NULL with e (EXIT_CONFIG when it
+ * cannot listen). */
+struct monitor *monitor_create(const struct options *o, struct err *e);
+/* Commit latency of every batch, observed by the workers. */
+struct metrics_histogram *monitor_commit_histogram(struct monitor *mon);
+/* Publishes the totals plus the live job's figures; writes the textfile
+ * when it is due (every 10 s) or when final. */
+void monitor_tick(struct monitor *mon, const struct monitor_live *live, bool final);
+/* A job finished: its figures join the totals; success stamps
  * edonu_ingest_last_success_timestamp_seconds. */
-void monitor_load_done(const struct summary *s, bool success);
-/* Last textfile write (up = 0) and the endpoint stopped. */
-void monitor_stop(const struct options *o);
+void monitor_load_done(struct monitor *mon, const struct summary *s, bool success);
+/* Last textfile write (up = 0), the endpoint stopped, freed. */
+void monitor_free(struct monitor *mon);
 
 #endif

@@ -519,20 +519,11 @@ bool options_known(const char *name, enum command cmd)
 	return false;
 }
 
-/* Copies of config file values; a config has one value per option at most,
- * and repeatable options a few more. */
-#define CONFIG_VALUES_MAX 256
-static struct {
-	char *v[CONFIG_VALUES_MAX];
-	uint32_t n;
-} config_values;
-
 void options_free(struct options *o)
 {
-	(void)o;
-	for (uint32_t i = 0; i < config_values.n; i++)
-		free(config_values.v[i]);
-	config_values.n = 0;
+	for (uint32_t i = 0; i < o->nconfig_values; i++)
+		free(o->config_values[i]);
+	o->nconfig_values = 0;
 }
 
 int options_set(struct options *o, const char *name, const char *value, struct err *e)
@@ -558,11 +549,11 @@ int options_set(struct options *o, const char *name, const char *value, struct e
 		/* Values live as long as the options, like argv; the list lets
 		 * options_free release them. */
 		char *copy = strdup(value);
-		if (copy == NULL || config_values.n == CONFIG_VALUES_MAX) {
+		if (copy == NULL || o->nconfig_values == OPTIONS_CONFIG_VALUES_MAX) {
 			free(copy);
 			return err_set(e, EXIT_CONFIG, "too many values in the config file");
 		}
-		config_values.v[config_values.n++] = copy;
+		o->config_values[o->nconfig_values++] = copy;
 		if (set_option(o, d, copy, e) < 0) {
 			e->code = EXIT_CONFIG;
 			return -1;

@@ -94,6 +94,12 @@ struct options {
 
 	const char **files; /* operands */
 	int nfiles;
+
+	/* Copies of config file values, freed by options_free; a config has
+	 * one value per option at most, and repeatable options a few more. */
+#define OPTIONS_CONFIG_VALUES_MAX 256
+	char *config_values[OPTIONS_CONFIG_VALUES_MAX];
+	uint32_t nconfig_values;
 };
 
 /* Parses argv into o. Returns 0 to go on, 1 when --help/--version was served

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-static bool drawn;
-
 static void human_bytes(char *out, size_t n, double b)
 {
 	const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -41,15 +39,11 @@ void progress_draw(const struct progress_state *p)
 	if (n > 0) {
 		ssize_t w = write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 		(void)w;
-		drawn = true;
 	}
 }
 
 void progress_end(void)
 {
-	if (drawn) {
-		ssize_t w = write(STDERR_FILENO, "\n", 1);
-		(void)w;
-		drawn = false;
-	}
+	ssize_t w = write(STDERR_FILENO, "\n", 1);
+	(void)w;
 }

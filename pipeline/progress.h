@@ -15,7 +15,8 @@ struct progress_state {
 
 /* Draws the line (bytes, percent when known, records/s, rejects, ETA). */
 void progress_draw(const struct progress_state *p);
-/* Ends the line so that later output starts on a fresh one. */
+/* Ends the line so that later output starts on a fresh one: once, after
+ * the last progress_draw. */
 void progress_end(void);
 
 #endif

@@ -416,9 +416,11 @@ int run_main(const struct options *o)
 	memset(&total, 0, sizeof total);
 	int lock_fds[2] = {-1, -1};
 	struct engine *eng = NULL;
+	struct monitor *mon = NULL;
 	char **names = NULL;
 	size_t n = 0;
 	struct spool_left left = {0, 0};
+	int worst;
 	if (open_spool(o, lock_fds, &e) < 0 || list_spool(o, &names, &n, &left, &e) < 0)
 		goto fail;
 	log_event(LOG_INFO, "spool",
@@ -428,7 +430,8 @@ int run_main(const struct options *o)
 	/* One engine, one set of connections, for every file of the run; its
 	 * connection and the table are checked even when no file waits, so
 	 * that a broken job does not look healthy until files arrive. */
-	if ((eng = engine_create(o, &e)) == NULL || engine_check(eng, o, &e) < 0)
+	if ((mon = monitor_create(o, &e)) == NULL || (eng = engine_create(o, mon, &e)) == NULL ||
+	    engine_check(eng, o, &e) < 0)
 		goto fail;
 	for (size_t i = 0; i < n && !load_interrupted(); i++) {
 		bool stop;
@@ -436,28 +439,24 @@ int run_main(const struct options *o)
 		if (stop)
 			break;
 	}
-	int worst = run_report(o, &total);
-	monitor_stop(o);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	engine_free(eng);
-	unlock_spool(lock_fds);
-	return worst;
+	worst = run_report(o, &total);
+	goto done;
 
 fail:
 	log_event(LOG_ERROR, "run_failed", "%s", e.msg);
-	monitor_stop(o);
+	worst = e.code ? e.code : EXIT_SOFTWARE;
 	if (o->summary) {
-		total.exit_code = e.code;
+		total.exit_code = worst;
 		snprintf(total.table, sizeof total.table, "%s", o->table);
 		snprintf(total.error, sizeof total.error, "%s", e.msg);
 		summary_write_json(o->summary, &total);
 	}
+done:
+	engine_free(eng);
+	monitor_free(mon);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	engine_free(eng);
 	unlock_spool(lock_fds);
-	return e.code ? e.code : EXIT_SOFTWARE;
+	return worst;
 }

@@ -658,7 +658,7 @@ static void process_chunk(struct worker *w, struct chunk *c)
 	atomic_fetch_add_explicit(&w->n.parse_ns, t1 - t0, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n.sink_ns, t2 - t1, memory_order_relaxed);
 	if (!ld->o->dry_run)
-		metrics_histogram_observe(&monitor_commit_seconds, (double)(t2 - t1) / 1e9);
+		metrics_histogram_observe(monitor_commit_histogram(ld->eng->mon), (double)(t2 - t1) / 1e9);
 	atomic_store_explicit(&w->n.statements, pgsink_statements(w->sink), memory_order_relaxed);
 	atomic_store_explicit(&w->n.isolation_retries, pgsink_isolation_retries(w->sink), memory_order_relaxed);
 	if (nrej > 0) {
