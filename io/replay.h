@@ -15,9 +15,6 @@
 /* Lines that are not replayed are all counted; the first this many are
  * listed, enough for a message that names them. */
 #define REPLAY_SKIPPED_LISTED_MAX 100u
-/* Nesting of arrays and objects in a value of a key replay does not use;
- * the writer nests nothing, and the bound keeps the reader's recursion small. */
-#define REPLAY_JSON_DEPTH_MAX     64u
 /* The rejects file is read in blocks of this size, line by line: reading
  * needs this and a few buffers of the longest line (REJECT_LINE_BYTES_MAX),
  * whatever the file's size; the memfds hold the records (see replay_open). */

@@ -2,6 +2,7 @@
 #include "../../core/buf.h"
 #include "../../core/chunk.h"
 #include "../../core/limits.h"
+#include "../../io/json_read.h"
 #include "../../io/rejects.h"
 #include "../../io/replay.h"
 #include "../../stages/frame.h"
@@ -373,13 +374,13 @@ static void test_malformed(void)
 			replay_close(&r);
 	}
 
-	/* Nesting past REPLAY_JSON_DEPTH_MAX in a key replay does not use. */
+	/* Nesting past JSON_READ_DEPTH_MAX in a key replay does not use. */
 	struct buf b;
 	buf_init(&b, 1024);
 	buf_put(&b, "{\"raw\":\"x\",\"y\":", 15);
-	for (unsigned i = 0; i < REPLAY_JSON_DEPTH_MAX + 1; i++)
+	for (unsigned i = 0; i < JSON_READ_DEPTH_MAX + 1; i++)
 		buf_putc(&b, '[');
-	for (unsigned i = 0; i < REPLAY_JSON_DEPTH_MAX + 1; i++)
+	for (unsigned i = 0; i < JSON_READ_DEPTH_MAX + 1; i++)
 		buf_putc(&b, ']');
 	buf_put(&b, "}\n", 2);
 	char path[128];
@@ -392,9 +393,9 @@ static void test_malformed(void)
 	/* One level less is fine. */
 	b.len = 0;
 	buf_put(&b, "{\"raw\":\"x\",\"y\":", 15);
-	for (unsigned i = 0; i < REPLAY_JSON_DEPTH_MAX - 1; i++)
+	for (unsigned i = 0; i < JSON_READ_DEPTH_MAX - 1; i++)
 		buf_putc(&b, '[');
-	for (unsigned i = 0; i < REPLAY_JSON_DEPTH_MAX - 1; i++)
+	for (unsigned i = 0; i < JSON_READ_DEPTH_MAX - 1; i++)
 		buf_putc(&b, ']');
 	buf_put(&b, "}\n", 2);
 	write_file(path, b.data, b.len);
