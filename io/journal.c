@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 /* On-disk record, little-endian:
@@ -21,8 +23,12 @@
  *   u64 id      entry id; for the header, the next id to hand out
  *   payload     header: the target string; entry: key list; done: empty
  * The file is a header record followed by entry and done records. A record
- * whose checksum fails ends the file: it can only be a write that a crash
- * cut short, since every entry is synced before its chunk commits. */
+ * that runs past the end of the file is a write that a crash cut short (every
+ * entry is synced before its chunk commits, so its chunk did not commit):
+ * it is dropped. Anything else that does not read back (a checksum that
+ * fails on a whole record, a header that makes no sense, bytes after them)
+ * is damage: the file is kept aside, the damage reported, and the records
+ * that still read back are kept. */
 #define REC_HEAD_BYTES 24u
 enum {
 	REC_HEADER = 1,
@@ -52,6 +58,10 @@ struct journal {
 	int lock_fd;
 	int dir_fd;
 	bool broken; /* an fdatasync failed: no append can be trusted any more */
+	/* Found by the open's scan: entries whose checksum failed, bytes that
+	 * did not read back, and the copy of the damaged file kept aside. */
+	uint64_t damaged_entries, damaged_bytes;
+	char aside[PATH_MAX];
 	char *target;
 	char path[PATH_MAX];
 	char tmp_path[PATH_MAX];
@@ -319,36 +329,100 @@ static uint64_t fnv1a64(const char *s)
 	return h;
 }
 
-/* Reads the file: the header, then records until the end or the first bad
- * one. Sets j->end to the end of the last good record. */
+/* read_all_at failed: an error (-2), or the end of the file (0). */
+static int read_failed(struct journal *j, struct err *e)
+{
+	if (errno == 0)
+		return 0;
+	err_set(e, EXIT_TEMPFAIL, "reading %s: %s", j->path, strerror(errno));
+	return -2;
+}
+
+/* One record read back at off. 1: good (type, id, len set; payload in
+ * j->io), 0: the end (or a record a crash cut short), -1: damaged (a whole
+ * record whose checksum fails: *len says how far to skip; or *len 0: the
+ * rest of the file cannot be read as records), -2: a read error (e set). */
+static int read_record(struct journal *j, uint64_t off, uint64_t size, int *type, uint64_t *id, uint32_t *len,
+		       uint32_t *nkeys, struct err *e)
+{
+	unsigned char head[REC_HEAD_BYTES];
+	*len = 0;
+	if (off >= size)
+		return 0;
+	if (size - off < REC_HEAD_BYTES)
+		return 0; /* a head cut short */
+	if (read_all_at(j->fd, head, REC_HEAD_BYTES, off) != 0)
+		return read_failed(j, e);
+	uint32_t n = get_le32(head + 8);
+	*type = head[4];
+	if (n > JOURNAL_ENTRY_BYTES_MAX || *type < REC_HEADER || *type > REC_DONE)
+		return -1;
+	if (size - off - REC_HEAD_BYTES < n)
+		return 0; /* a payload cut short */
+	buf_reserve(&j->io, n);
+	if (read_all_at(j->fd, j->io.data, n, off + REC_HEAD_BYTES) != 0)
+		return read_failed(j, e);
+	uint32_t crc = crc32c(0, head + 4, REC_HEAD_BYTES - 4);
+	crc = crc32c(crc, j->io.data, n);
+	*len = n;
+	if (crc != get_le32(head))
+		return -1;
+	*id = get_le64(head + 16);
+	*nkeys = get_le32(head + 12);
+	return 1;
+}
+
+/* Takes one good record into the table of pending entries. */
+static int scan_record(struct journal *j, int type, uint64_t id, uint64_t off, uint32_t len, uint32_t nkeys,
+		       uint64_t *max_id, struct err *e)
+{
+	if (type == REC_ENTRY) {
+		if (id > *max_id)
+			*max_id = id;
+		/* A replayed id appearing twice cannot happen; keep the table sorted anyway. */
+		if (j->npend == 0 || j->pend[j->npend - 1].id < id) {
+			struct jentry en = {.id = id, .off = off, .len = len, .nkeys = nkeys};
+			if (pend_push(j, en) != 0)
+				return err_set(e, EXIT_SOFTWARE, "out of memory");
+		}
+	} else if (type == REC_DONE) {
+		ssize_t i = pend_find(j, id);
+		if (i >= 0)
+			pend_remove(j, (size_t)i);
+	}
+	return 0;
+}
+
+/* Reads the file: the header, then records to the end. A whole record whose
+ * checksum fails is counted and passed over; bytes that cannot be read as
+ * records end the scan and are counted (see the format above). Sets j->end
+ * to the end of the last good record. */
 static int scan(struct journal *j, struct err *e)
 {
-	uint64_t off = 0;
-	unsigned char head[REC_HEAD_BYTES];
+	struct stat st;
+	if (fstat(j->fd, &st) != 0)
+		return err_set(e, EXIT_TEMPFAIL, "stat %s: %s", j->path, strerror(errno));
+	uint64_t size = (uint64_t)st.st_size, off = 0, good_end = 0, max_id = 0;
 	bool have_header = false;
-	uint64_t max_id = 0;
 	for (;;) {
-		if (read_all_at(j->fd, head, REC_HEAD_BYTES, off) != 0) {
-			if (errno != 0)
-				return err_set(e, EXIT_TEMPFAIL, "reading %s: %s", j->path, strerror(errno));
+		int type = 0;
+		uint64_t id = 0;
+		uint32_t len = 0, nkeys = 0;
+		int rc = read_record(j, off, size, &type, &id, &len, &nkeys, e);
+		if (rc == -2)
+			return -1;
+		if (rc == 0)
+			break;
+		if (rc == -1 || (type == REC_HEADER) != !have_header) {
+			if (rc == -1 && len > 0 && have_header) {
+				j->damaged_entries++; /* a whole record: pass over it */
+				j->damaged_bytes += REC_HEAD_BYTES + len;
+				off += REC_HEAD_BYTES + len;
+				continue;
+			}
+			j->damaged_bytes += size - off;
 			break;
 		}
-		uint32_t len = get_le32(head + 8);
-		int type = head[4];
-		if (len > JOURNAL_ENTRY_BYTES_MAX || type < REC_HEADER || type > REC_DONE ||
-		    (type == REC_HEADER) != !have_header)
-			break;
-		buf_reserve(&j->io, len);
-		if (read_all_at(j->fd, j->io.data, len, off + REC_HEAD_BYTES) != 0) {
-			if (errno != 0)
-				return err_set(e, EXIT_TEMPFAIL, "reading %s: %s", j->path, strerror(errno));
-			break;
-		}
-		uint32_t crc = crc32c(0, head + 4, REC_HEAD_BYTES - 4);
-		crc = crc32c(crc, j->io.data, len);
-		if (crc != get_le32(head))
-			break;
-		uint64_t id = get_le64(head + 16);
 		if (type == REC_HEADER) {
 			if (len != strlen(j->target) || memcmp(j->io.data, j->target, len) != 0)
 				return err_set(e, EXIT_CONFIG, "journal %s belongs to another target (\"%.*s\")",
@@ -356,26 +430,43 @@ static int scan(struct journal *j, struct err *e)
 			have_header = true;
 			if (id > max_id)
 				max_id = id - 1;
-		} else if (type == REC_ENTRY) {
-			if (id > max_id)
-				max_id = id;
-			/* A replayed id appearing twice cannot happen; keep the table sorted anyway. */
-			if (j->npend == 0 || j->pend[j->npend - 1].id < id) {
-				struct jentry en = {.id = id, .off = off, .len = len, .nkeys = get_le32(head + 12)};
-				if (pend_push(j, en) != 0)
-					return err_set(e, EXIT_SOFTWARE, "out of memory");
-			}
-		} else {
-			ssize_t i = pend_find(j, id);
-			if (i >= 0)
-				pend_remove(j, (size_t)i);
+		} else if (scan_record(j, type, id, off, len, nkeys, &max_id, e) != 0) {
+			return -1;
 		}
 		off += REC_HEAD_BYTES + len;
+		good_end = off;
 	}
-	j->end = have_header ? off : 0;
+	j->end = have_header ? good_end : 0;
 	j->synced = j->end; /* what a crash left in the file is on disk as far as it can be */
 	j->next_id = max_id + 1;
 	return 0;
+}
+
+/* A damaged journal is kept aside, as it was, for inspection: a hard link
+ * to the file that the rewrite then replaces. */
+static int keep_aside(struct journal *j, struct err *e)
+{
+	int base = (int)(strlen(j->path) - 4); /* less ".log" */
+	long long now = (long long)time(NULL);
+	for (int k = 0; k < 1000; k++) {
+		if (k == 0)
+			snprintf(j->aside, sizeof j->aside, "%.*s.damaged-%lld", base, j->path, now);
+		else
+			snprintf(j->aside, sizeof j->aside, "%.*s.damaged-%lld.%d", base, j->path, now, k);
+		if (link(j->path, j->aside) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	return err_set(e, EXIT_TEMPFAIL, "cannot keep the damaged journal aside as %s: %s", j->aside, strerror(errno));
+}
+
+bool journal_damage(const struct journal *j, uint64_t *entries, uint64_t *bytes, const char **aside)
+{
+	*entries = j->damaged_entries;
+	*bytes = j->damaged_bytes;
+	*aside = j->aside;
+	return j->damaged_bytes > 0;
 }
 
 /* Writes a fresh file holding the header and the pending entries, syncs it
@@ -505,7 +596,7 @@ int journal_open(const char *dir, const char *target, struct journal **out, stru
 		journal_close(j);
 		return err_set(e, EXIT_CONFIG, "cannot open %s: %s", j->path, strerror(err));
 	}
-	if (scan(j, e) != 0) {
+	if (scan(j, e) != 0 || (j->damaged_bytes > 0 && keep_aside(j, e) != 0)) {
 		journal_close(j);
 		return -1;
 	}
@@ -519,7 +610,8 @@ int journal_open(const char *dir, const char *target, struct journal **out, stru
 	/* Rewrite when there is nothing to keep (new file, all done), when the
 	 * tail is torn (so new records are not written behind garbage), or when
 	 * the file is past the bound. */
-	if (created || j->end == 0 || j->npend == 0 || (uint64_t)st.st_size != j->end || j->end > j->compact_at) {
+	if (created || j->end == 0 || j->npend == 0 || (uint64_t)st.st_size != j->end || j->end > j->compact_at ||
+	    j->damaged_bytes > 0) {
 		if (rewrite(j, e) != 0) {
 			journal_close(j);
 			return -1;

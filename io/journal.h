@@ -5,6 +5,7 @@
 #include "../core/buf.h"
 #include "../core/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,6 +90,12 @@ struct journal;
  * EXIT_CONFIG when the directory is not usable (read-only, missing) or the
  * file belongs to another target; EXIT_SOFTWARE on out-of-memory. */
 int journal_open(const char *dir, const char *target, struct journal **out, struct err *e);
+
+/* Whether the open found damage: entries whose checksum failed (passed
+ * over), bytes that did not read back in all, and the path where the file
+ * was kept aside as it was (a hard link, before the journal was rewritten
+ * with the records that read back). */
+bool journal_damage(const struct journal *j, uint64_t *entries, uint64_t *bytes, const char **aside);
 /* Releases the lock and frees j. Pending entries stay in the file. */
 void journal_close(struct journal *j);
 

@@ -58,19 +58,36 @@ struct cache_worker {
 	struct buf packed; /* the key set, compressed for the journal */
 };
 
-/* The journal's target names the table and Redis without its password:
- * the same table into another Redis is another journal. */
-static void journal_target(const struct table_info *t, const char *url, char *out, size_t outsz)
+/* The journal's target is the table and the key templates: what a pending
+ * entry must invalidate, wherever Redis is. A run that fixes a mistyped
+ * --redis sends what the earlier run left pending. */
+static void journal_target(const struct table_info *t, const struct options *o, char *out, size_t outsz)
 {
-	struct inval_redis_url u;
-	if (inval_redis_parse_url(url, &u, NULL) == 0) {
-		if (u.unix_socket)
-			snprintf(out, outsz, "%s unix://%s?db=%d", t->display, u.host, u.db);
-		else
-			snprintf(out, outsz, "%s redis://%s:%d/%d", t->display, u.host, u.port, u.db);
-	} else {
-		snprintf(out, outsz, "%s %s", t->display, url);
-	}
+	size_t n = (size_t)snprintf(out, outsz, "%s", t->display);
+	for (uint32_t i = 0; i < o->invalidate.n && n < outsz; i++)
+		n += (size_t)snprintf(out + n, outsz - n, " invalidate=%s", o->invalidate.v[i]);
+	for (uint32_t i = 0; i < o->bump.n && n < outsz; i++)
+		n += (size_t)snprintf(out + n, outsz - n, " bump=%s", o->bump.v[i]);
+	if (o->publish != NULL && n < outsz)
+		snprintf(out + n, outsz - n, " publish=%s", o->publish);
+}
+
+/* Damage the journal's open found fails the job: the keys of lost entries
+ * may be stale in Redis, which a later run cannot know. */
+static int journal_damage_error(struct journal *j, struct err *e)
+{
+	uint64_t entries, bytes;
+	const char *aside;
+	if (!journal_damage(j, &entries, &bytes, &aside))
+		return 0;
+	log_event(LOG_ERROR, "journal_damaged",
+		  "journal %s: %llu entries failed their checksum, %llu bytes did not read back; kept aside as %s",
+		  journal_path(j), (unsigned long long)entries, (unsigned long long)bytes, aside);
+	return err_set(e, EXIT_SOFTWARE,
+		       "journal %s was damaged (%llu entries failed their checksum, %llu bytes did not read back; "
+		       "the file is kept as %s): the keys of the lost entries may be stale in Redis, so invalidate "
+		       "the table's keys before trusting the cache; the next run sends the entries that read back",
+		       journal_path(j), (unsigned long long)entries, (unsigned long long)bytes, aside);
 }
 
 int cache_open(struct cache **out, const struct options *o, const struct table_info *t, uint32_t batch_rows,
@@ -104,13 +121,13 @@ int cache_open(struct cache **out, const struct options *o, const struct table_i
 	}
 	cache_templates_free(&tt);
 
-	char dir[4096], target[1400];
+	char dir[4096], target[4096];
 	if (journal_state_dir(o->state_dir, dir, sizeof dir, e) < 0) {
 		cache_close(c);
 		return -1;
 	}
-	journal_target(t, o->redis, target, sizeof target);
-	if (journal_open(dir, target, &c->journal, e) < 0) {
+	journal_target(t, o, target, sizeof target);
+	if (journal_open(dir, target, &c->journal, e) < 0 || journal_damage_error(c->journal, e) < 0) {
 		cache_close(c);
 		return -1;
 	}

@@ -238,7 +238,7 @@ static void test_replay_stops(void)
 	journal_close(j);
 }
 
-/* A record cut short at the end (a crash mid-write), garbage after the last record, or a flipped byte in the last entry is ignored and cut off, and later appends are replayed normally. */
+/* A record cut short at the end (a crash mid-write) is cut off silently; garbage after the last record or a flipped byte in the last entry is cut off and reported as damage (the file kept aside); later appends are replayed normally. */
 static void test_torn_tail(void)
 {
 	char dir[128], path[512];
@@ -266,6 +266,12 @@ static void test_torn_tail(void)
 		}
 		close(fd);
 		j = open_ok(dir, "t");
+		uint64_t entries, bytes;
+		const char *aside;
+		CU_ASSERT_EQUAL(journal_damage(j, &entries, &bytes, &aside), mode != 0);
+		CU_ASSERT_EQUAL(entries, mode == 2 ? 1u : 0u);
+		if (mode != 0)
+			CU_ASSERT_EQUAL(access(aside, R_OK), 0);
 		int64_t third = append_keys(j, "third", 1);
 		journal_close(j);
 		j = open_ok(dir, "t");
@@ -294,6 +300,58 @@ static void test_torn_tail(void)
 	CU_ASSERT_EQUAL(journal_replay(j, replay_cb, &s, &e), 0);
 	CU_ASSERT_EQUAL(s.n, 0);
 	CU_ASSERT(append_keys(j, "x", 1) > 0);
+	journal_close(j);
+}
+
+/* A flipped byte in an entry in the middle loses that entry only: it is reported, the file is kept aside as it was, and the entries after it still replay; a zeroed file is reported whole. */
+static void test_damage(void)
+{
+	char dir[128], path[512];
+	struct err e;
+	new_dir(dir, sizeof dir);
+	struct journal *j = open_ok(dir, "t");
+	append_keys(j, "first", 2);
+	append_keys(j, "second", 3);
+	append_keys(j, "third", 4);
+	snprintf(path, sizeof path, "%s", journal_path(j));
+	journal_close(j);
+	off_t size = file_size(path);
+	/* The second entry's last key byte: the third entry (4 keys of
+	 * "third:N", 5 + 7 bytes each, plus a 24-byte head) follows it. */
+	off_t at = size - (24 + 4 * 12) - 2;
+	int fd = open(path, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0);
+	char c;
+	CU_ASSERT_EQUAL(pread(fd, &c, 1, at), 1);
+	c ^= 0x01;
+	CU_ASSERT_EQUAL(pwrite(fd, &c, 1, at), 1);
+	close(fd);
+	j = open_ok(dir, "t");
+	uint64_t entries, bytes;
+	const char *aside;
+	CU_ASSERT_TRUE(journal_damage(j, &entries, &bytes, &aside));
+	CU_ASSERT_EQUAL(entries, 1u);
+	CU_ASSERT_EQUAL(file_size(aside), size);
+	struct seen s = {0};
+	CU_ASSERT_EQUAL(journal_replay(j, replay_cb, &s, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(s.n, 2);
+	CU_ASSERT_STRING_EQUAL(s.first[0], "first:0");
+	CU_ASSERT_STRING_EQUAL(s.first[1], "third:0");
+	journal_close(j);
+	/* Opened again: the rewritten journal holds no damage. */
+	j = open_ok(dir, "t");
+	CU_ASSERT_FALSE(journal_damage(j, &entries, &bytes, &aside));
+	journal_close(j);
+	/* A zeroed file: nothing reads back, all of it is reported. */
+	fd = open(path, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0);
+	static const char zeros[256];
+	CU_ASSERT_EQUAL(pwrite(fd, zeros, sizeof zeros, 0), (ssize_t)sizeof zeros);
+	close(fd);
+	off_t zsize = file_size(path);
+	j = open_ok(dir, "t");
+	CU_ASSERT_TRUE(journal_damage(j, &entries, &bytes, &aside));
+	CU_ASSERT_EQUAL(bytes, (uint64_t)zsize);
 	journal_close(j);
 }
 
@@ -517,6 +575,7 @@ int main(void)
 	CU_add_test(s, "append, done, replay", test_append_done_replay);
 	CU_add_test(s, "replay stops", test_replay_stops);
 	CU_add_test(s, "torn tail", test_torn_tail);
+	CU_add_test(s, "damage", test_damage);
 	CU_add_test(s, "compaction", test_compaction);
 	CU_add_test(s, "second open refused", test_second_open_refused);
 	CU_add_test(s, "crashed run", test_crashed_run);
