@@ -37,7 +37,7 @@
 static void log_connect_retry(void *ctx, const char *why, long wait_ms, double left_s)
 {
 	const char *what = ctx;
-	log_event(LOG_WARN, "connect_retry", "%s: %s; retrying in %ld ms, for %.0f s more (%s)", what, why, wait_ms,
+	log_event(LOG_WARN, "connect_retry", "%s: %s; retrying in %ld ms, for %.1f s more (%s)", what, why, wait_ms,
 		  left_s, strcmp(what, "reconnecting") == 0 ? "--retry-timeout" : "--connect-timeout");
 }
 

@@ -1,6 +1,8 @@
 /* metrics.c - Prometheus text exposition of the load's counters, written as a node_exporter textfile or served over HTTP. */
 #include "metrics.h"
 
+#include "../io/atomic_file.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -347,28 +349,8 @@ double metrics_textfile_last_success(const char *path)
 	return v;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int metrics_write_textfile(const char *path, const struct metrics_snapshot *s, struct err *e)
 {
-	char tmp[PATH_MAX];
-	int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof tmp)
-		return err_set(e, EXIT_CONFIG, "metrics textfile %s: path too long", path);
-
 	struct metrics_snapshot copy = *s;
 	if (!(copy.last_success_seconds > 0))
 		copy.last_success_seconds = metrics_textfile_last_success(path);
@@ -377,29 +359,12 @@ int metrics_write_textfile(const char *path, const struct metrics_snapshot *s, s
 		return err_set(e, EXIT_SOFTWARE, "metrics textfile %s: out of memory", path);
 	metrics_render(&copy, &b);
 
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err_set(e, EXIT_CONFIG, "metrics textfile %s: cannot create %s: %s", path, tmp, strerror(errno));
-		buf_free(&b);
-		return -1;
-	}
-	const char *what = "write";
-	int rc = write_all(fd, b.data, b.len);
+	const char *what;
+	int rc = atomic_file_write(path, b.data, b.len, &what);
 	int saved = errno;
-	if (close(fd) < 0 && rc == 0) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc == 0) {
-		what = "rename";
-		rc = rename(tmp, path);
-		saved = errno;
-	}
 	buf_free(&b);
-	if (rc < 0) {
-		unlink(tmp);
+	if (rc < 0)
 		return err_set(e, EXIT_CONFIG, "metrics textfile %s: cannot %s: %s", path, what, strerror(saved));
-	}
 	return 0;
 }
 

@@ -164,8 +164,9 @@ static int cmp_names(const void *a, const void *b)
 
 /* Files of the spool a run leaves for later, and why. */
 struct spool_left {
-	size_t settling;  /* modified less than --settle seconds ago */
-	size_t temporary; /* .part, .tmp or hidden names: still being written */
+	size_t settling;    /* modified less than --settle seconds ago */
+	size_t temporary;   /* .part, .tmp or hidden names: still being written */
+	size_t not_regular; /* FIFOs, sockets, devices: never loaded */
 };
 
 /* The settled candidate files of this shard, in name order. */
@@ -181,8 +182,12 @@ static int list_spool(const struct options *o, char ***names_out, size_t *n_out,
 	memset(left, 0, sizeof *left);
 	while ((de = readdir(d)) != NULL && n < SPOOL_FILES_MAX) {
 		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || S_ISDIR(st.st_mode))
 			continue;
+		if (!S_ISREG(st.st_mode)) {
+			left->not_regular += run_file_is_candidate(de->d_name);
+			continue;
+		}
 		if (!run_file_is_candidate(de->d_name)) {
 			left->temporary += strcmp(de->d_name, LOCK_NAME) != 0 &&
 					   strncmp(de->d_name, LOCK_NAME ".", strlen(LOCK_NAME) + 1) != 0 &&
@@ -326,6 +331,7 @@ static int run_file(struct engine *eng, const struct options *o, const char *nam
 		/* Something else stands where its rejects go: the file's own problem. */
 		code = s.exit_code = EXIT_CONFIG;
 		s.started = true;
+		s.files = 1;
 		snprintf(s.error, sizeof s.error, "%.900s is in the way of its rejects file: remove it", rej_tmp);
 	} else {
 		unlink(rej_tmp);
@@ -419,14 +425,15 @@ int run_main(const struct options *o)
 	struct monitor *mon = NULL;
 	char **names = NULL;
 	size_t n = 0;
-	struct spool_left left = {0, 0};
+	struct spool_left left = {0, 0, 0};
 	int worst;
 	if (open_spool(o, lock_fds, &e) < 0 || list_spool(o, &names, &n, &left, &e) < 0)
 		goto fail;
 	log_event(LOG_INFO, "spool",
 		  "%s: %zu files to load%s; left for later: %zu settling (changed less than %u s ago, --settle), %zu "
-		  "with temporary names (.part, .tmp, hidden)",
-		  o->spool, n, o->shard_n ? " in this shard" : "", left.settling, o->settle_s, left.temporary);
+		  "with temporary names (.part, .tmp, hidden); %zu not regular files (never loaded)",
+		  o->spool, n, o->shard_n ? " in this shard" : "", left.settling, o->settle_s, left.temporary,
+		  left.not_regular);
 	/* One engine, one set of connections, for every file of the run; its
 	 * connection and the table are checked even when no file waits, so
 	 * that a broken job does not look healthy until files arrive. */

@@ -2,6 +2,7 @@
 #include "summary.h"
 
 #include "../core/buf.h"
+#include "../io/atomic_file.h"
 #include "../io/rejects.h"
 
 #include <errno.h>
@@ -138,30 +139,8 @@ int summary_write_json(const char *path, const struct summary *s)
 		if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
 			rc = -1;
 	} else {
-		size_t pl = strlen(path);
-		char *tmp = malloc(pl + 16);
-		if (tmp == NULL) {
-			buf_free(&b);
-			return -1;
-		}
-		snprintf(tmp, pl + 16, "%s.tmp%ld", path, (long)getpid());
-		FILE *f = fopen(tmp, "w");
-		if (f == NULL) {
-			rc = -1;
-		} else {
-			if (fwrite(b.data, 1, b.len, f) != b.len)
-				rc = -1;
-			if (fclose(f) != 0)
-				rc = -1;
-			if (rc == 0 && rename(tmp, path) < 0)
-				rc = -1;
-			if (rc < 0) {
-				int saved = errno;
-				unlink(tmp);
-				errno = saved;
-			}
-		}
-		free(tmp);
+		const char *what;
+		rc = atomic_file_write(path, b.data, b.len, &what);
 	}
 	buf_free(&b);
 	return rc;

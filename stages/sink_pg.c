@@ -33,18 +33,38 @@ static void first_line(char *dst, size_t dstsz, const char *src)
 	dst[n] = '\0';
 }
 
-/* A login refused for a lack of free connection slots is worth retrying. */
-static bool busy_refusal(const char *m)
+/* Whether a failed connection is worth retrying. The server refusing us
+ * (libpq's message then carries its "FATAL:") is not, unless it is starting
+ * up, shutting down or out of connection slots; failing to reach it is.
+ * Deciding on the message spares a second login (a ping is one): an
+ * authentication failure is logged once by the server, not per probe. */
+static bool connect_retryable(const char *m)
 {
-	return strstr(m, "too many clients") != NULL || strstr(m, "connection slots") != NULL;
+	if (strstr(m, "FATAL:") == NULL)
+		return true;
+	static const char *const busy[] = {"starting up",      "shutting down",    "in recovery",
+					   "too many clients", "connection slots", "not yet accepting connections"};
+	for (size_t i = 0; i < sizeof busy / sizeof busy[0]; i++)
+		if (strstr(m, busy[i]) != NULL)
+			return true;
+	return false;
 }
 
 PGconn *pg_connect(const char *dsn, uint32_t timeout_s, pg_retry_fn *on_retry, void *ctx, struct err *e)
 {
 	const char *conninfo = dsn ? dsn : "";
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+	if (opts == NULL) {
+		char m[512];
+		first_line(m, sizeof m, perr ? perr : "out of memory");
+		PQfreemem(perr);
+		err_set(e, EXIT_CONFIG, "invalid connection string: %s", m);
+		return NULL;
+	}
+	PQconninfoFree(opts);
 	double deadline = clock_mono_s() + timeout_s;
 	long backoff = BACKOFF_MS_MIN;
-	bool refused_once = false;
 	for (;;) {
 		PGconn *c = PQconnectdb(conninfo);
 		if (c != NULL && PQstatus(c) == CONNECTION_OK) {
@@ -55,29 +75,17 @@ PGconn *pg_connect(const char *dsn, uint32_t timeout_s, pg_retry_fn *on_retry, v
 			}
 			return c;
 		}
-		char m[512];
-		first_line(m, sizeof m, c ? PQerrorMessage(c) : "out of memory");
+		char full[1024], m[512];
+		snprintf(full, sizeof full, "%s", c ? PQerrorMessage(c) : "out of memory");
+		first_line(m, sizeof m, full);
 		PQfinish(c);
-		/* Only after a failure (a ping is a session of its own): bad
-		 * parameters and a server that answers but refuses us (password,
-		 * no such role or database) are configuration, not worth a retry;
-		 * a server down or starting up is. */
-		PGPing ping = PQping(conninfo);
-		if (ping == PQPING_NO_ATTEMPT) {
-			err_set(e, EXIT_CONFIG, "invalid connection string: %s", m);
+		if (!connect_retryable(full)) {
+			/* The server's own words are on the message's second line. */
+			const char *fatal = strstr(full, "FATAL:");
+			first_line(m, sizeof m, fatal ? fatal : full);
+			err_set(e, EXIT_CONFIG, "PostgreSQL refused the connection: %s", m);
 			return NULL;
 		}
-		if (ping == PQPING_OK && !busy_refusal(m)) {
-			/* Twice in a row: the server may have come up between the
-			 * failed attempt and the ping. */
-			if (refused_once) {
-				err_set(e, EXIT_CONFIG, "PostgreSQL refused the connection: %s", m);
-				return NULL;
-			}
-			refused_once = true;
-			continue;
-		}
-		refused_once = false;
 		double left_s = deadline - clock_mono_s();
 		if (left_s <= 0) {
 			err_set(e, EXIT_UNAVAILABLE, "PostgreSQL unavailable after %u s: %s", timeout_s, m);

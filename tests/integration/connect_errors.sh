@@ -150,7 +150,7 @@ closed_port() {
 	check "closed port: exit code" 69 "$RC"
 	# shellcheck disable=SC2016 # awk's own fields
 	check_true "closed port: each retry line says its wait, the time left and --connect-timeout" \
-		awk '/event=connect_retry/ { n++; if ($0 !~ /retrying in [0-9]+ ms, for [0-9]+ s more \(--connect-timeout\)/) bad++ }
+		awk '/event=connect_retry/ { n++; if ($0 !~ /retrying in [0-9]+ ms, for [0-9.]+ s more \(--connect-timeout\)/) bad++ }
 			END { exit !(n > 0 && bad == 0) }' "$WORK/closed_port.err"
 	# The last wait is cut to end at the deadline; the others double.
 	# shellcheck disable=SC2016 # awk's own variables
