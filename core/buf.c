@@ -3,6 +3,8 @@
 
 #include "err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 int buf_init(struct buf *b, size_t cap)
@@ -30,4 +32,21 @@ void buf_grow(struct buf *b, size_t n)
 	ASSERT(p != NULL);
 	b->data = p;
 	b->cap = cap;
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	buf_reserve(b, 128);
+	va_start(ap, fmt);
+	int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	ASSERT(n >= 0);
+	if ((size_t)n >= b->cap - b->len) {
+		buf_reserve(b, (size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
 }

@@ -20,6 +20,11 @@ void buf_free(struct buf *b);
  * there is not recoverable mid-chunk. */
 void buf_grow(struct buf *b, size_t n);
 
+/* Appends printf-formatted text (no NUL). */
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends a NUL-terminated string (without its NUL). */
+static inline void buf_puts(struct buf *b, const char *s);
+
 static inline void buf_reserve(struct buf *b, size_t n)
 {
 	if (b->cap - b->len < n)
@@ -30,6 +35,10 @@ static inline void buf_put(struct buf *b, const void *p, size_t n)
 	buf_reserve(b, n);
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
+}
+static inline void buf_puts(struct buf *b, const char *s)
+{
+	buf_put(b, s, strlen(s));
 }
 static inline void buf_putc(struct buf *b, char c)
 {
