@@ -1,6 +1,8 @@
 /* journal.c - append-only, checksummed, fdatasync'ed journal of invalidation key lists, replayed at start-up and compacted by rewrite. */
 #include "journal.h"
 
+#include "crc32c.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -75,58 +77,6 @@ struct journal {
 	uint64_t pend_bytes;
 	struct buf io; /* scratch for reads and the header */
 };
-
-/* ------------------------------------------------------------------ crc32c */
-
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-static uint32_t crc32c_table(uint32_t crc, const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		crc = crc_table[(crc ^ s[i]) & 0xff] ^ (crc >> 8);
-	return crc;
-}
-
-#if defined(__x86_64__)
-/* SSE4.2's crc32 instruction computes the same CRC-32C 8 bytes at a time:
- * the journal checksums every key it writes, so this is on the load's path. */
-__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *s, size_t n)
-{
-	uint64_t c = crc;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, s + i, 8);
-		c = __builtin_ia32_crc32di(c, w);
-	}
-	uint32_t c32 = (uint32_t)c;
-	for (; i < n; i++)
-		c32 = __builtin_ia32_crc32qi(c32, s[i]);
-	return c32;
-}
-#endif
-
-static uint32_t crc32c(uint32_t crc, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	crc = ~crc;
-#if defined(__x86_64__)
-	if (__builtin_cpu_supports("sse4.2"))
-		return ~crc32c_sse42(crc, s, n);
-#endif
-	return ~crc32c_table(crc, s, n);
-}
 
 static void put_le32(unsigned char *p, uint32_t v)
 {
@@ -524,11 +474,39 @@ fail:;
 	return err_set(e, EXIT_TEMPFAIL, "cannot rewrite %s: %s", j->path, strerror(saved));
 }
 
+/* Takes the journal's lock (one process per target), on a file of its own:
+ * compaction replaces the journal file, and a lock on a replaced inode would
+ * no longer exclude anyone. The pid written there is for messages only. */
+static int lock_journal(struct journal *j, const char *lock_path, struct err *e)
+{
+	j->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (j->lock_fd < 0)
+		return err_set(e, EXIT_CONFIG,
+			       "cannot create %s: %s (is the state directory writable? see --state-dir)", lock_path,
+			       strerror(errno));
+	if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		int err = errno;
+		char pid[32] = "";
+		ssize_t r = pread(j->lock_fd, pid, sizeof pid - 1, 0);
+		if (r > 0)
+			pid[strcspn(pid, "\n")] = '\0';
+		if (err == EWOULDBLOCK)
+			return err_set(e, EXIT_TEMPFAIL, "another edonu-ingest process (pid %s) holds the journal %s",
+				       pid[0] ? pid : "unknown", lock_path);
+		return err_set(e, EXIT_CONFIG, "cannot lock %s: %s", lock_path, strerror(err));
+	}
+	/* Failing to write the pid is harmless. */
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(j->lock_fd, 0) != 0 || pwrite(j->lock_fd, pid, (size_t)n, 0) != n)
+		(void)0;
+	return 0;
+}
+
 int journal_open(const char *dir, const char *target, struct journal **out, struct err *e)
 {
 	if (strlen(target) > TARGET_BYTES_MAX)
 		return err_set(e, EXIT_SOFTWARE, "journal target string too long");
-	pthread_once(&crc_once, crc_init);
 	struct journal *j = calloc(1, sizeof *j);
 	if (j == NULL)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
@@ -556,34 +534,9 @@ int journal_open(const char *dir, const char *target, struct journal **out, stru
 		journal_close(j);
 		return err_set(e, EXIT_CONFIG, "state directory %s: %s", dir, strerror(err));
 	}
-	/* The lock lives on its own file: compaction replaces the journal file,
-	 * and a lock on a replaced inode would no longer exclude anyone. */
-	j->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (j->lock_fd < 0) {
-		int err = errno;
+	if (lock_journal(j, lock_path, e) != 0) {
 		journal_close(j);
-		return err_set(e, EXIT_CONFIG,
-			       "cannot create %s: %s (is the state directory writable? see --state-dir)", lock_path,
-			       strerror(err));
-	}
-	if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		int err = errno;
-		char pid[32] = "";
-		ssize_t r = pread(j->lock_fd, pid, sizeof pid - 1, 0);
-		if (r > 0)
-			pid[strcspn(pid, "\n")] = '\0';
-		journal_close(j);
-		if (err == EWOULDBLOCK)
-			return err_set(e, EXIT_TEMPFAIL, "another edonu-ingest process (pid %s) holds the journal %s",
-				       pid[0] ? pid : "unknown", lock_path);
-		return err_set(e, EXIT_CONFIG, "cannot lock %s: %s", lock_path, strerror(err));
-	}
-	{
-		/* The pid is only for the message above; failing to write it is harmless. */
-		char pid[32];
-		int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-		if (ftruncate(j->lock_fd, 0) != 0 || pwrite(j->lock_fd, pid, (size_t)n, 0) != n)
-			(void)0;
+		return -1;
 	}
 	bool created = false;
 	j->fd = open(j->path, O_RDWR | O_CLOEXEC);

@@ -74,6 +74,32 @@ static const char *display_name(const char *path)
 	return path == NULL || strcmp(path, "-") == 0 ? "standard input" : path;
 }
 
+/* The pool of read buffers and the ring that reads into them (registered
+ * when the kernel allows). -1 on out of memory. */
+static int reader_setup_ring(struct reader *r)
+{
+	size_t pool_bytes = (size_t)READ_SLOTS * READ_BUF_BYTES;
+	if (posix_memalign((void **)&r->pool, 4096, pool_bytes) != 0) {
+		r->pool = NULL;
+		return -1;
+	}
+	for (unsigned i = 0; i < READ_SLOTS; i++)
+		r->slots[i].buf = r->pool + (size_t)i * READ_BUF_BYTES;
+	if (io_uring_queue_init(READ_SLOTS * 2, &r->ring, 0) == 0) {
+		r->ring_up = true;
+		/* Registered buffers spare the kernel a page pin per read; without
+		 * them (RLIMIT_MEMLOCK, old kernels) plain reads work the same. */
+		struct iovec iov[READ_SLOTS];
+		for (unsigned i = 0; i < READ_SLOTS; i++)
+			iov[i] = (struct iovec){r->slots[i].buf, READ_BUF_BYTES};
+		r->fixed = io_uring_register_buffers(&r->ring, iov, READ_SLOTS) == 0;
+	} else {
+		/* No io_uring here (seccomp, old kernel): read(2) does the job. */
+		r->plain = true;
+	}
+	return 0;
+}
+
 struct reader *reader_open(const char *path, struct err *e)
 {
 	const char *name = display_name(path);
@@ -135,27 +161,10 @@ struct reader *reader_open(const char *path, struct err *e)
 		r->zkind = zstd_stream_detect(magic, (size_t)n) ? ZSTD_YES : ZSTD_NO;
 	}
 
-	size_t pool_bytes = (size_t)READ_SLOTS * READ_BUF_BYTES;
-	if (posix_memalign((void **)&r->pool, 4096, pool_bytes) != 0) {
-		r->pool = NULL;
+	if (reader_setup_ring(r) != 0) {
 		err_set(e, EXIT_SOFTWARE, "out of memory opening %s", name);
 		reader_close(r);
 		return NULL;
-	}
-	for (unsigned i = 0; i < READ_SLOTS; i++)
-		r->slots[i].buf = r->pool + (size_t)i * READ_BUF_BYTES;
-
-	if (io_uring_queue_init(READ_SLOTS * 2, &r->ring, 0) == 0) {
-		r->ring_up = true;
-		/* Registered buffers spare the kernel a page pin per read; without
-		 * them (RLIMIT_MEMLOCK, old kernels) plain reads work the same. */
-		struct iovec iov[READ_SLOTS];
-		for (unsigned i = 0; i < READ_SLOTS; i++)
-			iov[i] = (struct iovec){r->slots[i].buf, READ_BUF_BYTES};
-		r->fixed = io_uring_register_buffers(&r->ring, iov, READ_SLOTS) == 0;
-	} else {
-		/* No io_uring here (seccomp, old kernel): read(2) does the job. */
-		r->plain = true;
 	}
 	if (r->zkind == ZSTD_YES && (r->z = zstd_stream_create()) == NULL) {
 		err_set(e, EXIT_SOFTWARE, "out of memory opening %s", name);
