@@ -2,6 +2,7 @@
 #include "parse_ndjson.h"
 
 #include "../core/err.h"
+#include "format.h"
 #include "json_lex.h"
 #include "utf8.h"
 
@@ -380,3 +381,21 @@ syntax:
 	snprintf(msg, msgsz, "%s", json_lex_message(JSON_LEX_SYNTAX));
 	return -1;
 }
+
+/* The codec's operation: the record is its line up to the LF; blank lines
+ * the framer left after it are not part of it (stages/frame.h). Every
+ * mapped field gets a value or NULL, so the field count always matches. */
+static int ndjson_parse_chunk_record(const struct format_conf *conf, const struct chunk *c, uint32_t i,
+				     struct field *fields, uint32_t fields_max, struct buf *scratch,
+				     uint32_t *unknown_keys, char *msg, size_t msgsz)
+{
+	ASSERT(conf->ndjson->nfields <= fields_max);
+	const char *rec = c->data + c->rec_off[i];
+	size_t n = c->rec_off[i + 1] - c->rec_off[i];
+	const char *nl = memchr(rec, '\n', n);
+	size_t len = nl != NULL ? (size_t)(nl - rec) : n;
+	return ndjson_parse_record(conf->ndjson, rec, len, fields, scratch, unknown_keys, msg, msgsz);
+}
+
+const struct format_ops format_ndjson = {
+    .name = "ndjson", .format = FORMAT_NDJSON, .parse_record = ndjson_parse_chunk_record};

@@ -1,0 +1,205 @@
+/* codec.c - one chunk of records to binary COPY tuples and text COPY lines, through the source's format, mapping and the encoders. */
+#include "codec.h"
+
+#include "../core/err.h"
+#include "../core/limits.h"
+#include "encode.h"
+#include "parse_text.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Bytes of a message about one record (encoders and parsers cut theirs to
+ * fit). */
+#define CODEC_MSG_BYTES 512
+
+struct codec {
+	uint32_t records_max;
+	size_t chunk_bytes;
+	struct buf scratch;   /* parsed fields that needed rewriting, one record at a time */
+	struct buf bin;       /* binary COPY tuples, no header or trailer */
+	struct buf txt;       /* text COPY lines */
+	struct field *fields; /* FIELDS_MAX */
+	/* records_max + 1 each: tuple k is bin[bin_off[k] .. bin_off[k+1]),
+	 * from record bin_rec[k]; the same for lines. */
+	uint32_t *bin_off, *bin_rec, *txt_off, *txt_rec;
+};
+
+struct codec *codec_create(uint32_t records_max, size_t chunk_bytes)
+{
+	struct codec *k = calloc(1, sizeof *k);
+	if (k == NULL)
+		return NULL;
+	k->records_max = records_max;
+	k->chunk_bytes = chunk_bytes;
+	size_t offs = ((size_t)records_max + 1) * sizeof(uint32_t);
+	/* Encoded tuples take about as much room as their text; start there
+	 * and let a rare wide chunk grow the buffer. Deferred records are
+	 * rare: their lines start small. */
+	bool ok = buf_init(&k->scratch, chunk_bytes) == 0 && buf_init(&k->bin, chunk_bytes + chunk_bytes / 2) == 0 &&
+		  buf_init(&k->txt, 64 << 10) == 0;
+	k->fields = calloc(FIELDS_MAX, sizeof *k->fields);
+	k->bin_off = malloc(offs);
+	k->bin_rec = malloc(offs);
+	k->txt_off = malloc(offs);
+	k->txt_rec = malloc(offs);
+	if (!ok || !k->fields || !k->bin_off || !k->bin_rec || !k->txt_off || !k->txt_rec) {
+		codec_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void codec_free(struct codec *k)
+{
+	if (k == NULL)
+		return;
+	buf_free(&k->scratch);
+	buf_free(&k->bin);
+	buf_free(&k->txt);
+	free(k->fields);
+	free(k->bin_off);
+	free(k->bin_rec);
+	free(k->txt_off);
+	free(k->txt_rec);
+	free(k);
+}
+
+int codec_parse_record(struct codec *k, const struct codec_source *s, const struct chunk *c, uint32_t i,
+		       const struct field **fields, uint64_t *unknown_keys, char *msg, size_t msgsz,
+		       const char **column)
+{
+	*column = NULL;
+	*fields = k->fields;
+	if (c->rec_flags[i] & REC_TOO_LONG) {
+		snprintf(msg, msgsz, "record is longer than %zu bytes, the most a chunk holds", k->chunk_bytes);
+		return -1;
+	}
+	k->scratch.len = 0;
+	uint32_t unknown = 0;
+	int nf = s->format->parse_record(&s->conf, c, i, k->fields, FIELDS_MAX, &k->scratch, &unknown, msg, msgsz);
+	if (nf < 0)
+		return -1;
+	*unknown_keys += unknown;
+	if (transform_check_fields(s->map, s->table, (uint32_t)nf, msg, msgsz, column) < 0)
+		return -1;
+	return nf;
+}
+
+/* Appends record fields as one text COPY line (tab, \N, escapes), and the
+ * record's index as a last field when rec >= 0. */
+static void put_text_line(struct buf *out, const struct field *f, uint32_t n, int64_t rec)
+{
+	for (uint32_t j = 0; j < n; j++) {
+		if (j > 0)
+			buf_putc(out, '\t');
+		if (f[j].null)
+			buf_put(out, "\\N", 2);
+		else
+			text_escape_value('\t', f[j].ptr, f[j].len, out);
+	}
+	if (rec >= 0) {
+		char num[24];
+		int len = snprintf(num, sizeof num, "\t%lld", (long long)rec);
+		buf_put(out, num, (size_t)len);
+	}
+	buf_putc(out, '\n');
+}
+
+enum record_outcome {
+	RECORD_BINARY,   /* its tuple is in k->bin (less the upsert's index) */
+	RECORD_DEFERRED, /* the server decides: it goes as a text line */
+	RECORD_REJECTED, /* msg and *column say why */
+};
+
+/* Encodes a parsed record's fields as a binary COPY tuple of nf fields, plus
+ * one for the upsert's index when staged. Every field is tried, so that a
+ * certain reject wins over a deferral of an earlier field; only a binary
+ * record leaves bytes in k->bin. */
+static enum record_outcome encode_record(struct codec *k, const struct codec_source *s, const struct field *f, int nf,
+					 bool staged, char *msg, size_t msgsz, const char **column)
+{
+	const struct mapping *m = s->map;
+	const struct table_info *t = s->table;
+	if (!m->all_binary)
+		return RECORD_DEFERRED;
+	size_t start = k->bin.len;
+	encode_tuple_begin(&k->bin, (uint16_t)(nf + staged));
+	bool defer = false;
+	for (int j = 0; j < nf; j++) {
+		if (f[j].null) {
+			if (!defer)
+				encode_null(&k->bin);
+			continue;
+		}
+		const struct enc_column *col = &t->cols[m->col[j]].enc;
+		size_t before = k->bin.len;
+		enum enc_status st = encode_binary(col, &t->session, f[j].ptr, f[j].len, &k->bin, msg, msgsz);
+		if (st == ENC_REJECT) {
+			k->bin.len = start;
+			*column = col->name;
+			return RECORD_REJECTED;
+		}
+		if (st == ENC_DEFER)
+			defer = true;
+		if (defer)
+			k->bin.len = before;
+	}
+	if (defer) {
+		k->bin.len = start;
+		return RECORD_DEFERRED;
+	}
+	return RECORD_BINARY;
+}
+
+int codec_encode_chunk(struct codec *k, const struct codec_source *s, const struct chunk *c,
+		       const struct codec_hooks *h, struct sink_batch *b, struct codec_stats *st)
+{
+	/* Upserts: each tuple ends with its record's index (see transform.h). */
+	bool staged = s->map->stage_sql != NULL;
+	ASSERT(c->nrecords <= k->records_max);
+	char msg[CODEC_MSG_BYTES];
+	uint32_t nbin = 0, ntxt = 0;
+	k->bin.len = 0;
+	k->txt.len = 0;
+	k->bin_off[0] = 0;
+	k->txt_off[0] = 0;
+	*st = (struct codec_stats){0};
+	for (uint32_t i = 0; i < c->nrecords; i++) {
+		const struct field *f;
+		const char *column;
+		int nf = codec_parse_record(k, s, c, i, &f, &st->unknown_keys, msg, sizeof msg, &column);
+		enum record_outcome out =
+		    nf < 0 ? RECORD_REJECTED : encode_record(k, s, f, nf, staged, msg, sizeof msg, &column);
+		if (out == RECORD_REJECTED) {
+			if (h->reject != NULL)
+				h->reject(h->ctx, i, column, msg);
+			st->rejected++;
+			continue;
+		}
+		if (h->accept != NULL && h->accept(h->ctx, i, f, (uint32_t)nf) < 0)
+			return -1;
+		if (out == RECORD_BINARY) {
+			if (staged)
+				encode_int4(&k->bin, (int32_t)i);
+			k->bin_rec[nbin] = i;
+			k->bin_off[++nbin] = (uint32_t)k->bin.len;
+		} else {
+			put_text_line(&k->txt, f, (uint32_t)nf, staged ? (int64_t)i : -1);
+			k->txt_rec[ntxt] = i;
+			k->txt_off[++ntxt] = (uint32_t)k->txt.len;
+		}
+	}
+	*b = (struct sink_batch){
+	    .bin = &k->bin,
+	    .bin_off = k->bin_off,
+	    .bin_rec = k->bin_rec,
+	    .nbin = nbin,
+	    .txt = &k->txt,
+	    .txt_off = k->txt_off,
+	    .txt_rec = k->txt_rec,
+	    .ntxt = ntxt,
+	};
+	return 0;
+}

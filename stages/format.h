@@ -1,0 +1,49 @@
+/* format.h - what an input format gives the codec: its name and how one record of a chunk becomes fields. */
+#ifndef EDONU_FORMAT_H
+#define EDONU_FORMAT_H
+
+#include "../core/buf.h"
+#include "../core/chunk.h"
+#include "record.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ndjson_map;
+
+/* A source's settings that its format reads: set once per source and
+ * read-only after, so that every worker may share them. */
+struct format_conf {
+	const struct dialect *dialect;   /* every format: at least its format */
+	const struct ndjson_map *ndjson; /* NDJSON: which key fills which field */
+};
+
+/* Parses record i of c (never a REC_TOO_LONG one: the codec rejects those
+ * unparsed) into at most fields_max fields. Fields point into the chunk or
+ * into scratch, which the parser appends to and reserves room in itself,
+ * so that it never moves while this record's fields point into it; the
+ * caller empties it before each record (or reserves the chunk's bytes plus
+ * one per record ahead, to keep every record's fields of a chunk). Adds to
+ * *unknown_keys the keys that name no field (NDJSON). Returns the field
+ * count, or -1 with PostgreSQL's message in msg. */
+typedef int format_parse_fn(const struct format_conf *conf, const struct chunk *c, uint32_t i, struct field *fields,
+			    uint32_t fields_max, struct buf *scratch, uint32_t *unknown_keys, char *msg, size_t msgsz);
+
+/* One input format: each parser file (parse_csv.c, parse_text.c,
+ * parse_ndjson.c) defines one, and format_ops_for lists them. A new format
+ * is a parser file pair with its struct, a value of enum input_format and
+ * a line in that list. */
+struct format_ops {
+	const char *name; /* as --format names it */
+	enum input_format format;
+	format_parse_fn *parse_record;
+};
+
+extern const struct format_ops format_csv;
+extern const struct format_ops format_text;
+extern const struct format_ops format_ndjson;
+
+/* The format's operations; NULL for FORMAT_AUTO (decided before parsing). */
+const struct format_ops *format_ops_for(enum input_format format);
+
+#endif
