@@ -51,29 +51,17 @@ static void worker_free_capacity(struct worker *w)
 		chunk_free(w->chunks[k]);
 		w->chunks[k] = NULL;
 	}
-	buf_free(&w->scratch);
-	buf_free(&w->bin);
-	free(w->bin_off);
-	free(w->bin_rec);
-	free(w->txt_off);
-	free(w->txt_rec);
+	codec_free(w->codec);
+	w->codec = NULL;
 	free(w->refused);
-	w->bin_off = w->bin_rec = w->txt_off = w->txt_rec = NULL;
 	w->refused = NULL;
 }
 
 static int worker_alloc_capacity(struct worker *w, uint32_t rmax, size_t chunk_bytes, struct err *e)
 {
-	/* Encoded tuples take about as much room as their text; start there
-	 * and let a rare wide chunk grow the buffer. */
-	if (buf_init(&w->scratch, chunk_bytes) < 0 || buf_init(&w->bin, chunk_bytes + chunk_bytes / 2) < 0)
-		return err_set(e, EXIT_SOFTWARE, "out of memory");
-	w->bin_off = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
-	w->bin_rec = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
-	w->txt_off = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
-	w->txt_rec = malloc(((size_t)rmax + 1) * sizeof(uint32_t));
+	w->codec = codec_create(rmax, chunk_bytes);
 	w->refused = calloc(rmax ? rmax : 1, 1);
-	if (!w->bin_off || !w->bin_rec || !w->txt_off || !w->txt_rec || !w->refused)
+	if (w->codec == NULL || w->refused == NULL)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	for (uint32_t k = 0; k < CHUNKS_PER_WORKER; k++) {
 		struct chunk *c = chunk_create(rmax, chunk_bytes);
@@ -94,11 +82,7 @@ static int worker_create(struct engine *eng, struct worker *w, struct err *e)
 	w->done = ring_create(WORKER_RING_SLOTS);
 	if (w->todo == NULL || w->done == NULL || sem_init(&w->todo_sem, 0, 0) < 0)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
-	if (buf_init(&w->pending, 16 << 10) < 0 || buf_init(&w->ledger_rows, 16 << 10) < 0 ||
-	    buf_init(&w->txt, 64 << 10) < 0)
-		return err_set(e, EXIT_SOFTWARE, "out of memory");
-	w->fields = calloc(FIELDS_MAX, sizeof *w->fields);
-	if (w->fields == NULL)
+	if (buf_init(&w->pending, 16 << 10) < 0 || buf_init(&w->ledger_rows, 16 << 10) < 0)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	if (worker_alloc_capacity(w, eng->batch_rows, eng->chunk_bytes, e) < 0)
 		return -1;
@@ -202,8 +186,6 @@ void workers_destroy(struct engine *eng)
 		sem_destroy(&w->todo_sem);
 		buf_free(&w->pending);
 		buf_free(&w->ledger_rows);
-		buf_free(&w->txt);
-		free(w->fields);
 	}
 	free(eng->workers);
 	eng->workers = NULL;

@@ -8,6 +8,7 @@
 #include "../core/ring.h"
 #include "../io/rejects.h"
 #include "../io/replay.h"
+#include "../stages/codec.h"
 #include "../stages/parse_ndjson.h"
 #include "../stages/record.h"
 #include "../stages/sink_pg.h"
@@ -79,25 +80,19 @@ struct worker {
 	struct pgsink *sink;
 	const struct source *cur_src;
 	struct chunk *chunks[CHUNKS_PER_WORKER];
+	struct codec_source codec_src; /* cur_src as the codec reads it */
 	/* Per-chunk work space, sized at start-up for a full chunk. */
-	struct buf scratch;
-	struct buf pending;     /* the chunk's rejects: to the ledger with its COMMIT, then to the file */
-	struct buf ledger_rows; /* the chunk's rejects as rows of edonu_ingest.rejects */
-	struct buf bin;
-	struct buf txt;
-	struct field *fields;
-	uint32_t *bin_off, *bin_rec, *txt_off, *txt_rec;
+	struct codec *codec;        /* fields, encoded tuples and text lines */
+	struct buf pending;         /* the chunk's rejects: to the ledger with its COMMIT, then to the file */
+	struct buf ledger_rows;     /* the chunk's rejects as rows of edonu_ingest.rejects */
 	struct cache_worker *cache; /* NULL without --invalidate/--bump */
 	/* The main thread cancels the statement in flight with this when a stop
 	 * signal is not heeded in time; renewed on each reconnection. */
 	pthread_mutex_t cancel_lock;
 	PGcancel *cancel;
-	uint8_t *refused;  /* per record of the chunk: refused by the server this attempt */
-	bool keys_partial; /* the key set leaves out refused records */
-	long merged;       /* rows the chunk's commit wrote through merge; -1: unknown or no merge */
-	const struct chunk *cur_chunk;
-	const struct sink_batch *cur_batch;
-	size_t client_mark;          /* w->pending up to here: rejects found before the server saw the chunk */
+	uint8_t *refused;            /* per record of the chunk: refused by the server this attempt */
+	bool keys_partial;           /* the key set leaves out refused records */
+	long merged;                 /* rows the chunk's commit wrote through merge; -1: unknown or no merge */
 	uint64_t chunk_unknown_keys; /* NDJSON keys naming no column in this chunk, counted once it commits */
 	/* Where the last reject's line was computed, so that the next one in
 	 * the same chunk continues from there instead of from the start. */

@@ -3,10 +3,7 @@
 #include "../core/clock.h"
 #include "load.h"
 
-#include "../stages/encode.h"
-#include "../stages/frame.h"
-#include "../stages/parse_csv.h"
-#include "../stages/parse_ndjson.h"
+#include "../stages/codec.h"
 #include "../stages/parse_text.h"
 #include "../stages/sink_pg.h"
 #include "../stages/utf8.h"
@@ -64,11 +61,19 @@ static void turn_pass(struct load *ld, uint64_t order)
 	pthread_mutex_unlock(&ld->turn_lock);
 }
 
+/* The chunk in hand, for the codec's and the sink's hooks. */
+struct chunk_job {
+	struct worker *w;
+	const struct chunk *c;
+	const struct sink_batch *b; /* its batch, once encoded */
+	size_t client_mark;         /* w->pending up to here: rejects found before the server saw the chunk */
+};
+
 /* The sink's hook before an upsert's merge: the chunk's turn. */
 static int before_target(void *ctx, struct err *e)
 {
-	struct worker *w = ctx;
-	if (turn_wait(w->ld, w->cur_chunk->order) < 0)
+	const struct chunk_job *job = ctx;
+	if (turn_wait(job->w->ld, job->c->order) < 0)
 		return err_set(e, EXIT_SOFTWARE, "stopped by an earlier error before its turn to merge");
 	return 0;
 }
@@ -280,166 +285,30 @@ static void on_server_reject(void *ctx, uint32_t rec, const char *sqlstate, cons
 	add_reject(ctx, rec, column, sqlstate, message);
 }
 
-/* Appends record fields as one text COPY line (tab, \N, escapes), and the
- * record's index as a last field when rec >= 0. */
-static void put_text_line(struct buf *out, const struct field *f, uint32_t n, int64_t rec)
+static void on_client_reject(void *ctx, uint32_t rec, const char *column, const char *message)
 {
-	for (uint32_t k = 0; k < n; k++) {
-		if (k > 0)
-			buf_putc(out, '\t');
-		if (f[k].null)
-			buf_put(out, "\\N", 2);
-		else
-			text_escape_value('\t', f[k].ptr, f[k].len, out);
-	}
-	if (rec >= 0) {
-		char num[24];
-		int len = snprintf(num, sizeof num, "\t%lld", (long long)rec);
-		buf_put(out, num, (size_t)len);
-	}
-	buf_putc(out, '\n');
+	const struct chunk_job *job = ctx;
+	add_reject(job->w, rec, column, NULL, message);
 }
 
-/* Splits record i of c into w->fields and checks its field count. Returns the
- * field count, or -1 with msg (and *column when one is to blame). */
-static int parse_record(struct worker *w, const struct chunk *c, uint32_t i, char *msg, size_t msgsz,
-			const char **column)
-{
-	const struct dialect *d = &c->src->dialect;
-	*column = NULL;
-	if (c->rec_flags[i] & REC_TOO_LONG) {
-		snprintf(msg, msgsz, "record is longer than %zu bytes, the most a chunk holds", w->ld->chunk_bytes);
-		return -1;
-	}
-	const char *rec = c->data + c->rec_off[i];
-	size_t len;
-	if (d->format == FORMAT_NDJSON) {
-		/* The line up to its LF; blank lines the framer left after it
-		 * are not part of it. Every mapped field gets a value or NULL,
-		 * so there is no field count to check. */
-		size_t n = c->rec_off[i + 1] - c->rec_off[i];
-		const char *nl = memchr(rec, '\n', n);
-		len = nl != NULL ? (size_t)(nl - rec) : n;
-		w->scratch.len = 0;
-		uint32_t unknown = 0;
-		int nf = ndjson_parse_record(&c->src->ndjson, rec, len, w->fields, &w->scratch, &unknown, msg, msgsz);
-		w->chunk_unknown_keys += unknown;
-		return nf;
-	}
-	if (frame_record_data(c, i, d->format != FORMAT_TEXT, &len, msg, msgsz) < 0)
-		return -1;
-	w->scratch.len = 0;
-	buf_reserve(&w->scratch, len + 1);
-	int nf = d->format == FORMAT_TEXT
-		     ? text_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, msgsz)
-		     : csv_parse_record(d, rec, len, w->fields, FIELDS_MAX, &w->scratch, msg, msgsz);
-	if (nf < 0)
-		return -1;
-	if (transform_check_fields(&c->src->map, &w->ld->table, (uint32_t)nf, msg, msgsz, column) < 0)
-		return -1;
-	return nf;
-}
-
-/* Adds the cache keys of the record in w->fields; a key that cannot be
- * rendered exactly stops the load (a missing invalidation is a stale cache). */
-static int add_keys(struct worker *w, const struct chunk *c)
+/* Adds the cache keys of a record; a key that cannot be rendered exactly
+ * stops the load (a missing invalidation is a stale cache). */
+static int add_keys(struct worker *w, const struct chunk *c, const struct field *fields)
 {
 	struct err e;
 	err_clear(&e);
-	if (cache_worker_add(w->cache, &c->src->templates, &w->ld->table, w->fields, &e) < 0) {
+	if (cache_worker_add(w->cache, &c->src->templates, &w->ld->table, fields, &e) < 0) {
 		load_fail(w->ld, &e);
 		return -1;
 	}
 	return 0;
 }
 
-/* Parse, map and encode every record; rejects what is certainly bad. */
-static int encode_chunk(struct worker *w, const struct chunk *c, struct sink_batch *b)
+/* The codec's hook for each accepted record: its cache keys. */
+static int on_accept(void *ctx, uint32_t rec, const struct field *fields, uint32_t nfields)
 {
-	const struct mapping *m = &c->src->map;
-	const struct table_info *t = &w->ld->table;
-	const struct enc_session *sess = &t->session;
-	/* Upserts: each tuple ends with its record's index (see transform.h). */
-	bool staged = m->stage_sql != NULL;
-	char msg[512];
-	uint32_t nbin = 0, ntxt = 0;
-	w->bin.len = 0;
-	w->txt.len = 0;
-	w->bin_off[0] = 0;
-	w->txt_off[0] = 0;
-	if (w->cache)
-		cache_worker_begin(w->cache);
-	w->keys_partial = false;
-	w->chunk_unknown_keys = 0;
-
-	for (uint32_t i = 0; i < c->nrecords; i++) {
-		const char *column;
-		int nf = parse_record(w, c, i, msg, sizeof msg, &column);
-		if (nf < 0) {
-			add_reject(w, i, column, NULL, msg);
-			continue;
-		}
-		bool defer = !m->all_binary;
-		if (!defer) {
-			size_t start = w->bin.len;
-			encode_tuple_begin(&w->bin, (uint16_t)(nf + staged));
-			bool rejected = false;
-			for (int k = 0; k < nf; k++) {
-				const struct field *f = &w->fields[k];
-				if (f->null) {
-					if (!defer)
-						encode_null(&w->bin);
-					continue;
-				}
-				const struct enc_column *col = &t->cols[m->col[k]].enc;
-				size_t before = w->bin.len;
-				enum enc_status st = encode_binary(col, sess, f->ptr, f->len, &w->bin, msg, sizeof msg);
-				if (st == ENC_REJECT) {
-					add_reject(w, i, col->name, NULL, msg);
-					rejected = true;
-					break;
-				}
-				if (st == ENC_DEFER) {
-					/* Keep checking the other fields: a certain reject
-					 * still wins over a deferral. */
-					defer = true;
-				}
-				if (defer)
-					w->bin.len = before;
-			}
-			if (rejected) {
-				w->bin.len = start;
-				continue;
-			}
-			if (!defer) {
-				if (w->cache && add_keys(w, c) < 0)
-					return -1;
-				if (staged)
-					encode_int4(&w->bin, (int32_t)i);
-				w->bin_rec[nbin] = i;
-				w->bin_off[++nbin] = (uint32_t)w->bin.len;
-				continue;
-			}
-			w->bin.len = start;
-		}
-		if (w->cache && add_keys(w, c) < 0)
-			return -1;
-		put_text_line(&w->txt, w->fields, (uint32_t)nf, staged ? (int64_t)i : -1);
-		w->txt_rec[ntxt] = i;
-		w->txt_off[++ntxt] = (uint32_t)w->txt.len;
-	}
-	*b = (struct sink_batch){
-	    .bin = &w->bin,
-	    .bin_off = w->bin_off,
-	    .bin_rec = w->bin_rec,
-	    .nbin = nbin,
-	    .txt = &w->txt,
-	    .txt_off = w->txt_off,
-	    .txt_rec = w->txt_rec,
-	    .ntxt = ntxt,
-	};
-	atomic_fetch_add_explicit(&w->n.deferred, ntxt, memory_order_relaxed);
-	return 0;
+	const struct chunk_job *job = ctx;
+	return add_keys(job->w, job->c, fields);
 }
 
 /* Rebuilds the chunk's key set from the records sent to the server, less
@@ -450,8 +319,8 @@ static int rebuild_keys(struct worker *w, const struct chunk *c, const struct si
 	cache_worker_begin(w->cache);
 	char msg[512];
 	const char *column;
-	/* The chunk's unknown keys were counted by its first parse. */
-	uint64_t unknown_keys = w->chunk_unknown_keys;
+	const struct field *fields;
+	uint64_t unknown_keys = 0; /* the chunk's were counted by its first parse */
 	for (int pass = 0; pass < 2; pass++) {
 		const uint32_t *rec = pass == 0 ? b->bin_rec : b->txt_rec;
 		uint32_t n = pass == 0 ? b->nbin : b->ntxt;
@@ -459,12 +328,12 @@ static int rebuild_keys(struct worker *w, const struct chunk *c, const struct si
 			if (w->refused[rec[k]])
 				continue;
 			/* These records parsed once already. */
-			ASSERT(parse_record(w, c, rec[k], msg, sizeof msg, &column) >= 0);
-			if (add_keys(w, c) < 0)
+			ASSERT(codec_parse_record(w->codec, &w->codec_src, c, rec[k], &fields, &unknown_keys, msg,
+						  sizeof msg, &column) >= 0);
+			if (add_keys(w, c, fields) < 0)
 				return -1;
 		}
 	}
-	w->chunk_unknown_keys = unknown_keys;
 	return 0;
 }
 
@@ -473,22 +342,23 @@ static int rebuild_keys(struct worker *w, const struct chunk *c, const struct si
  * journal. */
 static int before_commit(void *ctx, struct err *e)
 {
-	struct worker *w = ctx;
-	const struct chunk *c = w->cur_chunk;
+	const struct chunk_job *job = ctx;
+	struct worker *w = job->w;
+	const struct chunk *c = job->c;
 	if (c->src->ledger.source_id[0] && record_rejects(w, c, e) < 0)
 		return -1;
 	if (w->cache == NULL)
 		return 0;
-	bool refusals = w->pending.len > w->client_mark;
+	bool refusals = w->pending.len > job->client_mark;
 	bool changed = refusals || w->keys_partial;
 	if (changed) {
 		memset(w->refused, 0, c->nrecords);
-		for (size_t off = w->client_mark; off < w->pending.len;) {
+		for (size_t off = job->client_mark; off < w->pending.len;) {
 			const struct pending_reject *p = (const void *)(w->pending.data + off);
 			w->refused[p->rec] = 1;
 			off += pending_size(p);
 		}
-		if (rebuild_keys(w, c, w->cur_batch) < 0)
+		if (rebuild_keys(w, c, job->b) < 0)
 			return err_set(e, EXIT_CONFIG, "cache keys could not be rendered");
 		w->keys_partial = refusals;
 	}
@@ -592,23 +462,80 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 	}
 }
 
+/* Parses, maps and encodes every record of the chunk into *b; the codec's
+ * rejects wait in w->pending, and each accepted record's cache keys go to
+ * the key set. -1 when a key could not be rendered (the load is failed). */
+static int encode_chunk(struct worker *w, const struct chunk_job *job, struct sink_batch *b)
+{
+	const struct source *src = job->c->src;
+	if (w->cur_src != src) {
+		pgsink_set_statements(w->sink, &src->statements);
+		w->codec_src = (struct codec_source){
+		    .format = format_ops_for(src->dialect.format),
+		    .conf = {.dialect = &src->dialect, .ndjson = &src->ndjson},
+		    .map = &src->map,
+		    .table = &w->ld->table,
+		};
+		ASSERT(w->codec_src.format != NULL);
+		w->cur_src = src;
+	}
+	if (w->cache)
+		cache_worker_begin(w->cache);
+	w->keys_partial = false;
+	struct codec_hooks h = {.reject = on_client_reject, .accept = w->cache ? on_accept : NULL, .ctx = (void *)job};
+	struct codec_stats st;
+	if (codec_encode_chunk(w->codec, &w->codec_src, job->c, &h, b, &st) < 0)
+		return -1;
+	w->chunk_unknown_keys = st.unknown_keys;
+	atomic_fetch_add_explicit(&w->n.deferred, b->ntxt, memory_order_relaxed);
+	return 0;
+}
+
+/* A committed chunk: its rejects to the rejects file, the counters, and
+ * --max-rejects. */
+static void chunk_done(struct worker *w, const struct chunk *c, long committed, uint64_t encode_ns, uint64_t sink_ns)
+{
+	struct load *ld = w->ld;
+	uint64_t nrej = flush_rejects(w, c);
+	atomic_fetch_add_explicit(&w->n.rejected, nrej, memory_order_relaxed);
+	/* With ON CONFLICT DO NOTHING the merge wrote only the records whose
+	 * key was new (and the first of a key repeated in the chunk). */
+	uint64_t ignored = 0;
+	if (ld->o->on_conflict == CONFLICT_IGNORE && w->merged >= 0 && w->merged <= committed)
+		ignored = (uint64_t)(committed - w->merged);
+	atomic_fetch_add_explicit(&w->n.loaded, (uint64_t)committed - ignored, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->n.ignored, ignored, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->n.batches, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->n.unknown_keys, w->chunk_unknown_keys, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->n.parse_ns, encode_ns, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->n.sink_ns, sink_ns, memory_order_relaxed);
+	if (!ld->o->dry_run)
+		metrics_histogram_observe(monitor_commit_histogram(ld->eng->mon), (double)sink_ns / 1e9);
+	atomic_store_explicit(&w->n.statements, pgsink_statements(w->sink), memory_order_relaxed);
+	atomic_store_explicit(&w->n.isolation_retries, pgsink_isolation_retries(w->sink), memory_order_relaxed);
+	if (nrej > 0) {
+		uint64_t total = atomic_fetch_add(&ld->rejected_total, nrej) + nrej;
+		if (total > ld->o->max_rejects) {
+			struct err e;
+			err_set(&e, EXIT_DATAERR,
+				"more than %llu records rejected (--max-rejects): stopped; what was committed stays",
+				(unsigned long long)ld->o->max_rejects);
+			load_fail(ld, &e);
+		}
+	}
+}
+
 static void process_chunk(struct worker *w, struct chunk *c)
 {
 	struct load *ld = w->ld;
 	const struct source *src = c->src;
-	if (w->cur_src != src) {
-		pgsink_set_statements(w->sink, &src->statements);
-		w->cur_src = src;
-	}
 	uint64_t t0 = clock_mono_ns();
 	struct sink_batch b;
+	struct chunk_job job = {.w = w, .c = c, .b = &b};
 	w->pending.len = 0;
-	if (encode_chunk(w, c, &b) < 0)
+	if (encode_chunk(w, &job, &b) < 0)
 		return;
-	size_t client_mark = w->pending.len;
-	w->client_mark = client_mark;
-	w->cur_chunk = c;
-	w->cur_batch = &b;
+	job.client_mark = w->pending.len;
 	if (w->cache && !ld->o->dry_run) {
 		struct err e;
 		err_clear(&e);
@@ -620,7 +547,7 @@ static void process_chunk(struct worker *w, struct chunk *c)
 	b.before_commit = before_commit;
 	if (ld->ordered)
 		b.before_target = before_target;
-	b.before_commit_ctx = w;
+	b.before_commit_ctx = &job;
 	uint64_t t1 = clock_mono_ns();
 	long committed;
 	w->merged = -1;
@@ -635,7 +562,7 @@ static void process_chunk(struct worker *w, struct chunk *c)
 		b.records = c->nrecords;
 		/* A chunk whose records were all rejected still gets its
 		 * ledger row, so that a rerun does not reject them again. */
-		committed = commit_with_retry(w, c, &b, client_mark);
+		committed = commit_with_retry(w, c, &b, job.client_mark);
 	}
 	uint64_t t2 = clock_mono_ns();
 	if (ld->ordered)
@@ -644,33 +571,7 @@ static void process_chunk(struct worker *w, struct chunk *c)
 		return;
 	if (w->cache && !ld->o->dry_run)
 		cache_worker_send(w->cache);
-	uint64_t nrej = flush_rejects(w, c);
-	atomic_fetch_add_explicit(&w->n.rejected, nrej, memory_order_relaxed);
-	/* With ON CONFLICT DO NOTHING the merge wrote only the records whose
-	 * key was new (and the first of a key repeated in the chunk). */
-	uint64_t ignored = 0;
-	if (ld->o->on_conflict == CONFLICT_IGNORE && w->merged >= 0 && w->merged <= committed)
-		ignored = (uint64_t)(committed - w->merged);
-	atomic_fetch_add_explicit(&w->n.loaded, (uint64_t)committed - ignored, memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->n.ignored, ignored, memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->n.batches, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->n.unknown_keys, w->chunk_unknown_keys, memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->n.parse_ns, t1 - t0, memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->n.sink_ns, t2 - t1, memory_order_relaxed);
-	if (!ld->o->dry_run)
-		metrics_histogram_observe(monitor_commit_histogram(ld->eng->mon), (double)(t2 - t1) / 1e9);
-	atomic_store_explicit(&w->n.statements, pgsink_statements(w->sink), memory_order_relaxed);
-	atomic_store_explicit(&w->n.isolation_retries, pgsink_isolation_retries(w->sink), memory_order_relaxed);
-	if (nrej > 0) {
-		uint64_t total = atomic_fetch_add(&ld->rejected_total, nrej) + nrej;
-		if (total > ld->o->max_rejects) {
-			struct err e;
-			err_set(&e, EXIT_DATAERR,
-				"more than %llu records rejected (--max-rejects): stopped; what was committed stays",
-				(unsigned long long)ld->o->max_rejects);
-			load_fail(ld, &e);
-		}
-	}
+	chunk_done(w, c, committed, t1 - t0, t2 - t1);
 }
 
 static void *worker_main(void *arg)
