@@ -1,5 +1,6 @@
 /* gen.c - deterministic synthetic ERP records: the orders and wide shapes as CSV or NDJSON, with bad records on request. */
 #include "gen.h"
+#include "gen_put.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -131,156 +132,6 @@ static inline uint64_t rng_next(uint64_t *s)
 static inline uint64_t rng_below(uint64_t *s, uint64_t n)
 {
 	return rng_next(s) % n;
-}
-
-/* ---- formatting ------------------------------------------------------- */
-
-static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-				     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-				     "8081828384858687888990919293949596979899";
-
-static inline char *put_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-	char *t = tmp + sizeof tmp;
-	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
-		v /= 100;
-		t -= 2;
-		memcpy(t, digit_pairs + 2 * r, 2);
-	}
-	if (v >= 10) {
-		t -= 2;
-		memcpy(t, digit_pairs + 2 * v, 2);
-	} else {
-		*--t = (char)('0' + v);
-	}
-	size_t n = (size_t)(tmp + sizeof tmp - t);
-	memcpy(p, t, n);
-	return p + n;
-}
-
-static inline char *put_i64(char *p, int64_t v)
-{
-	if (v < 0) {
-		*p++ = '-';
-		return put_u64(p, (uint64_t)0 - (uint64_t)v);
-	}
-	return put_u64(p, (uint64_t)v);
-}
-
-/* v zero-padded to width digits (v < 10^width). */
-static inline char *put_padded(char *p, uint64_t v, int width)
-{
-	for (int i = width - 1; i >= 0; i--) {
-		p[i] = (char)('0' + v % 10);
-		v /= 10;
-	}
-	return p + width;
-}
-
-/* A fixed-point decimal: units / 10^scale, e.g. 12990 scale 2 -> 129.90. */
-static inline char *put_decimal(char *p, int64_t units, int scale)
-{
-	uint64_t u = units < 0 ? (uint64_t)0 - (uint64_t)units : (uint64_t)units;
-	if (units < 0)
-		*p++ = '-';
-	uint64_t pow = 1;
-	for (int i = 0; i < scale; i++)
-		pow *= 10;
-	p = put_u64(p, u / pow);
-	*p++ = '.';
-	return put_padded(p, u % pow, scale);
-}
-
-#define PUT_LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) + sizeof(s) - 1)
-
-static inline char *put_mem(char *p, const char *s, size_t n)
-{
-	memcpy(p, s, n);
-	return p + n;
-}
-
-/* Proleptic Gregorian date of a day count since 1970-01-01 (Howard
- * Hinnant's civil_from_days). */
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t yy = (int64_t)yoe + era * 400;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int)(yy + (*m <= 2));
-}
-
-static char *put_date(char *p, int64_t days)
-{
-	int y;
-	unsigned m, d;
-	civil_from_days(days, &y, &m, &d);
-	p = put_padded(p, (uint64_t)y, 4);
-	*p++ = '-';
-	p = put_padded(p, m, 2);
-	*p++ = '-';
-	return put_padded(p, d, 2);
-}
-
-/* Offsets (minutes east of UTC) seen in a multinational ERP; the first is
- * written as Z. */
-static const int tz_offsets_min[] = {0, 60, 120, 60, -300, 330, 540, -480, 0, 60, -210, 345, 0, 120};
-#define TZ_OFFSETS (sizeof tz_offsets_min / sizeof tz_offsets_min[0])
-
-/* An instant (ms since the epoch, UTC) as local time: "2026-03-14<sep>09:26:53.123",
- * then the offset when tz_idx >= 0. impossible_date puts 2026-02-30 in place
- * of the date. */
-static char *put_timestamp(char *p, int64_t utc_ms, int tz_idx, char sep, bool impossible_date)
-{
-	int off = tz_idx >= 0 ? tz_offsets_min[tz_idx] : 0;
-	int64_t local_ms = utc_ms + (int64_t)off * 60000;
-	int64_t secs = local_ms / 1000;
-	int64_t days = secs / 86400;
-	int64_t sod = secs % 86400;
-	if (impossible_date)
-		p = PUT_LIT(p, "2026-02-30");
-	else
-		p = put_date(p, days);
-	*p++ = sep;
-	p = put_padded(p, (uint64_t)(sod / 3600), 2);
-	*p++ = ':';
-	p = put_padded(p, (uint64_t)(sod / 60 % 60), 2);
-	*p++ = ':';
-	p = put_padded(p, (uint64_t)(sod % 60), 2);
-	*p++ = '.';
-	p = put_padded(p, (uint64_t)(local_ms % 1000), 3);
-	if (tz_idx < 0)
-		return p;
-	if (tz_idx == 0)
-		return PUT_LIT(p, "Z");
-	*p++ = off < 0 ? '-' : '+';
-	unsigned a = (unsigned)(off < 0 ? -off : off);
-	p = put_padded(p, a / 60, 2);
-	*p++ = ':';
-	return put_padded(p, a % 60, 2);
-}
-
-static char *put_uuid(char *p, uint64_t hi, uint64_t lo)
-{
-	static const char hex[] = "0123456789abcdef";
-	/* Version 4, variant 1, as a random UUID would be. */
-	hi = (hi & ~0xf000ull) | 0x4000ull;
-	lo = (lo & ~(3ull << 62)) | (2ull << 62);
-	for (int i = 0; i < 16; i++) {
-		unsigned b = (unsigned)((i < 8 ? hi >> (56 - 8 * i) : lo >> (56 - 8 * (i - 8))) & 0xff);
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[b >> 4];
-		*p++ = hex[b & 15];
-	}
-	return p;
 }
 
 /* ---- one record, CSV or NDJSON ---------------------------------------- */
@@ -558,6 +409,159 @@ static const char *const countries[] = {"DE", "NG", "GB", "US", "FR", "JP", "SE"
 static const char *const regions[] = {"EMEA", "APAC", "AMER", "Lagos-Island", "DACH", "Nordics"};
 static const char *const attr_colors[] = {"red", "blue", "black", "white"};
 
+/* A JSON column's value (an object or array written as tmp[0..len)): as
+ * JSON in NDJSON, as a CSV-quoted text value in CSV. */
+static void rec_json(struct rec *r, const char *p, size_t len)
+{
+	if (r->json) {
+		rec_key(r);
+		r->p = put_mem(r->p, p, len);
+	} else {
+		rec_text(r, p, len);
+	}
+}
+
+/* The wide shape's attributes jsonb: an object of color, size and fragile. */
+static char *put_wide_attributes(char *t, uint64_t v)
+{
+	t = PUT_LIT(t, "{\"color\": \"");
+	const char *col = attr_colors[v % COUNT(attr_colors)];
+	t = put_mem(t, col, strlen(col));
+	t = PUT_LIT(t, "\", \"size\": ");
+	t = put_u64(t, (v >> 8) % 60);
+	t = PUT_LIT(t, ", \"fragile\": ");
+	t = (v >> 20) & 1 ? PUT_LIT(t, "true") : PUT_LIT(t, "false");
+	return PUT_LIT(t, "}");
+}
+
+/* The wide shape's signature bytea in hex form: the 16 bytes of lo, hi. */
+static char *put_wide_signature(char *t, uint64_t lo, uint64_t hi)
+{
+	t = PUT_LIT(t, "\\x");
+	for (int i = 0; i < 16; i++) {
+		unsigned byte = (unsigned)(((i < 8 ? lo : hi) >> (8 * (i % 8))) & 0xff);
+		*t++ = "0123456789abcdef"[byte >> 4];
+		*t++ = "0123456789abcdef"[byte & 15];
+	}
+	return t;
+}
+
+/* The wide shape's tags jsonb: an array of zero to three tags. */
+static char *put_wide_tags(char *t, uint64_t v)
+{
+	static const char *const tag_names[] = {"urgent", "b2b", "export", "promo"};
+	t = PUT_LIT(t, "[");
+	unsigned ntags = (unsigned)(v % 4);
+	for (unsigned i = 0; i < ntags; i++) {
+		if (i)
+			t = PUT_LIT(t, ", ");
+		*t++ = '"';
+		const char *tn = tag_names[(v >> (4 + 2 * i)) % 4];
+		t = put_mem(t, tn, strlen(tn));
+		*t++ = '"';
+	}
+	*t++ = ']';
+	return t;
+}
+
+/* The wide shape's volume_m3 in exponent form, which float8in accepts. */
+static void rec_volume(struct rec *r, uint64_t v)
+{
+	rec_key(r);
+	r->p = put_u64(r->p, 1 + v % 9);
+	*r->p++ = '.';
+	r->p = put_padded(r->p, (v >> 8) % 1000, 3);
+	r->p = PUT_LIT(r->p, "e-");
+	r->p = put_u64(r->p, 1 + (v >> 20) % 6);
+}
+
+/* The wide shape's first columns: ids and amounts, up to the customer. */
+static void wide_numbers(struct rec *r, const uint64_t *v, uint64_t id, int bad)
+{
+	rec_int(r, (int64_t)id);
+	rec_int(r, (int64_t)(1 + v[0] % 999));
+	if (bad == GEN_BAD_NOT_A_NUMBER)
+		rec_plain(r, "12x", 3);
+	else
+		rec_int(r, (int64_t)(v[1] % 4000000000u) - 2000000000);
+	rec_int(r, (int64_t)(v[2] >> 2));
+	rec_decimal(r, (int64_t)(v[3] % 1000000), 3);
+	rec_decimal(r, (int64_t)(v[4] % 5000000000ull), 9);
+	if (bad == GEN_BAD_NUMERIC_OVERFLOW)
+		rec_decimal(r, 1000000000000000000ll, 4); /* 1e14: numeric(18,4) stops below it */
+	else
+		rec_decimal(r, (int64_t)(v[5] % 2000000000000000ull) - 1000000000000000ll, 4);
+	rec_bool(r, v[6]);
+	if (bad == GEN_BAD_INVALID_UTF8)
+		rec_note(r, 0, true);
+	else
+		rec_note(r, v[7], false);
+}
+
+/* The wide shape's customer, country, dates, timestamps, uuid, attributes
+ * and signature; *day and *ms are the record's date and time for the
+ * columns after them. */
+static void wide_customer(struct rec *r, const uint64_t *v, int bad, int64_t *day, int64_t *ms)
+{
+	char tmp[512];
+	char *t;
+	const char *cn = customer_names[v[8] % COUNT(customer_names)];
+	rec_text(r, cn, strlen(cn));
+	if (bad == GEN_BAD_TOO_LONG)
+		rec_plain(r, "DEU", 3);
+	else
+		rec_plain(r, countries[(v[8] >> 8) % COUNT(countries)], 2);
+	*day = TS_BASE_MS / 86400000 + (int64_t)(v[9] % 731);
+	if (bad == GEN_BAD_IMPOSSIBLE_DATE) {
+		rec_plain(r, "2026-02-30", 10);
+	} else {
+		t = put_date(tmp, *day);
+		rec_plain(r, tmp, (size_t)(t - tmp));
+	}
+	*ms = TS_BASE_MS + (int64_t)(v[10] % (uint64_t)TS_SPAN_MS);
+	rec_timestamp(r, *ms, -1, ' ', false);
+	rec_timestamp(r, *ms + (int64_t)(v[11] % 86400000), (int)((v[11] >> 40) % TZ_OFFSETS), 'T', false);
+	t = put_uuid(tmp, v[12], v[13]);
+	rec_plain(r, tmp, (size_t)(t - tmp));
+	t = put_wide_attributes(tmp, v[14]);
+	rec_json(r, tmp, (size_t)(t - tmp));
+	t = put_wide_signature(tmp, v[15], v[16]);
+	rec_text(r, tmp, (size_t)(t - tmp));
+}
+
+/* The wide shape's last columns, from the stock figures to the tags. */
+static void wide_tail(struct rec *r, const uint64_t *v, int64_t day, int64_t ms)
+{
+	char tmp[512];
+	char *t;
+	rec_int(r, v[17] % 16 == 0 ? -32768 : (int64_t)(v[17] % 101));
+	if (v[18] % 5 == 0)
+		rec_null(r, v[18] >> 8);
+	else
+		rec_int(r, (int64_t)(v[18] % 2147483647u));
+	rec_decimal(r, (int64_t)(v[19] % 100000000000ull), 4);
+	rec_volume(r, v[20]);
+	if (v[21] % 4 == 0)
+		rec_null(r, v[21] >> 8);
+	else
+		rec_bool(r, v[21] >> 2);
+	if (v[7] % 3 == 0)
+		rec_null(r, v[7] >> 8);
+	else
+		rec_note(r, v[7] >> 2, false);
+	const char *rg = regions[v[22] % COUNT(regions)];
+	rec_text(r, rg, strlen(rg));
+	t = put_date(tmp, day + (int64_t)(v[22] >> 8) % 20);
+	rec_plain(r, tmp, (size_t)(t - tmp));
+	rec_timestamp(r, ms + 86400000, -1, ' ', false);
+	rec_timestamp(r, ms + 3 * 86400000 + (int64_t)(v[23] % 86400000), (int)((v[23] >> 40) % TZ_OFFSETS), 'T',
+		      false);
+	t = put_uuid(tmp, v[23], v[12] ^ v[13]);
+	rec_plain(r, tmp, (size_t)(t - tmp));
+	t = put_wide_tags(tmp, v[16]);
+	rec_json(r, tmp, (size_t)(t - tmp));
+}
+
 static char *gen_wide(char *p, const struct gen_opts *o, uint64_t n, uint64_t id_base, int bad)
 {
 	uint64_t s = o->seed * 0xd1b54a32d192ed03ull ^ n ^ 0x5157494445ull;
@@ -565,123 +569,16 @@ static char *gen_wide(char *p, const struct gen_opts *o, uint64_t n, uint64_t id
 	uint64_t v[24];
 	for (size_t i = 0; i < COUNT(v); i++)
 		v[i] = rng_next(&s);
-	char tmp[512];
-	char *t;
-
-	rec_int(&r, (int64_t)(id_base + n));
-	rec_int(&r, (int64_t)(1 + v[0] % 999));
-	if (bad == GEN_BAD_NOT_A_NUMBER)
-		rec_plain(&r, "12x", 3);
-	else
-		rec_int(&r, (int64_t)(v[1] % 4000000000u) - 2000000000);
-	rec_int(&r, (int64_t)(v[2] >> 2));
-	rec_decimal(&r, (int64_t)(v[3] % 1000000), 3);
-	rec_decimal(&r, (int64_t)(v[4] % 5000000000ull), 9);
-	if (bad == GEN_BAD_NUMERIC_OVERFLOW)
-		rec_decimal(&r, 1000000000000000000ll, 4); /* 1e14: numeric(18,4) stops below it */
-	else
-		rec_decimal(&r, (int64_t)(v[5] % 2000000000000000ull) - 1000000000000000ll, 4);
-	rec_bool(&r, v[6]);
-	if (bad == GEN_BAD_INVALID_UTF8)
-		rec_note(&r, 0, true);
-	else
-		rec_note(&r, v[7], false);
-	const char *cn = customer_names[v[8] % COUNT(customer_names)];
-	rec_text(&r, cn, strlen(cn));
-	if (bad == GEN_BAD_TOO_LONG)
-		rec_plain(&r, "DEU", 3);
-	else
-		rec_plain(&r, countries[(v[8] >> 8) % COUNT(countries)], 2);
-	int64_t day = TS_BASE_MS / 86400000 + (int64_t)(v[9] % 731);
-	if (bad == GEN_BAD_IMPOSSIBLE_DATE) {
-		rec_plain(&r, "2026-02-30", 10);
-	} else {
-		t = put_date(tmp, day);
-		rec_plain(&r, tmp, (size_t)(t - tmp));
-	}
-	int64_t ms = TS_BASE_MS + (int64_t)(v[10] % (uint64_t)TS_SPAN_MS);
-	rec_timestamp(&r, ms, -1, ' ', false);
-	rec_timestamp(&r, ms + (int64_t)(v[11] % 86400000), (int)((v[11] >> 40) % TZ_OFFSETS), 'T', false);
-	t = put_uuid(tmp, v[12], v[13]);
-	rec_plain(&r, tmp, (size_t)(t - tmp));
-	/* attributes jsonb: an object, written as JSON in NDJSON and as its
-	 * text (CSV-quoted) in CSV. */
-	t = PUT_LIT(tmp, "{\"color\": \"");
-	const char *col = attr_colors[v[14] % COUNT(attr_colors)];
-	t = put_mem(t, col, strlen(col));
-	t = PUT_LIT(t, "\", \"size\": ");
-	t = put_u64(t, (v[14] >> 8) % 60);
-	t = PUT_LIT(t, ", \"fragile\": ");
-	t = (v[14] >> 20) & 1 ? PUT_LIT(t, "true") : PUT_LIT(t, "false");
-	t = PUT_LIT(t, "}");
-	if (r.json) {
-		rec_key(&r);
-		r.p = put_mem(r.p, tmp, (size_t)(t - tmp));
-	} else {
-		rec_text(&r, tmp, (size_t)(t - tmp));
-	}
-	/* signature bytea in hex form. */
-	t = PUT_LIT(tmp, "\\x");
-	for (int i = 0; i < 16; i++) {
-		unsigned byte = (unsigned)((v[15 + i / 8] >> (8 * (i % 8))) & 0xff);
-		*t++ = "0123456789abcdef"[byte >> 4];
-		*t++ = "0123456789abcdef"[byte & 15];
-	}
-	rec_text(&r, tmp, (size_t)(t - tmp));
-	rec_int(&r, v[17] % 16 == 0 ? -32768 : (int64_t)(v[17] % 101));
-	if (v[18] % 5 == 0)
-		rec_null(&r, v[18] >> 8);
-	else
-		rec_int(&r, (int64_t)(v[18] % 2147483647u));
-	rec_decimal(&r, (int64_t)(v[19] % 100000000000ull), 4);
-	/* volume_m3 in exponent form, which float8in accepts. */
-	rec_key(&r);
-	r.p = put_u64(r.p, 1 + v[20] % 9);
-	*r.p++ = '.';
-	r.p = put_padded(r.p, (v[20] >> 8) % 1000, 3);
-	r.p = PUT_LIT(r.p, "e-");
-	r.p = put_u64(r.p, 1 + (v[20] >> 20) % 6);
-	if (v[21] % 4 == 0)
-		rec_null(&r, v[21] >> 8);
-	else
-		rec_bool(&r, v[21] >> 2);
-	if (v[7] % 3 == 0)
-		rec_null(&r, v[7] >> 8);
-	else
-		rec_note(&r, v[7] >> 2, false);
-	const char *rg = regions[v[22] % COUNT(regions)];
-	rec_text(&r, rg, strlen(rg));
-	t = put_date(tmp, day + (int64_t)(v[22] >> 8) % 20);
-	rec_plain(&r, tmp, (size_t)(t - tmp));
-	rec_timestamp(&r, ms + 86400000, -1, ' ', false);
-	rec_timestamp(&r, ms + 3 * 86400000 + (int64_t)(v[23] % 86400000), (int)((v[23] >> 40) % TZ_OFFSETS), 'T',
-		      false);
-	t = put_uuid(tmp, v[23], v[12] ^ v[13]);
-	rec_plain(&r, tmp, (size_t)(t - tmp));
-	/* tags jsonb: an array of zero to three tags. */
-	static const char *const tag_names[] = {"urgent", "b2b", "export", "promo"};
-	t = PUT_LIT(tmp, "[");
-	unsigned ntags = (unsigned)(v[16] % 4);
-	for (unsigned i = 0; i < ntags; i++) {
-		if (i)
-			t = PUT_LIT(t, ", ");
-		*t++ = '"';
-		const char *tn = tag_names[(v[16] >> (4 + 2 * i)) % 4];
-		t = put_mem(t, tn, strlen(tn));
-		*t++ = '"';
-	}
-	*t++ = ']';
-	if (r.json) {
-		rec_key(&r);
-		r.p = put_mem(r.p, tmp, (size_t)(t - tmp));
-	} else {
-		rec_text(&r, tmp, (size_t)(t - tmp));
-	}
+	int64_t day, ms;
+	wide_numbers(&r, v, id_base + n, bad);
+	wide_customer(&r, v, bad, &day, &ms);
+	wide_tail(&r, v, day, ms);
 	if (bad == GEN_BAD_FIELD_COUNT) {
 		*r.p++ = '\n';
 		return r.p;
 	}
-	t = put_padded(tmp, v[2] % 10000000000000ull, 13);
+	char tmp[32];
+	char *t = put_padded(tmp, v[2] % 10000000000000ull, 13);
 	rec_plain(&r, tmp, (size_t)(t - tmp));
 	rec_end(&r);
 	return r.p;
