@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* The records of one merge: its parameters are a range of record indexes. */
+#define UPSERT_RANGE "edonu_rec >= $1 AND edonu_rec < $2"
+
 int transform_find_column(const struct table_info *t, const char *name, size_t len)
 {
 	for (uint32_t i = 0; i < t->ncols; i++)
@@ -206,12 +209,14 @@ int transform_map_list(struct mapping *m, const struct table_info *t, const char
 	return 0;
 }
 
-int transform_set_upsert(struct mapping *m, const struct table_info *t, const char *keys, bool update, struct err *e)
+/* The key's columns (--key "a,b"), each one the mapping loads; their
+ * indexes in key[0..*nkey). EXIT_CONFIG otherwise. */
+static int upsert_keys(const struct mapping *m, const struct table_info *t, const char *keys, uint32_t *key,
+		       uint32_t *nkey, struct err *e)
 {
-	uint32_t key[COLUMNS_MAX];
-	uint32_t nkey = 0;
 	const char *rest = keys, *p;
 	size_t len;
+	*nkey = 0;
 	while (next_name(&rest, &p, &len)) {
 		int ci = len ? transform_find_column(t, p, len) : -1;
 		bool mapped = false;
@@ -223,93 +228,120 @@ int transform_set_upsert(struct mapping *m, const struct table_info *t, const ch
 		if (!mapped)
 			return err_set(e, EXIT_CONFIG, "--key column \"%s\" is not among the loaded columns",
 				       t->cols[ci].enc.name);
-		if (nkey == COLUMNS_MAX)
+		if (*nkey == COLUMNS_MAX)
 			return err_set(e, EXIT_CONFIG, "--key has too many columns");
-		key[nkey++] = (uint32_t)ci;
+		key[(*nkey)++] = (uint32_t)ci;
 	}
+	return 0;
+}
+
+/* The stage has the loaded columns' types and no constraints: the table's
+ * own constraints judge the rows when they are merged. Each row carries its
+ * record's index in the chunk (edonu_rec), which orders the records of a
+ * key as the input does, whichever COPY (binary or text) brought them. */
+static void put_stage_sql(struct buf *b, const struct mapping *m, const struct table_info *t)
+{
+	put_str(b, "CREATE TEMP TABLE edonu_stage ON COMMIT DELETE ROWS AS SELECT ");
+	put_list(b, t, m->col, m->nfields, "");
+	put_str(b, " FROM ");
+	put_str(b, t->sql_name);
+	put_str(b, " WITH NO DATA; ALTER TABLE pg_temp.edonu_stage ADD COLUMN edonu_rec integer NOT NULL");
+}
+
+/* The staged records $1 <= edonu_rec < $2 as the merge inserts them. Rows
+ * with a NULL in the key never conflict, so DISTINCT ON (which would fold
+ * them together) sees only rows with a whole key; of the others the last
+ * record of a key wins for update, the first for ignore. */
+static void put_merge_rows(struct buf *b, const struct mapping *m, const struct table_info *t, const uint32_t *key,
+			   uint32_t nkey, bool update)
+{
+	put_str(b, "SELECT ");
+	put_list(b, t, m->col, m->nfields, "");
+	put_str(b, " FROM (SELECT DISTINCT ON (");
+	put_list(b, t, key, nkey, "");
+	put_str(b, ") * FROM pg_temp.edonu_stage WHERE " UPSERT_RANGE);
+	for (uint32_t k = 0; k < nkey; k++) {
+		put_str(b, " AND ");
+		put_ident_buf(b, t->cols[key[k]].enc.name);
+		put_str(b, " IS NOT NULL");
+	}
+	put_str(b, " ORDER BY ");
+	for (uint32_t k = 0; k < nkey; k++) {
+		put_ident_buf(b, t->cols[key[k]].enc.name);
+		put_str(b, ", ");
+	}
+	put_str(b, update ? "edonu_rec DESC" : "edonu_rec");
+	put_str(b, ") s UNION ALL SELECT ");
+	put_list(b, t, m->col, m->nfields, "");
+	put_str(b, " FROM pg_temp.edonu_stage WHERE " UPSERT_RANGE " AND (");
+	for (uint32_t k = 0; k < nkey; k++) {
+		if (k > 0)
+			put_str(b, " OR ");
+		put_ident_buf(b, t->cols[key[k]].enc.name);
+		put_str(b, " IS NULL");
+	}
+	put_str(b, ")");
+}
+
+/* What a conflict does: update sets every loaded column that is not in
+ * the key; without such a column, or for ignore, nothing. */
+static void put_conflict_action(struct buf *b, const struct mapping *m, const struct table_info *t, const uint32_t *key,
+				uint32_t nkey, bool update)
+{
+	uint32_t nset = 0;
+	for (uint32_t k = 0; update && k < m->nfields; k++) {
+		bool is_key = false;
+		for (uint32_t j = 0; j < nkey; j++)
+			is_key |= key[j] == m->col[k];
+		if (is_key)
+			continue;
+		put_str(b, nset++ ? ", " : "UPDATE SET ");
+		put_ident_buf(b, t->cols[m->col[k]].enc.name);
+		put_str(b, " = EXCLUDED.");
+		put_ident_buf(b, t->cols[m->col[k]].enc.name);
+	}
+	if (nset == 0)
+		put_str(b, "NOTHING");
+}
+
+/* One statement over the staged records $1 <= edonu_rec < $2: the INSERT,
+ * those rows removed from the stage (both see the rows as staged), and the
+ * count of rows the INSERT wrote (inserted, or updated by DO UPDATE; DO
+ * NOTHING leaves the others out). */
+static void put_merge_sql(struct buf *b, const struct mapping *m, const struct table_info *t, const uint32_t *key,
+			  uint32_t nkey, bool update)
+{
+	put_str(b, "WITH merged AS (INSERT INTO ");
+	put_str(b, t->sql_name);
+	put_str(b, " (");
+	put_list(b, t, m->col, m->nfields, "");
+	put_str(b, ") ");
+	put_merge_rows(b, m, t, key, nkey, update);
+	put_str(b, " ON CONFLICT (");
+	put_list(b, t, key, nkey, "");
+	put_str(b, ") DO ");
+	put_conflict_action(b, m, t, key, nkey, update);
+	put_str(b, " RETURNING 1), emptied AS (DELETE FROM pg_temp.edonu_stage WHERE " UPSERT_RANGE
+		   ") SELECT count(*) FROM merged");
+}
+
+int transform_set_upsert(struct mapping *m, const struct table_info *t, const char *keys, bool update, struct err *e)
+{
+	uint32_t key[COLUMNS_MAX];
+	uint32_t nkey;
+	if (upsert_keys(m, t, keys, key, &nkey, e) < 0)
+		return -1;
 	struct buf b;
 	if (buf_init(&b, 1024) < 0)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
-
-	/* The stage has the loaded columns' types and no constraints: the
-	 * table's own constraints judge the rows when they are merged. Each
-	 * row carries its record's index in the chunk (edonu_rec), which
-	 * orders the records of a key as the input does, whichever COPY
-	 * (binary or text) brought them. */
-	put_str(&b, "CREATE TEMP TABLE edonu_stage ON COMMIT DELETE ROWS AS SELECT ");
-	put_list(&b, t, m->col, m->nfields, "");
-	put_str(&b, " FROM ");
-	put_str(&b, t->sql_name);
-	put_str(&b, " WITH NO DATA; ALTER TABLE pg_temp.edonu_stage ADD COLUMN edonu_rec integer NOT NULL");
+	put_stage_sql(&b, m, t);
 	free(m->stage_sql);
 	m->stage_sql = buf_take(&b);
-
-	/* One statement over the staged records $1 <= edonu_rec < $2: the
-	 * INSERT, those rows removed from the stage (both see the rows as
-	 * staged), and the count of rows the INSERT wrote (inserted, or
-	 * updated by DO UPDATE; DO NOTHING leaves the others out). Rows with a
-	 * NULL in the key never conflict, so DISTINCT ON (which would fold
-	 * them together) sees only rows with a whole key; of the others the
-	 * last record of a key wins for update, the first for ignore. */
-	static const char range[] = "edonu_rec >= $1 AND edonu_rec < $2";
-	buf_init(&b, 1024);
-	put_str(&b, "WITH merged AS (INSERT INTO ");
-	put_str(&b, t->sql_name);
-	put_str(&b, " (");
-	put_list(&b, t, m->col, m->nfields, "");
-	put_str(&b, ") SELECT ");
-	put_list(&b, t, m->col, m->nfields, "");
-	put_str(&b, " FROM (SELECT DISTINCT ON (");
-	put_list(&b, t, key, nkey, "");
-	put_str(&b, ") * FROM pg_temp.edonu_stage WHERE ");
-	put_str(&b, range);
-	for (uint32_t k = 0; k < nkey; k++) {
-		put_str(&b, " AND ");
-		put_ident_buf(&b, t->cols[key[k]].enc.name);
-		put_str(&b, " IS NOT NULL");
-	}
-	put_str(&b, " ORDER BY ");
-	for (uint32_t k = 0; k < nkey; k++) {
-		put_ident_buf(&b, t->cols[key[k]].enc.name);
-		put_str(&b, ", ");
-	}
-	put_str(&b, update ? "edonu_rec DESC" : "edonu_rec");
-	put_str(&b, ") s UNION ALL SELECT ");
-	put_list(&b, t, m->col, m->nfields, "");
-	put_str(&b, " FROM pg_temp.edonu_stage WHERE ");
-	put_str(&b, range);
-	put_str(&b, " AND (");
-	for (uint32_t k = 0; k < nkey; k++) {
-		if (k > 0)
-			put_str(&b, " OR ");
-		put_ident_buf(&b, t->cols[key[k]].enc.name);
-		put_str(&b, " IS NULL");
-	}
-	put_str(&b, ") ON CONFLICT (");
-	put_list(&b, t, key, nkey, "");
-	put_str(&b, ") DO ");
-	uint32_t nset = 0;
-	if (update) {
-		for (uint32_t k = 0; k < m->nfields; k++) {
-			bool is_key = false;
-			for (uint32_t j = 0; j < nkey; j++)
-				is_key |= key[j] == m->col[k];
-			if (is_key)
-				continue;
-			put_str(&b, nset++ ? ", " : "UPDATE SET ");
-			put_ident_buf(&b, t->cols[m->col[k]].enc.name);
-			put_str(&b, " = EXCLUDED.");
-			put_ident_buf(&b, t->cols[m->col[k]].enc.name);
-		}
-	}
-	if (nset == 0)
-		put_str(&b, "NOTHING");
-	put_str(&b, " RETURNING 1), emptied AS (DELETE FROM pg_temp.edonu_stage WHERE ");
-	put_str(&b, range);
-	put_str(&b, ") SELECT count(*) FROM merged");
+	if (buf_init(&b, 1024) < 0)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	put_merge_sql(&b, m, t, key, nkey, update);
 	free(m->merge_sql);
 	m->merge_sql = buf_take(&b);
-
 	/* The COPY statements now fill the stage. */
 	set_copy_sql(m, t, "pg_temp.edonu_stage", ", edonu_rec");
 	return 0;
