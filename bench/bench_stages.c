@@ -116,8 +116,8 @@ static int parse_one(struct cpu_pass *p, const struct chunk *c, uint32_t i, stru
 	uint32_t unknown = 0;
 	if (c->rec_flags[i] & REC_TOO_LONG)
 		return -1;
-	return p->src.format->parse_record(&p->src.conf, c, i, fields, ORDERS_FIELDS_MAX, &p->scratch, &unknown, msg,
-					   sizeof msg);
+	return p->src.format->parse_record(p->src.format, &p->src.conf, c, i, fields, ORDERS_FIELDS_MAX, &p->scratch,
+					   &unknown, msg, sizeof msg);
 }
 
 /* The loader's work for --invalidate, as a worker does it for each record

@@ -78,7 +78,8 @@ int codec_parse_record(struct codec *k, const struct codec_source *s, const stru
 	}
 	k->scratch.len = 0;
 	uint32_t unknown = 0;
-	int nf = s->format->parse_record(&s->conf, c, i, k->fields, FIELDS_MAX, &k->scratch, &unknown, msg, msgsz);
+	int nf = s->format->parse_record(s->format, &s->conf, c, i, k->fields, FIELDS_MAX, &k->scratch, &unknown, msg,
+					 msgsz);
 	if (nf < 0)
 		return -1;
 	*unknown_keys += unknown;

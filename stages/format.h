@@ -6,6 +6,7 @@
 #include "../core/chunk.h"
 #include "record.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,16 +19,26 @@ struct format_conf {
 	const struct ndjson_map *ndjson; /* NDJSON: which key fills which field */
 };
 
+struct format_ops;
+
 /* Parses record i of c (never a REC_TOO_LONG one: the codec rejects those
- * unparsed) into at most fields_max fields. Fields point into the chunk or
- * into scratch, which the parser appends to and reserves room in itself,
- * so that it never moves while this record's fields point into it; the
- * caller empties it before each record (or reserves the chunk's bytes plus
- * one per record ahead, to keep every record's fields of a chunk). Adds to
- * *unknown_keys the keys that name no field (NDJSON). Returns the field
- * count, or -1 with PostgreSQL's message in msg. */
-typedef int format_parse_fn(const struct format_conf *conf, const struct chunk *c, uint32_t i, struct field *fields,
-			    uint32_t fields_max, struct buf *scratch, uint32_t *unknown_keys, char *msg, size_t msgsz);
+ * unparsed) into at most fields_max fields, as the format ops says. Fields
+ * point into the chunk or into scratch, which the parser appends to and
+ * reserves room in itself, so that it never moves while this record's
+ * fields point into it; the caller empties it before each record (or
+ * reserves the chunk's bytes plus one per record ahead, to keep every
+ * record's fields of a chunk). Adds to *unknown_keys the keys that name no
+ * field (NDJSON). Returns the field count, or -1 with PostgreSQL's message
+ * in msg. */
+typedef int format_parse_fn(const struct format_ops *ops, const struct format_conf *conf, const struct chunk *c,
+			    uint32_t i, struct field *fields, uint32_t fields_max, struct buf *scratch,
+			    uint32_t *unknown_keys, char *msg, size_t msgsz);
+
+/* A parser of one record of delimited fields on a line (csv_parse_record,
+ * text_parse_record): rec[0..len) without its end-of-line; scratch has room
+ * for len + 1 more bytes. */
+typedef int format_line_fn(const struct dialect *d, const char *rec, size_t len, struct field *fields,
+			   uint32_t fields_max, struct buf *scratch, char *msg, size_t msgsz);
 
 /* One input format: each parser file (parse_csv.c, parse_text.c,
  * parse_ndjson.c) defines one, and format_ops_for lists them. A new format
@@ -37,11 +48,21 @@ struct format_ops {
 	const char *name; /* as --format names it */
 	enum input_format format;
 	format_parse_fn *parse_record;
+	/* Formats of delimited fields on lines, whose parse_record is
+	 * format_parse_line: the parser of one line, and whether a stray line
+	 * ending is refused with CSV's wording or text's. */
+	format_line_fn *parse_line;
+	bool csv_lines;
 };
 
 extern const struct format_ops format_csv;
 extern const struct format_ops format_text;
 extern const struct format_ops format_ndjson;
+
+/* The parse_record of the CSV and text formats: the record's bytes as the
+ * framer found them (a line ending otherwise than the input's is refused
+ * first, as COPY does: frame_record_data), then ops->parse_line over them. */
+format_parse_fn format_parse_line;
 
 /* The format's operations; NULL for FORMAT_AUTO (decided before parsing). */
 const struct format_ops *format_ops_for(enum input_format format);

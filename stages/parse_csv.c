@@ -3,7 +3,6 @@
 
 #include "../core/err.h"
 #include "format.h"
-#include "frame.h"
 #include "utf8.h"
 
 #include <stdbool.h>
@@ -156,19 +155,9 @@ int csv_parse_record(const struct dialect *d, const char *rec, size_t len, struc
 	return (int)nf;
 }
 
-/* The codec's operation: the record's bytes as the framer found them (a
- * line ending otherwise than the input's is refused first, as COPY does),
- * then its fields. */
-static int csv_parse_chunk_record(const struct format_conf *conf, const struct chunk *c, uint32_t i,
-				  struct field *fields, uint32_t fields_max, struct buf *scratch,
-				  uint32_t *unknown_keys, char *msg, size_t msgsz)
-{
-	(void)unknown_keys;
-	size_t len;
-	if (frame_record_data(c, i, true, &len, msg, msgsz) < 0)
-		return -1;
-	buf_reserve(scratch, len + 1);
-	return csv_parse_record(conf->dialect, c->data + c->rec_off[i], len, fields, fields_max, scratch, msg, msgsz);
-}
-
-const struct format_ops format_csv = {.name = "csv", .format = FORMAT_CSV, .parse_record = csv_parse_chunk_record};
+/* The codec's operations: a line-based format (see format_parse_line). */
+const struct format_ops format_csv = {.name = "csv",
+				      .format = FORMAT_CSV,
+				      .parse_record = format_parse_line,
+				      .parse_line = csv_parse_record,
+				      .csv_lines = true};

@@ -385,9 +385,9 @@ syntax:
 /* The codec's operation: the record is its line up to the LF; blank lines
  * the framer left after it are not part of it (stages/frame.h). Every
  * mapped field gets a value or NULL, so the field count always matches. */
-static int ndjson_parse_chunk_record(const struct format_conf *conf, const struct chunk *c, uint32_t i,
-				     struct field *fields, uint32_t fields_max, struct buf *scratch,
-				     uint32_t *unknown_keys, char *msg, size_t msgsz)
+static int ndjson_parse_chunk_record(const struct format_ops *ops, const struct format_conf *conf,
+				     const struct chunk *c, uint32_t i, struct field *fields, uint32_t fields_max,
+				     struct buf *scratch, uint32_t *unknown_keys, char *msg, size_t msgsz)
 {
 	ASSERT(conf->ndjson->nfields <= fields_max);
 	const char *rec = c->data + c->rec_off[i];

@@ -4,7 +4,6 @@
 #include "../core/err.h"
 #include "ascii.h"
 #include "format.h"
-#include "frame.h"
 #include "utf8.h"
 
 #include <stdbool.h>
@@ -179,22 +178,12 @@ int text_parse_record(const struct dialect *d, const char *rec, size_t len, stru
 	return (int)nf;
 }
 
-/* The codec's operation: the record's bytes as the framer found them (a
- * line ending otherwise than the input's is refused first, as COPY does),
- * then its fields. */
-static int text_parse_chunk_record(const struct format_conf *conf, const struct chunk *c, uint32_t i,
-				   struct field *fields, uint32_t fields_max, struct buf *scratch,
-				   uint32_t *unknown_keys, char *msg, size_t msgsz)
-{
-	(void)unknown_keys;
-	size_t len;
-	if (frame_record_data(c, i, false, &len, msg, msgsz) < 0)
-		return -1;
-	buf_reserve(scratch, len + 1);
-	return text_parse_record(conf->dialect, c->data + c->rec_off[i], len, fields, fields_max, scratch, msg, msgsz);
-}
-
-const struct format_ops format_text = {.name = "text", .format = FORMAT_TEXT, .parse_record = text_parse_chunk_record};
+/* The codec's operations: a line-based format (see format_parse_line). */
+const struct format_ops format_text = {.name = "text",
+				       .format = FORMAT_TEXT,
+				       .parse_record = format_parse_line,
+				       .parse_line = text_parse_record,
+				       .csv_lines = false};
 
 void text_escape_value(char delimiter, const char *p, size_t len, struct buf *out)
 {
