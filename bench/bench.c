@@ -1,5 +1,7 @@
 /* bench.c - the benchmark suite: its options and set-up, the data, and the report as a table and as --json; the figures come from bench_stages.c and bench_e2e.c. */
 #include "bench.h"
+
+#include "../io/atomic_file.h"
 #include "bench_suite.h"
 
 #include "../core/clock.h"
@@ -255,11 +257,13 @@ static void json_machine(FILE *f, const struct bench *b)
 
 static int write_json(const struct bench *b, const char *path, bool passed, struct err *e)
 {
-	char tmp[PATH_MAX + 16];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
+	/* Built in memory, then written as the summaries are (io/atomic_file.c):
+	 * a device such as /dev/null is written to, never replaced. */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 	if (f == NULL)
-		return err_set(e, EXIT_CONFIG, "cannot write --json %s: %s", path, strerror(errno));
+		return err_set(e, EXIT_SOFTWARE, "cannot write --json %s: %s", path, strerror(errno));
 	fprintf(f,
 		"{\"quick\": %s, \"rows\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"zstd_bytes\": %" PRIu64
 		", \"runs\": %u, \"cpus\": %u, \"workers\": %u,\n \"machine\": ",
@@ -286,10 +290,12 @@ static int write_json(const struct bench *b, const char *path, bool passed, stru
 	}
 	fprintf(f, "],\n \"floor_records_per_minute\": %.0f, \"passed\": %s}\n", BENCH_FLOOR_RECORDS_PER_MIN,
 		passed ? "true" : "false");
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return err_set(e, EXIT_CONFIG, "cannot write --json %s: %s", path, strerror(errno));
-	}
+	const char *what = "write";
+	int rc = fclose(f) == 0 ? atomic_file_write(path, text, len, &what) : -1;
+	int saved = errno;
+	free(text);
+	if (rc < 0)
+		return err_set(e, EXIT_CONFIG, "cannot %s --json %s: %s", what, path, strerror(saved));
 	return 0;
 }
 
