@@ -139,6 +139,20 @@ int cache_open(struct cache **out, const struct options *o, const struct table_i
 		cache_close(c);
 		return -1;
 	}
+	/* A Redis that refuses us (password, permissions) is configuration:
+	 * 78 before anything loads. One that does not answer is retried while
+	 * the load goes on, its keys pending. */
+	struct err re;
+	err_clear(&re);
+	if (inval_redis_check(c->replay_redis, &re) != 0) {
+		if (!re.retryable) {
+			*e = re;
+			cache_close(c);
+			return -1;
+		}
+		log_event(LOG_WARN, "redis_unavailable", "%s; loading goes on, keys stay pending and are retried",
+			  re.msg);
+	}
 	*out = c;
 	return 0;
 }

@@ -166,6 +166,10 @@ void inval_redis_free(struct inval_redis *r);
  * for connection failures (EXIT_TEMPFAIL), not retryable when Redis refused
  * AUTH or SELECT (EXIT_CONFIG). Optional: inval_redis_send connects too. */
 int inval_redis_connect(struct inval_redis *r, struct err *e);
+/* Connects and asks PING: a refusal that no retry cures (a password
+ * missing or wrong, no permission) is EXIT_CONFIG; an unreachable or busy
+ * server is retryable (e->retryable). */
+int inval_redis_check(struct inval_redis *r, struct err *e);
 
 /* Sends the set: UNLINK of its INVAL_UNLINK keys in commands of up to
  * INVAL_KEYS_PER_COMMAND keys, then one INCR per INVAL_BUMP key, then (with a

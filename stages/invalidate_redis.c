@@ -395,6 +395,27 @@ int inval_redis_connect(struct inval_redis *r, struct err *e)
 	return 0;
 }
 
+int inval_redis_check(struct inval_redis *r, struct err *e)
+{
+	if (inval_redis_connect(r, e) != 0)
+		return -1;
+	redisReply *rep = redisCommand(r->c, "PING");
+	if (rep == NULL)
+		return conn_failed(r, "connection lost during PING", e);
+	r->st.round_trips++;
+	int rc = 0;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		bool retry = reply_retryable(rep->str);
+		err_set(e, retry ? EXIT_TEMPFAIL : EXIT_CONFIG, "Redis at %s refused PING: %s", r->where, rep->str);
+		e->retryable = retry;
+		rc = -1;
+	}
+	freeReplyObject(rep);
+	if (rc != 0)
+		drop_connection(r);
+	return rc;
+}
+
 /* Walks the commands of one send: UNLINK groups, INCRs, PUBLISH groups. */
 struct send_cursor {
 	int phase;  /* 0 unlink, 1 incr, 2 publish, 3 done */

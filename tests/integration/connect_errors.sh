@@ -20,6 +20,8 @@ source "$HERE/lib.sh"
 source "$HERE/ledger_helpers.sh"
 # shellcheck source=spool_helpers.sh
 source "$HERE/spool_helpers.sh"
+# shellcheck source=cache_helpers.sh
+source "$HERE/cache_helpers.sh"
 
 ROLE=edonu_pw
 PASSWORD=right-password
@@ -165,6 +167,30 @@ closed_port() {
 	check "closed port: error lines" 1 "$(errors closed_port)"
 }
 
+# redis_refused: a Redis that wants a password the load does not give, or
+# gives wrongly, refuses it: exit 78 at once with one error line, before a
+# row is loaded; with the right password the load goes through.
+redis_refused() {
+	redis_start
+	redis-cli -s "$REDIS_SOCKET" CONFIG SET requirepass sekret >/dev/null
+	"$EDONU_INGEST" gen --rows 100 --seed 5 -o "$WORK/redis.csv"
+	psql_q "CREATE TABLE r_orders (LIKE orders)"
+	local base="redis://127.0.0.1:$REDIS_PORT/0" name url
+	for name in redis_no_password redis_wrong_password; do
+		url="$base"
+		[[ "$name" == redis_wrong_password ]] && url="redis://:wrong@127.0.0.1:$REDIS_PORT/0"
+		load "$name" --table r_orders --redis "$url" --invalidate 'k:{order_id}' --state-dir "$WORK/state" \
+			"$WORK/redis.csv"
+		check "$name: exit code" 78 "$RC"
+		check "$name: error lines" 1 "$(errors "$name")"
+		check "$name: rows" 0 "$(psql_q 'SELECT count(*) FROM r_orders')"
+	done
+	load redis_right --table r_orders --redis "redis://:sekret@127.0.0.1:$REDIS_PORT/0" --invalidate 'k:{order_id}' \
+		--state-dir "$WORK/state" "$WORK/redis.csv"
+	check "redis_right: exit code" 0 "$RC"
+	check "redis_right: rows" 100 "$(psql_q 'SELECT count(*) FROM r_orders')"
+}
+
 main() {
 	[[ -x "$EDONU_INGEST" ]] || die "no loader at $EDONU_INGEST (set EDONU_INGEST)"
 	command -v jq >/dev/null || die "jq is needed to read the summaries"
@@ -178,6 +204,7 @@ main() {
 
 	login_refused
 	closed_port
+	redis_refused
 	finish
 }
 
