@@ -66,12 +66,12 @@ void codec_free(struct codec *k)
 	free(k);
 }
 
-int codec_parse_record(struct codec *k, const struct codec_source *s, const struct chunk *c, uint32_t i,
-		       const struct field **fields, uint64_t *unknown_keys, char *msg, size_t msgsz,
-		       const char **column)
+/* Record i parsed into k->fields and its field count checked (see
+ * codec_parse_record); inline in the chunk's loop. */
+static inline int parse_record(struct codec *k, const struct codec_source *s, const struct chunk *c, uint32_t i,
+			       uint64_t *unknown_keys, char *msg, size_t msgsz, const char **column)
 {
 	*column = NULL;
-	*fields = k->fields;
 	if (c->rec_flags[i] & REC_TOO_LONG) {
 		snprintf(msg, msgsz, "record is longer than %zu bytes, the most a chunk holds", k->chunk_bytes);
 		return -1;
@@ -86,6 +86,14 @@ int codec_parse_record(struct codec *k, const struct codec_source *s, const stru
 	if (transform_check_fields(s->map, s->table, (uint32_t)nf, msg, msgsz, column) < 0)
 		return -1;
 	return nf;
+}
+
+int codec_parse_record(struct codec *k, const struct codec_source *s, const struct chunk *c, uint32_t i,
+		       const struct field **fields, uint64_t *unknown_keys, char *msg, size_t msgsz,
+		       const char **column)
+{
+	*fields = k->fields;
+	return parse_record(k, s, c, i, unknown_keys, msg, msgsz, column);
 }
 
 /* Appends record fields as one text COPY line (tab, \N, escapes), and the
@@ -121,34 +129,38 @@ enum record_outcome {
 static enum record_outcome encode_record(struct codec *k, const struct codec_source *s, const struct field *f, int nf,
 					 bool staged, char *msg, size_t msgsz, const char **column)
 {
-	const struct mapping *m = s->map;
-	const struct table_info *t = s->table;
-	if (!m->all_binary)
+	if (!s->map->all_binary)
 		return RECORD_DEFERRED;
-	size_t start = k->bin.len;
-	encode_tuple_begin(&k->bin, (uint16_t)(nf + staged));
+	/* Locals, so that the loop keeps them in registers across the
+	 * encoder's call. */
+	struct buf *bin = &k->bin;
+	const uint32_t *to_col = s->map->col;
+	const struct table_column *cols = s->table->cols;
+	const struct enc_session *sess = &s->table->session;
+	size_t start = bin->len;
+	encode_tuple_begin(bin, (uint16_t)(nf + staged));
 	bool defer = false;
-	for (int j = 0; j < nf; j++) {
-		if (f[j].null) {
+	for (const struct field *end = f + nf; f < end; f++, to_col++) {
+		if (f->null) {
 			if (!defer)
-				encode_null(&k->bin);
+				encode_null(bin);
 			continue;
 		}
-		const struct enc_column *col = &t->cols[m->col[j]].enc;
-		size_t before = k->bin.len;
-		enum enc_status st = encode_binary(col, &t->session, f[j].ptr, f[j].len, &k->bin, msg, msgsz);
+		const struct enc_column *col = &cols[*to_col].enc;
+		size_t before = bin->len;
+		enum enc_status st = encode_binary(col, sess, f->ptr, f->len, bin, msg, msgsz);
 		if (st == ENC_REJECT) {
-			k->bin.len = start;
+			bin->len = start;
 			*column = col->name;
 			return RECORD_REJECTED;
 		}
 		if (st == ENC_DEFER)
 			defer = true;
 		if (defer)
-			k->bin.len = before;
+			bin->len = before;
 	}
 	if (defer) {
-		k->bin.len = start;
+		bin->len = start;
 		return RECORD_DEFERRED;
 	}
 	return RECORD_BINARY;
@@ -168,9 +180,9 @@ int codec_encode_chunk(struct codec *k, const struct codec_source *s, const stru
 	k->txt_off[0] = 0;
 	*st = (struct codec_stats){0};
 	for (uint32_t i = 0; i < c->nrecords; i++) {
-		const struct field *f;
+		const struct field *f = k->fields;
 		const char *column;
-		int nf = codec_parse_record(k, s, c, i, &f, &st->unknown_keys, msg, sizeof msg, &column);
+		int nf = parse_record(k, s, c, i, &st->unknown_keys, msg, sizeof msg, &column);
 		enum record_outcome out =
 		    nf < 0 ? RECORD_REJECTED : encode_record(k, s, f, nf, staged, msg, sizeof msg, &column);
 		if (out == RECORD_REJECTED) {
