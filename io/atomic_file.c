@@ -9,8 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all(int fd, const char *p, size_t n)
+int atomic_file_write_all(int fd, const void *data, size_t n)
 {
+	const char *p = data;
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0) {
@@ -32,7 +33,7 @@ static int write_file(const char *path, int flags, const void *data, size_t len,
 	if (fd < 0)
 		return -1;
 	*what = "write";
-	int rc = write_all(fd, data, len);
+	int rc = atomic_file_write_all(fd, data, len);
 	int saved = errno;
 	if (close(fd) < 0 && rc == 0) {
 		rc = -1;

@@ -12,4 +12,8 @@
  * "rename") naming the step that failed. */
 int atomic_file_write(const char *path, const void *data, size_t len, const char **what);
 
+/* Writes all of data to fd, resuming after signals and short writes.
+ * Returns 0 or -1 (errno). */
+int atomic_file_write_all(int fd, const void *data, size_t n);
+
 #endif

@@ -1,6 +1,7 @@
 /* replay.c - reads a rejects file back into memfds of raw records, one per header (JSON by io/json_read.c). */
 #include "replay.h"
 
+#include "atomic_file.h"
 #include "json_read.h"
 
 #include "../core/buf.h"
@@ -233,25 +234,10 @@ static uint64_t hash_bytes(const char *p, size_t n, bool has)
 	return h;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int group_flush(struct replay_build *b, uint32_t g, struct err *e)
 {
 	struct buf *o = &b->gb[g].out;
-	if (write_all(b->r->groups[g].fd, o->data, o->len) < 0)
+	if (atomic_file_write_all(b->r->groups[g].fd, o->data, o->len) < 0)
 		return err_set(e, EXIT_SOFTWARE, "cannot write the replay of %s in memory: %s", b->path,
 			       strerror(errno));
 	o->len = 0;
