@@ -465,7 +465,7 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 /* Parses, maps and encodes every record of the chunk into *b; the codec's
  * rejects wait in w->pending, and each accepted record's cache keys go to
  * the key set. -1 when a key could not be rendered (the load is failed). */
-static int encode_chunk(struct worker *w, const struct chunk_job *job, struct sink_batch *b)
+static int encode_chunk(struct worker *w, struct chunk_job *job, struct sink_batch *b)
 {
 	const struct source *src = job->c->src;
 	if (w->cur_src != src) {
@@ -482,7 +482,7 @@ static int encode_chunk(struct worker *w, const struct chunk_job *job, struct si
 	if (w->cache)
 		cache_worker_begin(w->cache);
 	w->keys_partial = false;
-	struct codec_hooks h = {.reject = on_client_reject, .accept = w->cache ? on_accept : NULL, .ctx = (void *)job};
+	struct codec_hooks h = {.reject = on_client_reject, .accept = w->cache ? on_accept : NULL, .ctx = job};
 	struct codec_stats st;
 	if (codec_encode_chunk(w->codec, &w->codec_src, job->c, &h, b, &st) < 0)
 		return -1;
