@@ -79,6 +79,41 @@ void encode_int4(struct buf *out, int32_t v)
 	buf_put_be32(out, (uint32_t)v);
 }
 
+/* encode_read_int, inlined into encode_int: integers are most of a typical
+ * record's fields. */
+static inline int read_int(const char *p, size_t len, uint64_t magnitude_max, bool *neg, uint64_t *magnitude)
+{
+	const unsigned char *s = (const unsigned char *)p, *e = s + len;
+	while (s < e && ascii_is_space(*s))
+		s++;
+	*neg = false;
+	if (s < e && (*s == '-' || *s == '+')) {
+		*neg = *s == '-';
+		s++;
+	}
+	if (s == e || !ascii_is_digit(*s))
+		return -1;
+	uint64_t v = 0;
+	do {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (magnitude_max - d) / 10)
+			return -2;
+		v = v * 10 + d;
+		s++;
+	} while (s < e && ascii_is_digit(*s));
+	while (s < e && ascii_is_space(*s))
+		s++;
+	if (s != e)
+		return -1;
+	*magnitude = v;
+	return 0;
+}
+
+int encode_read_int(const char *p, size_t len, uint64_t magnitude_max, bool *neg, uint64_t *magnitude)
+{
+	return read_int(p, len, magnitude_max, neg, magnitude);
+}
+
 /* int2/int4/int8: pg_strtoint16/32/64 of PostgreSQL 15, which accumulate
  * the value negatively. Overflow of that is detected while reading digits,
  * so "99999999999x" is out of range, not a syntax error; but a positive
@@ -88,30 +123,12 @@ static enum enc_status encode_int(const char *p, size_t len, int bytes, struct b
 {
 	static const char *const names[9] = {[2] = "smallint", [4] = "integer", [8] = "bigint"};
 	uint64_t max = bytes == 2 ? INT16_MAX : bytes == 4 ? INT32_MAX : (uint64_t)INT64_MAX;
-	const unsigned char *s = (const unsigned char *)p, *e = s + len;
-	while (s < e && ascii_is_space(*s))
-		s++;
-	bool neg = false;
-	if (s < e && (*s == '-' || *s == '+')) {
-		neg = *s == '-';
-		s++;
-	}
-	if (s == e || !ascii_is_digit(*s))
+	bool neg;
+	uint64_t v;
+	int rc = read_int(p, len, max + 1, &neg, &v);
+	if (rc == -1)
 		goto syntax;
-	uint64_t limit = max + 1;
-	uint64_t v = 0;
-	do {
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (limit - d) / 10)
-			goto range;
-		v = v * 10 + d;
-		s++;
-	} while (s < e && ascii_is_digit(*s));
-	while (s < e && ascii_is_space(*s))
-		s++;
-	if (s != e)
-		goto syntax;
-	if (!neg && v == limit)
+	if (rc == -2 || (!neg && v == max + 1))
 		goto range;
 	uint64_t bits = neg ? (uint64_t)0 - v : v;
 	buf_reserve(out, 4 + (size_t)bytes);
@@ -323,50 +340,43 @@ static void put_field(struct buf *out, const char *p, size_t len)
 	buf_put(out, p, len);
 }
 
-/* Byte length of the first nchars UTF-8 characters of p[0..len) (all of it
- * when shorter): pg_mbcharcliplen for valid UTF-8. */
-static size_t utf8_clip(const char *p, size_t len, size_t nchars)
+int encode_clip_string(const char *p, size_t len, size_t maxchars, size_t *kept, size_t *nchars)
 {
-	size_t i = 0;
+	/* pg_mbcharcliplen for valid UTF-8: continuation bytes belong to the
+	 * character before them. */
+	size_t chars = 0, i = 0;
 	for (; i < len; i++) {
-		if (((unsigned char)p[i] & 0xc0) != 0x80) {
-			if (nchars == 0)
-				break;
-			nchars--;
-		}
+		if (((unsigned char)p[i] & 0xc0) == 0x80)
+			continue;
+		if (chars == maxchars)
+			break;
+		chars++;
 	}
-	return i;
+	for (size_t j = i; j < len; j++)
+		if (p[j] != ' ')
+			return -1;
+	*kept = i;
+	*nchars = chars;
+	return 0;
 }
 
-static size_t utf8_count(const char *p, size_t len)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++)
-		n += ((unsigned char)p[i] & 0xc0) != 0x80;
-	return n;
-}
-
-/* varchar(n): varchar_input. Longer than n characters is an error unless the
- * excess is all spaces, which are cut off. */
+/* varchar(n): varchar_input. A value of n bytes or fewer has n characters
+ * or fewer; a longer one goes through the length rule. */
 static enum enc_status encode_varchar(const char *p, size_t len, int32_t typmod, struct buf *out, char *msg,
 				      size_t msgsz)
 {
 	if (typmod >= 4 && len > (size_t)(typmod - 4)) {
-		size_t maxlen = (size_t)(typmod - 4);
-		size_t clip = utf8_clip(p, len, maxlen);
-		for (size_t j = clip; j < len; j++) {
-			if (p[j] != ' ') {
-				encode_set_msg(msg, msgsz, "value too long for type character varying(%zu)", maxlen);
-				return ENC_REJECT;
-			}
+		size_t maxlen = (size_t)(typmod - 4), chars;
+		if (encode_clip_string(p, len, maxlen, &len, &chars) < 0) {
+			encode_set_msg(msg, msgsz, "value too long for type character varying(%zu)", maxlen);
+			return ENC_REJECT;
 		}
-		len = clip;
 	}
 	put_field(out, p, len);
 	return ENC_OK;
 }
 
-/* char(n): bpchar_input. Same length rule as varchar, then padded with
+/* char(n): bpchar_input. The same length rule as varchar, then padded with
  * spaces to n characters, which is what bpcharsend sends back. */
 static enum enc_status encode_bpchar(const char *p, size_t len, int32_t typmod, struct buf *out, char *msg,
 				     size_t msgsz)
@@ -375,20 +385,12 @@ static enum enc_status encode_bpchar(const char *p, size_t len, int32_t typmod, 
 		put_field(out, p, len);
 		return ENC_OK;
 	}
-	size_t maxlen = (size_t)(typmod - 4);
-	size_t charlen = utf8_count(p, len);
-	if (charlen > maxlen) {
-		size_t clip = utf8_clip(p, len, maxlen);
-		for (size_t j = clip; j < len; j++) {
-			if (p[j] != ' ') {
-				encode_set_msg(msg, msgsz, "value too long for type character(%zu)", maxlen);
-				return ENC_REJECT;
-			}
-		}
-		put_field(out, p, clip);
-		return ENC_OK;
+	size_t maxlen = (size_t)(typmod - 4), chars;
+	if (encode_clip_string(p, len, maxlen, &len, &chars) < 0) {
+		encode_set_msg(msg, msgsz, "value too long for type character(%zu)", maxlen);
+		return ENC_REJECT;
 	}
-	size_t pad = maxlen - charlen;
+	size_t pad = maxlen - chars;
 	buf_reserve(out, 4 + len + pad);
 	buf_put_be32(out, (uint32_t)(len + pad));
 	buf_put(out, p, len);
@@ -397,12 +399,8 @@ static enum enc_status encode_bpchar(const char *p, size_t len, int32_t typmod, 
 	return ENC_OK;
 }
 
-/* uuid: string_to_uuid. 32 hex digits, optionally in braces, with at most
- * one hyphen after any group of four digits (not after the last). No white
- * space anywhere. */
-static enum enc_status encode_uuid(const char *p, size_t len, struct buf *out, char *msg, size_t msgsz)
+int encode_parse_uuid(const char *p, size_t len, unsigned char u[16])
 {
-	unsigned char u[16];
 	size_t i = 0;
 	bool braces = false;
 	if (len > 0 && p[0] == '{') {
@@ -411,10 +409,10 @@ static enum enc_status encode_uuid(const char *p, size_t len, struct buf *out, c
 	}
 	for (int k = 0; k < 16; k++) {
 		if (len - i < 2)
-			goto syntax;
+			return -1;
 		int hi = ascii_hex_value((unsigned char)p[i]), lo = ascii_hex_value((unsigned char)p[i + 1]);
 		if (hi < 0 || lo < 0)
-			goto syntax;
+			return -1;
 		u[k] = (unsigned char)(hi << 4 | lo);
 		i += 2;
 		if (i < len && p[i] == '-' && (k % 2) == 1 && k < 15)
@@ -422,18 +420,23 @@ static enum enc_status encode_uuid(const char *p, size_t len, struct buf *out, c
 	}
 	if (braces) {
 		if (i >= len || p[i] != '}')
-			goto syntax;
+			return -1;
 		i++;
 	}
-	if (i != len)
-		goto syntax;
+	return i == len ? 0 : -1;
+}
+
+static enum enc_status encode_uuid(const char *p, size_t len, struct buf *out, char *msg, size_t msgsz)
+{
+	unsigned char u[16];
+	if (encode_parse_uuid(p, len, u) < 0) {
+		encode_set_msg(msg, msgsz, "invalid input syntax for type uuid: \"%.*s\"", VAL(p, len));
+		return ENC_REJECT;
+	}
 	buf_reserve(out, 20);
 	buf_put_be32(out, 16);
 	buf_put(out, u, 16);
 	return ENC_OK;
-syntax:
-	encode_set_msg(msg, msgsz, "invalid input syntax for type uuid: \"%.*s\"", VAL(p, len));
-	return ENC_REJECT;
 }
 
 /* Length of the (valid UTF-8) character at p, as pg_mblen gives it, bounded

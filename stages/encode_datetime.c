@@ -195,10 +195,19 @@ static enum enc_status parse_iso(const char *p, size_t len, bool date_only, stru
 	return ENC_OK;
 }
 
-enum enc_status encode_date(const char *p, size_t len, struct buf *out, char *msg, size_t msgsz)
+enum enc_status encode_parse_date(const char *p, size_t len, struct enc_date *d, char *msg, size_t msgsz)
 {
 	struct iso_dt t;
 	enum enc_status st = parse_iso(p, len, true, &t, msg, msgsz);
+	if (st == ENC_OK)
+		*d = (struct enc_date){.special = t.special, .year = t.year, .mon = t.mon, .mday = t.mday};
+	return st;
+}
+
+enum enc_status encode_date(const char *p, size_t len, struct buf *out, char *msg, size_t msgsz)
+{
+	struct enc_date t;
+	enum enc_status st = encode_parse_date(p, len, &t, msg, msgsz);
 	if (st != ENC_OK)
 		return st;
 	int32_t days;

@@ -1,4 +1,4 @@
-/* encode_numeric.c - numeric text to numeric_send's form, replaying numeric_in, apply_typmod and make_result of PostgreSQL 15. */
+/* encode_numeric.c - numeric text to numeric_send's form, replaying numeric_in (whose reading key rendering shares), apply_typmod and make_result of PostgreSQL 15. */
 #include "encode.h"
 
 #include "ascii.h"
@@ -49,19 +49,21 @@ static void put_special(struct buf *out, uint16_t sign)
 	buf_put_be16(out, sign == NUMERIC_NAN ? 0 : 32);
 }
 
-enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct buf *out, char *msg, size_t msgsz)
+/* NaN and the infinities at s (past leading white space), in numeric_in's
+ * order of tests. 1 when one matched with only white space after it, 0
+ * when none matched, -1 when one matched and something else follows. */
+static int read_special(const char *s, const char *e, enum enc_numeric_special *special)
 {
-	const char *s = p, *e = p + len;
-	while (s < e && ascii_is_space((unsigned char)*s))
-		s++;
-
-	/* NaN and the infinities, in numeric_in's order of tests. */
 	static const struct {
 		const char *word;
-		uint16_t sign;
-	} specials[] = {{"nan", NUMERIC_NAN},        {"infinity", NUMERIC_PINF}, {"+infinity", NUMERIC_PINF},
-			{"-infinity", NUMERIC_NINF}, {"inf", NUMERIC_PINF},      {"+inf", NUMERIC_PINF},
-			{"-inf", NUMERIC_NINF}};
+		enum enc_numeric_special special;
+	} specials[] = {{"nan", ENC_NUMERIC_NAN},        {"infinity", ENC_NUMERIC_PINF},
+			{"+infinity", ENC_NUMERIC_PINF}, {"-infinity", ENC_NUMERIC_NINF},
+			{"inf", ENC_NUMERIC_PINF},       {"+inf", ENC_NUMERIC_PINF},
+			{"-inf", ENC_NUMERIC_NINF}};
+	/* Every word starts with a letter or a sign: a number starts otherwise. */
+	if (s < e && (ascii_is_digit((unsigned char)*s) || *s == '.'))
+		return 0;
 	for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++) {
 		if (!match_word(s, (size_t)(e - s), specials[k].word))
 			continue;
@@ -69,164 +71,238 @@ enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct
 		while (s < e && ascii_is_space((unsigned char)*s))
 			s++;
 		if (s != e)
-			goto syntax;
-		if (specials[k].sign != NUMERIC_NAN && typmod >= 4) {
-			encode_set_msg(msg, msgsz, "numeric field overflow");
-			return ENC_REJECT;
-		}
-		put_special(out, specials[k].sign);
-		return ENC_OK;
+			return -1;
+		*special = specials[k].special;
+		return 1;
 	}
+	return 0;
+}
 
-	/* set_var_from_str: digits with a decimal weight and display scale.
-	 * dig[0] is a zero pad so that rounding can carry into it. */
-	unsigned char dig[NUMERIC_DEC_DIGITS_MAX + 1];
-	int nd = 1;
-	dig[0] = 0;
-	bool neg = false;
-	bool have_dp = false;
-	int64_t dweight = -1; /* decimal exponent of the first digit read */
-	int64_t dscale = 0;
-	if (s < e && (*s == '+' || *s == '-')) {
-		neg = *s == '-';
-		s++;
+/* set_var_from_str's digits: an optional sign, then digits with at most
+ * one point and at least one digit. 0 with the spans set and *s past them,
+ * or -1 for a syntax error. */
+static inline int read_digits(const char **s, const char *e, struct enc_numeric_text *nt)
+{
+	const char *c = *s;
+	if (c < e && (*c == '+' || *c == '-')) {
+		nt->neg = *c == '-';
+		c++;
 	}
-	if (s < e && *s == '.') {
-		have_dp = true;
-		s++;
-	}
-	if (s == e || !ascii_is_digit((unsigned char)*s))
-		goto syntax;
-	while (s < e) {
-		if (ascii_is_digit((unsigned char)*s)) {
-			if (nd > NUMERIC_DEC_DIGITS_MAX)
-				return ENC_DEFER;
-			dig[nd++] = (unsigned char)(*s++ - '0');
-			if (!have_dp)
-				dweight++;
-			else
-				dscale++;
-		} else if (*s == '.') {
-			if (have_dp)
-				goto syntax;
-			have_dp = true;
-			s++;
-		} else {
+	const char *begin = c, *dot = NULL;
+	if (c < e && *c == '.')
+		dot = c++;
+	if (c == e || !ascii_is_digit((unsigned char)*c))
+		return -1;
+	for (; c < e; c++) {
+		if (ascii_is_digit((unsigned char)*c))
+			continue;
+		if (*c != '.')
 			break;
-		}
+		if (dot != NULL)
+			return -1;
+		dot = c;
 	}
+	nt->int_digits = begin;
+	nt->int_len = (size_t)((dot ? dot : c) - begin);
+	nt->frac_digits = dot ? dot + 1 : c;
+	nt->frac_len = (size_t)(c - nt->frac_digits);
+	*s = c;
+	return 0;
+}
+
+/* The exponent after an 'e' at *s, as numeric_in reads it with strtol and
+ * bounds it (dweight and dscale stay far from int overflow). */
+static enum enc_status read_exponent(const char **s, const char *e, long *exponent, char *msg, size_t msgsz,
+				     const char *p, size_t len)
+{
+	const char *c = *s + 1;
+	/* strtol would also skip white space after the 'e'; such input is
+	 * left to the server. */
+	if (c < e && ascii_is_space((unsigned char)*c))
+		return ENC_DEFER;
+	bool neg = false;
+	if (c < e && (*c == '+' || *c == '-')) {
+		neg = *c == '-';
+		c++;
+	}
+	if (c == e || !ascii_is_digit((unsigned char)*c)) {
+		encode_set_msg(msg, msgsz, "invalid input syntax for type numeric: \"%.*s\"", (int)len, p);
+		return ENC_REJECT;
+	}
+	int64_t x = 0;
+	for (; c < e && ascii_is_digit((unsigned char)*c); c++)
+		if (x < INT_MAX)
+			x = x * 10 + (*c - '0');
+	if (x >= INT_MAX / 2) {
+		encode_set_msg(msg, msgsz, "value overflows numeric format");
+		return ENC_REJECT;
+	}
+	*exponent = (long)(neg ? -x : x);
+	*s = c;
+	return ENC_OK;
+}
+
+/* encode_read_numeric, inlined into encode_numeric: numeric is the costliest
+ * type of a typical record, and the call is measurable there. */
+static inline enum enc_status read_numeric(const char *p, size_t len, struct enc_numeric_text *nt, char *msg,
+					   size_t msgsz)
+{
+	const char *s = p, *e = p + len;
+	*nt = (struct enc_numeric_text){.special = ENC_NUMERIC_NUMBER};
+	while (s < e && ascii_is_space((unsigned char)*s))
+		s++;
+	int special = read_special(s, e, &nt->special);
+	if (special > 0)
+		return ENC_OK;
+	if (special < 0 || read_digits(&s, e, nt) < 0)
+		goto syntax;
 	if (s < e && (*s == 'e' || *s == 'E')) {
+		enum enc_status st = read_exponent(&s, e, &nt->exponent, msg, msgsz, p, len);
+		if (st != ENC_OK)
+			return st;
+	}
+	while (s < e && ascii_is_space((unsigned char)*s))
 		s++;
-		/* The server reads the exponent with strtol, which would also
-		 * skip white space after the 'e'; such input is deferred. */
-		if (s < e && ascii_is_space((unsigned char)*s))
-			return ENC_DEFER;
-		bool eneg = false;
-		if (s < e && (*s == '+' || *s == '-')) {
-			eneg = *s == '-';
-			s++;
-		}
-		if (s == e || !ascii_is_digit((unsigned char)*s))
-			goto syntax;
-		int64_t x = 0;
-		for (; s < e && ascii_is_digit((unsigned char)*s); s++)
-			if (x < INT_MAX)
-				x = x * 10 + (*s - '0');
-		if (x >= INT_MAX / 2) {
-			encode_set_msg(msg, msgsz, "value overflows numeric format");
-			return ENC_REJECT;
-		}
-		if (eneg)
-			x = -x;
-		dweight += x;
-		dscale -= x;
-		if (dscale < 0)
-			dscale = 0;
-	}
-	while (s < e) {
-		if (!ascii_is_space((unsigned char)*s))
-			goto syntax;
-		s++;
-	}
+	if (s != e)
+		goto syntax;
+	return ENC_OK;
+syntax:
+	encode_set_msg(msg, msgsz, "invalid input syntax for type numeric: \"%.*s\"", (int)len, p);
+	return ENC_REJECT;
+}
 
-	/* With the pad digit in front, dig[i] has decimal exponent dw - i. */
-	int64_t dw = dweight + 1;
-	if (typmod >= 4) {
-		/* apply_typmod: round half away from zero to the scale, then
-		 * the integer digits must fit precision - scale. PostgreSQL 15
-		 * allows a negative scale and a scale above the precision. */
-		int32_t precision = ((typmod - 4) >> 16) & 0xffff;
-		int32_t scale = (((typmod - 4) & 0x7ff) ^ 1024) - 1024;
-		int64_t maxdigits = (int64_t)precision - scale;
-		int64_t keep = dw + 1 + scale; /* digits kept: exponent >= -scale */
-		if (keep <= 0) {
-			nd = 0;
-		} else if (keep < nd) {
-			if (dig[keep] >= 5) {
-				int64_t i = keep - 1;
-				while (dig[i] == 9) {
-					dig[i] = 0;
-					i--; /* dig[0] is 0, so this stops there at the latest */
-				}
-				dig[i]++;
-			}
-			nd = (int)keep;
-		}
-		dscale = scale < 0 ? 0 : scale;
-		for (int i = 0; i < nd; i++) {
-			if (dig[i] != 0) {
-				if (dw - i + 1 > maxdigits) {
-					encode_set_msg(msg, msgsz, "numeric field overflow");
-					return ENC_REJECT;
-				}
-				break;
-			}
-		}
-	}
+enum enc_status encode_read_numeric(const char *p, size_t len, struct enc_numeric_text *nt, char *msg, size_t msgsz)
+{
+	return read_numeric(p, len, nt, msg, msgsz);
+}
 
-	/* make_result: drop leading and trailing zeros; zero is positive with
-	 * weight 0 and keeps its display scale. */
-	int first = 0, last = nd - 1;
-	while (first < nd && dig[first] == 0)
+/* A number as decimal digits: dig[i] has decimal exponent dw - i, and
+ * dig[0] is a zero pad so that rounding can carry into it. */
+struct dec {
+	unsigned char dig[NUMERIC_DEC_DIGITS_MAX + 1];
+	int nd;
+	int64_t dw;
+	int64_t dscale;
+	bool neg;
+};
+
+/* The digits of nt with numeric_in's weight and display scale: the
+ * digits after the point less the exponent, at least 0. -1 when there are
+ * more digits than decided here. */
+static int load_digits(const struct enc_numeric_text *nt, struct dec *d)
+{
+	size_t n = nt->int_len + nt->frac_len;
+	if (n > NUMERIC_DEC_DIGITS_MAX)
+		return -1;
+	d->dig[0] = 0;
+	for (size_t i = 0; i < nt->int_len; i++)
+		d->dig[1 + i] = (unsigned char)(nt->int_digits[i] - '0');
+	for (size_t i = 0; i < nt->frac_len; i++)
+		d->dig[1 + nt->int_len + i] = (unsigned char)(nt->frac_digits[i] - '0');
+	d->nd = (int)n + 1;
+	d->dw = (int64_t)nt->int_len + nt->exponent;
+	d->dscale = (int64_t)nt->frac_len - nt->exponent;
+	if (d->dscale < 0)
+		d->dscale = 0;
+	d->neg = nt->neg;
+	return 0;
+}
+
+/* apply_typmod: round half away from zero to the scale, then the integer
+ * digits must fit precision - scale. PostgreSQL 15 allows a negative scale
+ * and a scale above the precision. -1 on overflow. */
+static int apply_typmod(struct dec *d, int32_t typmod)
+{
+	int32_t precision = ((typmod - 4) >> 16) & 0xffff;
+	int32_t scale = encode_numeric_typmod_scale(typmod);
+	int64_t maxdigits = (int64_t)precision - scale;
+	int64_t keep = d->dw + 1 + scale; /* digits kept: exponent >= -scale */
+	if (keep <= 0) {
+		d->nd = 0;
+	} else if (keep < d->nd) {
+		if (d->dig[keep] >= 5) {
+			int64_t i = keep - 1;
+			while (d->dig[i] == 9) {
+				d->dig[i] = 0;
+				i--; /* dig[0] is 0, so this stops there at the latest */
+			}
+			d->dig[i]++;
+		}
+		d->nd = (int)keep;
+	}
+	d->dscale = scale < 0 ? 0 : scale;
+	for (int i = 0; i < d->nd; i++)
+		if (d->dig[i] != 0)
+			return d->dw - i + 1 > maxdigits ? -1 : 0;
+	return 0;
+}
+
+/* make_result and numeric_send: leading and trailing zeros dropped, base
+ * 10000 digits; zero is positive with weight 0 and keeps its display scale. */
+static enum enc_status put_dec(struct dec *d, struct buf *out, char *msg, size_t msgsz)
+{
+	int first = 0, last = d->nd - 1;
+	while (first < d->nd && d->dig[first] == 0)
 		first++;
-	while (last >= first && dig[last] == 0)
+	while (last >= first && d->dig[last] == 0)
 		last--;
 	int64_t weight = 0;
 	int ndigits = 0;
 	uint16_t nb[NBASE_DIGITS_MAX];
-	if (first < nd) {
-		weight = floor_div4(dw - first);
-		int64_t wlast = floor_div4(dw - last);
+	if (first < d->nd) {
+		weight = floor_div4(d->dw - first);
+		int64_t wlast = floor_div4(d->dw - last);
 		ndigits = (int)(weight - wlast + 1);
 		if (ndigits > NBASE_DIGITS_MAX)
 			return ENC_DEFER;
 		memset(nb, 0, sizeof nb[0] * (size_t)ndigits);
 		static const uint16_t pow10[4] = {1, 10, 100, 1000};
 		for (int i = first; i <= last; i++) {
-			int64_t ex = dw - i;
+			int64_t ex = d->dw - i;
 			int64_t w = floor_div4(ex);
-			nb[weight - w] = (uint16_t)(nb[weight - w] + dig[i] * pow10[ex - 4 * w]);
+			nb[weight - w] = (uint16_t)(nb[weight - w] + d->dig[i] * pow10[ex - 4 * w]);
 		}
 	} else {
-		neg = false;
+		d->neg = false;
 	}
-	if (weight > NUMERIC_WEIGHT_MAX || weight < NUMERIC_WEIGHT_MIN || dscale > NUMERIC_DSCALE_MAX) {
+	if (weight > NUMERIC_WEIGHT_MAX || weight < NUMERIC_WEIGHT_MIN || d->dscale > NUMERIC_DSCALE_MAX) {
 		encode_set_msg(msg, msgsz, "value overflows numeric format");
 		return ENC_REJECT;
 	}
-
 	size_t bytes = 8 + 2 * (size_t)ndigits;
 	buf_reserve(out, 4 + bytes);
 	buf_put_be32(out, (uint32_t)bytes);
 	buf_put_be16(out, (uint16_t)ndigits);
 	buf_put_be16(out, (uint16_t)(int16_t)weight);
-	buf_put_be16(out, neg ? NUMERIC_NEG : NUMERIC_POS);
-	buf_put_be16(out, (uint16_t)dscale);
+	buf_put_be16(out, d->neg ? NUMERIC_NEG : NUMERIC_POS);
+	buf_put_be16(out, (uint16_t)d->dscale);
 	for (int j = 0; j < ndigits; j++)
 		buf_put_be16(out, nb[j]);
 	return ENC_OK;
+}
 
-syntax:
-	encode_set_msg(msg, msgsz, "invalid input syntax for type numeric: \"%.*s\"", (int)len, p);
-	return ENC_REJECT;
+enum enc_status encode_numeric(const char *p, size_t len, int32_t typmod, struct buf *out, char *msg, size_t msgsz)
+{
+	struct enc_numeric_text nt;
+	enum enc_status st = read_numeric(p, len, &nt, msg, msgsz);
+	if (st != ENC_OK)
+		return st;
+	if (nt.special != ENC_NUMERIC_NUMBER) {
+		if (nt.special != ENC_NUMERIC_NAN && typmod >= 4) {
+			encode_set_msg(msg, msgsz, "numeric field overflow");
+			return ENC_REJECT;
+		}
+		put_special(out, nt.special == ENC_NUMERIC_NAN    ? NUMERIC_NAN
+				 : nt.special == ENC_NUMERIC_PINF ? NUMERIC_PINF
+								  : NUMERIC_NINF);
+		return ENC_OK;
+	}
+	struct dec d;
+	if (load_digits(&nt, &d) < 0)
+		return ENC_DEFER;
+	if (typmod >= 4 && apply_typmod(&d, typmod) < 0) {
+		encode_set_msg(msg, msgsz, "numeric field overflow");
+		return ENC_REJECT;
+	}
+	return put_dec(&d, out, msg, msgsz);
 }

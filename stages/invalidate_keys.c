@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* ================================================================== templates */
 
@@ -191,51 +190,34 @@ const char *inval_template_text(const struct inval_template *tp)
 /* ================================================================== rendering
  * Each renderer appends the printed form of one value to out and returns 0,
  * or returns -1 with a reason and leaves out as it was (the caller restores
- * out->len). They accept exactly the input forms PostgreSQL 15's input
- * functions accept for these types, or a documented subset (date). */
+ * out->len). They read the value with the encoders' reading of it
+ * (encode.h: PostgreSQL's input rules, written once) and print what
+ * PostgreSQL's output function prints for the stored value. */
 
-/* PostgreSQL's input functions skip isspace() around numbers and booleans. */
-static void trim_space(const char **p, size_t *n)
-{
-	while (*n > 0 && ascii_is_space(**p)) {
-		(*p)++;
-		(*n)--;
-	}
-	while (*n > 0 && ascii_is_space((*p)[*n - 1]))
-		(*n)--;
-}
+/* The largest magnitude rendered: 19 digits hold every int8; more means the
+ * server refused the value. */
+#define RENDER_INT_MAGNITUDE_MAX UINT64_C(9999999999999999999)
 
-/* int2/int4/int8 (pg_strtoint16/32/64): spaces, a sign, decimal digits. */
+/* int2/int4/int8 (pg_strtoint16/32/64, then int8out): the value in
+ * decimal, with a '-' when negative. */
 static int render_int(const char *p, size_t n, struct buf *out, const char **why)
 {
-	trim_space(&p, &n);
-	bool neg = false;
-	if (n > 0 && (*p == '-' || *p == '+')) {
-		neg = *p == '-';
-		p++;
-		n--;
-	}
-	if (n == 0) {
-		*why = "no digits";
+	bool neg;
+	uint64_t v;
+	int rc = encode_read_int(p, n, RENDER_INT_MAGNITUDE_MAX, &neg, &v);
+	if (rc < 0) {
+		*why = rc == -2 ? "out of range" : "not a decimal integer";
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!ascii_is_digit(p[i])) {
-			*why = "not a decimal integer";
-			return -1;
-		}
-	while (n > 1 && *p == '0') {
-		p++;
-		n--;
-	}
-	/* 19 digits hold every int8; more means the server refused the value. */
-	if (n > 19) {
-		*why = "out of range";
-		return -1;
-	}
-	if (neg && !(n == 1 && *p == '0'))
+	if (neg && v != 0)
 		buf_putc(out, '-');
-	buf_put(out, p, n);
+	char d[20];
+	int k = sizeof d;
+	do {
+		d[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_put(out, d + k, sizeof d - (size_t)k);
 	return 0;
 }
 
@@ -251,109 +233,49 @@ static int render_bool(const char *p, size_t n, struct buf *out, const char **wh
 	return 0;
 }
 
-/* uuid (string_to_uuid): optional braces, 32 hex digits, an optional hyphen
- * after any group of four digits but the last; no spaces. */
+/* uuid (string_to_uuid, then uuid_out): lowercase 8-4-4-4-12. */
 static int render_uuid(const char *p, size_t n, struct buf *out, const char **why)
 {
 	static const char hex[] = "0123456789abcdef";
-	char d[32];
-	size_t i = 0;
-	bool braces = n > 0 && p[0] == '{';
-	if (braces)
-		i++;
-	for (int b = 0; b < 16; b++) {
-		if (n - i < 2 || ascii_hex_value(p[i]) < 0 || ascii_hex_value(p[i + 1]) < 0) {
-			*why = "not a uuid";
-			return -1;
-		}
-		d[2 * b] = hex[ascii_hex_value(p[i])];
-		d[2 * b + 1] = hex[ascii_hex_value(p[i + 1])];
-		i += 2;
-		if (i < n && p[i] == '-' && b % 2 == 1 && b < 15)
-			i++;
-	}
-	if (braces) {
-		if (i == n || p[i] != '}') {
-			*why = "not a uuid";
-			return -1;
-		}
-		i++;
-	}
-	if (i != n) {
+	unsigned char u[16];
+	if (encode_parse_uuid(p, n, u) < 0) {
 		*why = "not a uuid";
 		return -1;
 	}
-	buf_put(out, d, 8);
-	buf_putc(out, '-');
-	buf_put(out, d + 8, 4);
-	buf_putc(out, '-');
-	buf_put(out, d + 12, 4);
-	buf_putc(out, '-');
-	buf_put(out, d + 16, 4);
-	buf_putc(out, '-');
-	buf_put(out, d + 20, 12);
+	buf_reserve(out, 36);
+	for (int b = 0; b < 16; b++) {
+		if (b == 4 || b == 6 || b == 8 || b == 10)
+			out->data[out->len++] = '-';
+		out->data[out->len++] = hex[u[b] >> 4];
+		out->data[out->len++] = hex[u[b] & 0xf];
+	}
 	return 0;
 }
 
-/* date: the ISO form Y-M-D with a four-digit year 0001-9999, one- or
- * two-digit month and day, and infinity/-infinity, spaces around: the forms
- * the binary encoder decides. Everything else date_in accepts (other orders,
- * month names, "epoch", BC, 'today') depends on DateStyle or the clock, and
- * the encoder leaves it to the server too. */
+/* date: the forms the binary encoder decides (ISO Y-M-D with a four-digit
+ * year, infinity, -infinity), printed as date_out prints them with
+ * DateStyle ISO. Everything else date_in accepts (other orders, month
+ * names, "epoch", BC, 'today') depends on DateStyle or the clock, and the
+ * encoder leaves it to the server too. */
 static int render_date(const char *p, size_t n, struct buf *out, const char **why)
 {
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	trim_space(&p, &n);
-	if (n == 8 && strncasecmp(p, "infinity", 8) == 0) {
-		buf_put(out, "infinity", 8);
-		return 0;
+	struct enc_date d;
+	enum enc_status st = encode_parse_date(p, n, &d, NULL, 0);
+	if (st != ENC_OK) {
+		*why = st == ENC_REJECT ? "date out of range" : "not an ISO date (YYYY-MM-DD)";
+		return -1;
 	}
-	if (n == 9 && strncasecmp(p, "-infinity", 9) == 0) {
-		buf_put(out, "-infinity", 9);
+	if (d.special != 0) {
+		if (d.special < 0)
+			buf_put(out, "-infinity", 9);
+		else
+			buf_put(out, "infinity", 8);
 		return 0;
-	}
-	*why = "not an ISO date (YYYY-MM-DD)";
-	size_t i = 0;
-	int y = 0, mo = 0, d = 0, nd;
-	for (nd = 0; i < n && ascii_is_digit(p[i]); nd++, i++)
-		y = y * 10 + (p[i] - '0');
-	if (nd != 4 || i == n || p[i] != '-')
-		return -1;
-	i++;
-	for (nd = 0; i < n && ascii_is_digit(p[i]) && nd < 2; nd++, i++)
-		mo = mo * 10 + (p[i] - '0');
-	if (nd == 0 || i == n || p[i] != '-')
-		return -1;
-	i++;
-	for (nd = 0; i < n && ascii_is_digit(p[i]) && nd < 2; nd++, i++)
-		d = d * 10 + (p[i] - '0');
-	if (nd == 0 || i != n)
-		return -1;
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y == 0 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap)) {
-		*why = "date out of range";
-		return -1;
 	}
 	char s[16];
-	int len = snprintf(s, sizeof s, "%04d-%02d-%02d", y, mo, d);
+	int len = snprintf(s, sizeof s, "%04d-%02d-%02d", d.year, d.mon, d.mday);
 	buf_put(out, s, (size_t)len);
 	return 0;
-}
-
-/* Byte length of the first nchars UTF-8 characters of p[0..n) (all of it
- * when shorter), and the number of characters in that prefix. */
-static size_t utf8_clip(const char *p, size_t n, size_t nchars, size_t *counted)
-{
-	size_t chars = 0, i = 0;
-	for (; i < n; i++) {
-		if (((unsigned char)p[i] & 0xC0) == 0x80)
-			continue;
-		if (chars == nchars)
-			break;
-		chars++;
-	}
-	*counted = chars;
-	return i;
 }
 
 /* varchar(n) and char(n) (varchar_input, bpcharin): a value longer than n
@@ -366,101 +288,43 @@ static int render_string(enum render_kind rk, int32_t typmod, const char *p, siz
 		buf_put(out, p, n);
 		return 0;
 	}
-	size_t maxlen = (size_t)(typmod - VARHDRSZ), chars;
-	size_t clip = utf8_clip(p, n, maxlen, &chars);
-	for (size_t i = clip; i < n; i++)
-		if (p[i] != ' ') {
-			*why = "value too long for the type";
-			return -1;
-		}
-	buf_put(out, p, clip);
+	size_t maxlen = (size_t)(typmod - VARHDRSZ), kept, chars;
+	if (encode_clip_string(p, n, maxlen, &kept, &chars) < 0) {
+		*why = "value too long for the type";
+		return -1;
+	}
+	buf_put(out, p, kept);
 	if (rk == R_BPCHAR)
 		for (size_t i = chars; i < maxlen; i++)
 			buf_putc(out, ' ');
 	return 0;
 }
 
-/* The numeric typmod's scale is an 11-bit signed field (PostgreSQL 15 allows
- * negative scales: numeric(5,-2) rounds to hundreds). */
-static int numeric_typmod_scale(int32_t typmod)
+/* numeric_out of nt rounded as apply_typmod rounds it: the display scale is
+ * the input's digits after the point minus the exponent (at least 0), or
+ * the column's scale, rounding half away from zero. Zero never prints a
+ * sign. The digits are rounded and laid out in place in out, however many
+ * there are, rather than in a bounded array as encode_numeric holds them. */
+static void print_numeric(const struct enc_numeric_text *nt, int32_t typmod, struct buf *out)
 {
-	return (((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024;
-}
-
-/* A numeric input's parts: sign, integer digits ip[0..il), fraction digits
- * fp[0..fl) and the exponent. */
-struct num_parts {
-	bool neg;
-	const char *ip, *fp;
-	size_t il, fl;
-	long exp10;
-};
-
-/* Digits, point and exponent from p[i..n) (numeric_in's grammar past the
- * sign). -1 with *why when it is not a number. */
-static int numeric_parse(const char *p, size_t n, size_t i, struct num_parts *np, const char **why)
-{
-	np->ip = p + i;
-	np->il = 0;
-	while (i < n && ascii_is_digit(p[i]))
-		i++, np->il++;
-	np->fp = p + i;
-	np->fl = 0;
-	if (i < n && p[i] == '.') {
-		i++;
-		np->fp = p + i;
-		while (i < n && ascii_is_digit(p[i]))
-			i++, np->fl++;
-	}
-	if (np->il + np->fl == 0)
-		return -1;
-	np->exp10 = 0;
-	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
-		i++;
-		bool eneg = false;
-		if (i < n && (p[i] == '-' || p[i] == '+'))
-			eneg = p[i++] == '-';
-		size_t ed = 0;
-		for (; i < n && ascii_is_digit(p[i]); i++, ed++) {
-			np->exp10 = np->exp10 * 10 + (p[i] - '0');
-			/* PostgreSQL's numeric holds 131072 integer and 16383 fraction digits. */
-			if (np->exp10 > 200000) {
-				*why = "exponent out of range";
-				return -1;
-			}
-		}
-		if (ed == 0)
-			return -1;
-		if (eneg)
-			np->exp10 = -np->exp10;
-	}
-	return i == n ? 0 : -1;
-}
-
-/* Prints the parsed number as numeric_out would after apply_typmod. */
-static void numeric_print(const struct num_parts *np, int32_t typmod, struct buf *out)
-{
-	const char *ip = np->ip, *fp = np->fp;
-	size_t il = np->il, fl = np->fl;
-	long exp10 = np->exp10;
-	bool neg = np->neg;
 	/* The digits S = ip ++ fp with the point after position P. digit(x) is
 	 * S[x] inside, 0 outside. The kept digits end at cut (exclusive). */
-	long nd = (long)(il + fl), P = (long)il + exp10;
+	const char *ip = nt->int_digits, *fp = nt->frac_digits;
+	long il = (long)nt->int_len;
+	long nd = il + (long)nt->frac_len, P = il + nt->exponent;
 	bool constrained = typmod >= VARHDRSZ;
-	int scale = constrained ? numeric_typmod_scale(typmod) : 0;
+	int scale = constrained ? encode_numeric_typmod_scale(typmod) : 0;
 	long cut = constrained ? P + scale : (nd > P ? nd : P);
 	long start = (P < 0 ? P : 0) - 1; /* one spare leading position for a carry */
 	long end = cut > P ? cut : P;     /* [P, end) are the fraction digits printed */
 	if (start > cut - 1)
 		start = cut - 1; /* keep the rounding position in range */
-	size_t width = (size_t)(end - start);
 	size_t base = out->len;
-	buf_reserve(out, width + 3);
+	buf_reserve(out, (size_t)(end - start) + 3);
 	/* g[x - start] = digit(x). Two bytes before it leave room for a sign and
 	 * a point while the digits are moved left into place below. */
 	char *g = out->data + base + 2;
-#define DIGIT(x) ((x) >= 0 && (x) < nd ? ((x) < (long)il ? ip[(x)] : fp[(x) - (long)il]) : '0')
+#define DIGIT(x) ((x) >= 0 && (x) < nd ? ((x) < il ? ip[(x)] : fp[(x)-il]) : '0')
 	for (long x = start; x < end; x++)
 		g[x - start] = x < cut ? DIGIT(x) : '0';
 	if (cut >= 0 && cut < nd && DIGIT(cut) >= '5') {
@@ -481,7 +345,7 @@ static void numeric_print(const struct num_parts *np, int32_t typmod, struct buf
 	/* Build the printed form in place: sign, integer digits, point, fraction. */
 	char *o = out->data + base;
 	size_t k = 0;
-	if (neg && !zero)
+	if (nt->neg && !zero)
 		o[k++] = '-';
 	if (first == P) {
 		o[k++] = '0';
@@ -500,41 +364,38 @@ static void numeric_print(const struct num_parts *np, int32_t typmod, struct buf
 	out->len = base + k;
 }
 
-/* numeric (numeric_in, then apply_typmod, then numeric_out): spaces, sign,
- * digits with an optional point, optional exponent; NaN and infinities.
- * The display scale is the input's digits after the point minus the
- * exponent (at least 0), or the column's scale, rounding half away from
- * zero. Zero never prints a sign. */
+/* numeric (numeric_in, then apply_typmod, then numeric_out); NaN and the
+ * infinities as numeric_out prints them. */
 static int render_numeric(int32_t typmod, const char *p, size_t n, struct buf *out, const char **why)
 {
-	trim_space(&p, &n);
-	*why = "not a number";
-	if (n == 3 && strncasecmp(p, "NaN", 3) == 0) {
-		buf_put(out, "NaN", 3);
-		return 0;
+	struct enc_numeric_text nt;
+	if (encode_read_numeric(p, n, &nt, NULL, 0) != ENC_OK) {
+		*why = "not a number";
+		return -1;
 	}
-	struct num_parts np = {0};
-	size_t i = 0;
-	if (i < n && (p[i] == '-' || p[i] == '+')) {
-		np.neg = p[i] == '-';
-		i++;
-	}
-	if ((n - i == 8 && strncasecmp(p + i, "Infinity", 8) == 0) ||
-	    (n - i == 3 && strncasecmp(p + i, "inf", 3) == 0)) {
+	switch (nt.special) {
+	case ENC_NUMERIC_NAN: buf_put(out, "NaN", 3); return 0;
+	case ENC_NUMERIC_PINF:
+	case ENC_NUMERIC_NINF:
 		/* A constrained numeric refuses infinities (numeric field overflow). */
 		if (typmod >= VARHDRSZ) {
 			*why = "infinity in a constrained numeric";
 			return -1;
 		}
-		if (np.neg)
+		if (nt.special == ENC_NUMERIC_NINF)
 			buf_put(out, "-Infinity", 9);
 		else
 			buf_put(out, "Infinity", 8);
 		return 0;
+	case ENC_NUMERIC_NUMBER: break;
 	}
-	if (numeric_parse(p, n, i, &np, why) < 0)
+	/* PostgreSQL's numeric holds 131072 integer and 16383 fraction digits;
+	 * this bounds what is laid out in out. */
+	if (nt.exponent > 200000 || nt.exponent < -200000) {
+		*why = "exponent out of range";
 		return -1;
-	numeric_print(&np, typmod, out);
+	}
+	print_numeric(&nt, typmod, out);
 	return 0;
 }
 
