@@ -74,13 +74,13 @@ static void journal_target(const struct table_info *t, const struct options *o, 
 
 /* Damage the journal's open found fails the job: the keys of lost entries
  * may be stale in Redis, which a later run cannot know. */
-static int journal_damage_error(struct journal *j, struct err *e)
+static int journal_damage_error(const struct options *o, struct journal *j, struct err *e)
 {
 	uint64_t entries, bytes;
 	const char *aside;
 	if (!journal_damage(j, &entries, &bytes, &aside))
 		return 0;
-	log_event(LOG_ERROR, "journal_damaged",
+	log_event(o->log_format, LOG_ERROR, "journal_damaged",
 		  "journal %s: %llu entries failed their checksum, %llu bytes did not read back; kept aside as %s",
 		  journal_path(j), (unsigned long long)entries, (unsigned long long)bytes, aside);
 	return err_set(e, EXIT_SOFTWARE,
@@ -127,7 +127,7 @@ int cache_open(struct cache **out, const struct options *o, const struct table_i
 		return -1;
 	}
 	journal_target(t, o, target, sizeof target);
-	if (journal_open(dir, target, &c->journal, e) < 0 || journal_damage_error(c->journal, e) < 0) {
+	if (journal_open(dir, target, &c->journal, e) < 0 || journal_damage_error(o, c->journal, e) < 0) {
 		cache_close(c);
 		return -1;
 	}
@@ -150,8 +150,8 @@ int cache_open(struct cache **out, const struct options *o, const struct table_i
 			cache_close(c);
 			return -1;
 		}
-		log_event(LOG_WARN, "redis_unavailable", "%s; loading goes on, keys stay pending and are retried",
-			  re.msg);
+		log_event(o->log_format, LOG_WARN, "redis_unavailable",
+			  "%s; loading goes on, keys stay pending and are retried", re.msg);
 	}
 	*out = c;
 	return 0;
@@ -264,12 +264,12 @@ int cache_replay(struct cache *c)
 	err_clear(&rc.e);
 	int r = journal_replay(c->journal, replay_one, &rc, &rc.e);
 	if (r != 0) {
-		log_event(LOG_WARN, "invalidation_pending", "%llu keys from an earlier run still pending: %s",
-			  (unsigned long long)keys, rc.e.msg);
+		log_event(c->o->log_format, LOG_WARN, "invalidation_pending",
+			  "%llu keys from an earlier run still pending: %s", (unsigned long long)keys, rc.e.msg);
 		return 1;
 	}
-	log_event(LOG_INFO, "invalidation_replayed", "%llu keys left pending by an earlier run invalidated",
-		  (unsigned long long)keys);
+	log_event(c->o->log_format, LOG_INFO, "invalidation_replayed",
+		  "%llu keys left pending by an earlier run invalidated", (unsigned long long)keys);
 	return 0;
 }
 
@@ -381,7 +381,8 @@ int cache_worker_journal(struct cache_worker *w, bool changed, struct err *e)
 static void send_failed(struct cache_worker *w, const struct err *e)
 {
 	atomic_fetch_add(&w->c->failures, 1);
-	log_event(LOG_WARN, "redis_unavailable", "keys stay pending, next try in %ld ms: %s", w->backoff_ms, e->msg);
+	log_event(w->c->o->log_format, LOG_WARN, "redis_unavailable", "keys stay pending, next try in %ld ms: %s",
+		  w->backoff_ms, e->msg);
 	w->retry_at_ns = clock_mono_ns() + (uint64_t)w->backoff_ms * 1000000u;
 	w->backoff_ms = backoff_next_ms(w->backoff_ms);
 }

@@ -34,11 +34,26 @@
 
 /* Connection attempts that will be retried are logged, so that a wrong
  * port or a server that is down is seen at once, not after the timeout. */
+struct connect_note {
+	enum log_format format;
+	const char *what;   /* "connecting" or "reconnecting" */
+	const char *option; /* the option whose time runs out */
+};
+
 static void log_connect_retry(void *ctx, const char *why, long wait_ms, double left_s)
 {
-	const char *what = ctx;
-	log_event(LOG_WARN, "connect_retry", "%s: %s; retrying in %ld ms, for %.1f s more (%s)", what, why, wait_ms,
-		  left_s, strcmp(what, "reconnecting") == 0 ? "--retry-timeout" : "--connect-timeout");
+	const struct connect_note *cn = ctx;
+	log_event(cn->format, LOG_WARN, "connect_retry", "%s: %s; retrying in %ld ms, for %.1f s more (%s)", cn->what,
+		  why, wait_ms, left_s, cn->option);
+}
+
+/* A new session for the engine, waiting for the server up to the
+ * connect timeout (or, for reconnecting, the retry timeout). */
+static PGconn *engine_connect(const struct options *o, bool reconnect, struct err *e)
+{
+	struct connect_note cn = {o->log_format, reconnect ? "reconnecting" : "connecting",
+				  reconnect ? "--retry-timeout" : "--connect-timeout"};
+	return pg_connect(o->dsn, reconnect ? o->retry_timeout_s : o->connect_timeout_s, log_connect_retry, &cn, e);
 }
 
 /* What a worker needs for chunks of rmax records in chunk_bytes: freed and
@@ -86,7 +101,7 @@ static int worker_create(struct engine *eng, struct worker *w, struct err *e)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	if (worker_alloc_capacity(w, eng->batch_rows, eng->chunk_bytes, e) < 0)
 		return -1;
-	PGconn *conn = pg_connect(eng->o->dsn, eng->o->connect_timeout_s, log_connect_retry, "connecting", e);
+	PGconn *conn = engine_connect(eng->o, false, e);
 	if (conn == NULL)
 		return -1;
 	w->sink = pgsink_create(conn);
@@ -208,7 +223,7 @@ struct engine *engine_create(const struct options *o, struct monitor *mon, struc
 		eng->nworkers = WORKERS_MAX;
 	eng->batch_rows = o->batch_rows;
 	eng->chunk_bytes = chunk_bytes_for(o->batch_rows);
-	eng->control = pg_connect(o->dsn, o->connect_timeout_s, log_connect_retry, "connecting", e);
+	eng->control = engine_connect(o, false, e);
 	if (eng->control == NULL || workers_create(eng, e) < 0)
 		goto fail;
 	load_catch_signals();
@@ -243,7 +258,7 @@ static int control_check(struct load *ld, bool reconnect, struct err *e)
 		return err_set(e, EXIT_SOFTWARE, "control connection: %s", PQerrorMessage(eng->control));
 	if (!reconnect)
 		return err_set(e, EXIT_UNAVAILABLE, "the control connection to PostgreSQL is lost");
-	PGconn *c = pg_connect(eng->o->dsn, ld->o->retry_timeout_s, log_connect_retry, "reconnecting", e);
+	PGconn *c = engine_connect(ld->o, true, e);
 	if (c == NULL)
 		return -1;
 	PQfinish(eng->control);
@@ -251,7 +266,7 @@ static int control_check(struct load *ld, bool reconnect, struct err *e)
 	for (uint32_t i = 0; i < ld->nsources; i++)
 		if (ld->sources[i].ledger.source_id[0] && ledger_relock(c, &ld->sources[i].ledger, e) < 0)
 			return -1;
-	log_event(LOG_INFO, "reconnected", "control connection to PostgreSQL restored");
+	log_event(ld->o->log_format, LOG_INFO, "reconnected", "control connection to PostgreSQL restored");
 	return 0;
 }
 
@@ -336,12 +351,13 @@ static int job_replay_sources(struct load *ld, struct err *e)
 		return -1;
 	const struct replay *rp = &ld->replay;
 	for (uint32_t i = 0; i < rp->nskipped; i++)
-		log_event(LOG_WARN, "replay_skipped", "%s: line %llu (record %llu of %s) is not replayed: %s",
-			  o->from_rejects, (unsigned long long)rp->skipped[i].line,
-			  (unsigned long long)rp->skipped[i].record,
+		log_event(o->log_format, LOG_WARN, "replay_skipped",
+			  "%s: line %llu (record %llu of %s) is not replayed: %s", o->from_rejects,
+			  (unsigned long long)rp->skipped[i].line, (unsigned long long)rp->skipped[i].record,
 			  rp->skipped[i].source ? rp->skipped[i].source : "?", replay_skip_reason(rp->skipped[i].why));
-	log_event(LOG_INFO, "replay", "%s: replaying %llu records in %u groups (%llu not replayable)", o->from_rejects,
-		  (unsigned long long)rp->records, rp->ngroups, (unsigned long long)(rp->skipped_cut + rp->skipped_cr));
+	log_event(o->log_format, LOG_INFO, "replay", "%s: replaying %llu records in %u groups (%llu not replayable)",
+		  o->from_rejects, (unsigned long long)rp->records, rp->ngroups,
+		  (unsigned long long)(rp->skipped_cut + rp->skipped_cr));
 	ld->sources = calloc(rp->ngroups ? rp->ngroups : 1, sizeof *ld->sources);
 	if (ld->sources == NULL)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
@@ -425,7 +441,8 @@ static void watch_signals(struct load *ld, double *stop_at)
 {
 	int sig = load_signal();
 	if (sig && !atomic_load(&ld->stop)) {
-		log_event(LOG_WARN, "signal", "%s received: finishing the chunks in flight, then stopping",
+		log_event(ld->o->log_format, LOG_WARN, "signal",
+			  "%s received: finishing the chunks in flight, then stopping",
 			  sig == SIGINT ? "SIGINT" : "SIGTERM");
 		atomic_store(&ld->stop, true);
 		sem_post(&ld->free_sem);
@@ -434,7 +451,7 @@ static void watch_signals(struct load *ld, double *stop_at)
 	int seen = load_signals_seen();
 	if (*stop_at > 0 && (seen > 1 || clock_mono_s() - *stop_at >= STOP_GRACE_S)) {
 		if (!atomic_load(&ld->cancelled))
-			log_event(LOG_WARN, "cancel",
+			log_event(ld->o->log_format, LOG_WARN, "cancel",
 				  "%s: canceling the chunks still in flight; they roll back and load on the next run",
 				  seen > 1 ? "a second signal" : "still running after the grace period");
 		workers_cancel(ld);
@@ -530,9 +547,9 @@ static void analyze_table(struct load *ld)
 	snprintf(sql, sizeof sql, "ANALYZE %s", ld->table.sql_name);
 	struct err e;
 	if (pg_exec(ld->eng->control, sql, &e) < 0)
-		log_event(LOG_WARN, "analyze_failed", "%s", e.msg);
+		log_event(ld->o->log_format, LOG_WARN, "analyze_failed", "%s", e.msg);
 	else
-		log_event(LOG_INFO, "analyzed", "%s", ld->table.display);
+		log_event(ld->o->log_format, LOG_INFO, "analyzed", "%s", ld->table.display);
 }
 
 /* The job's figures, summed over its sources and workers. */
@@ -570,7 +587,7 @@ static int job_outcome(struct load *ld, bool rejects_ok, const struct err *rej_e
 	int code = atomic_load(&ld->fatal_code);
 	if (code != 0) {
 		snprintf(s->error, sizeof s->error, "%s", ld->fatal.msg);
-		log_event(LOG_ERROR, "load_failed", "%s", ld->fatal.msg);
+		log_event(ld->o->log_format, LOG_ERROR, "load_failed", "%s", ld->fatal.msg);
 	} else if (load_interrupted()) {
 		code = EXIT_TEMPFAIL;
 		snprintf(s->error, sizeof s->error, "interrupted by a signal; run again to finish");
@@ -585,7 +602,7 @@ static int job_outcome(struct load *ld, bool rejects_ok, const struct err *rej_e
 		snprintf(s->error, sizeof s->error,
 			 "%llu cache keys still pending: Redis did not take them; a rerun sends them",
 			 (unsigned long long)s->keys_pending);
-		log_event(LOG_ERROR, "invalidation_pending", "%s", s->error);
+		log_event(ld->o->log_format, LOG_ERROR, "invalidation_pending", "%s", s->error);
 	} else if (s->rejected > 0 || s->rejected_earlier > 0 || ld->replay.skipped_cut + ld->replay.skipped_cr > 0) {
 		code = EXIT_DATAERR;
 	}
@@ -594,7 +611,7 @@ static int job_outcome(struct load *ld, bool rejects_ok, const struct err *rej_e
 	/* A failure that rejects_sync saw is reported already. */
 	struct err e;
 	if (ld->rejects && rejects_close(ld->rejects, &e) < 0 && rejects_ok) {
-		log_event(LOG_ERROR, "rejects_failed", "%s", e.msg);
+		log_event(ld->o->log_format, LOG_ERROR, "rejects_failed", "%s", e.msg);
 		snprintf(s->error, sizeof s->error, "%s", e.msg);
 		if (code == EXIT_OK || code == EXIT_DATAERR)
 			code = EXIT_SOFTWARE;
@@ -647,12 +664,12 @@ int engine_run(struct engine *eng, const struct options *o, struct summary *out)
 	double t_start = clock_mono_s();
 	struct load *ld = job_create(eng, o);
 	if (ld == NULL) {
-		log_event(LOG_ERROR, "load_failed", "out of memory");
+		log_event(o->log_format, LOG_ERROR, "load_failed", "out of memory");
 		return out->exit_code = EXIT_SOFTWARE;
 	}
 	int code;
 	if (job_setup(ld, &e) < 0) {
-		log_event(LOG_ERROR, "load_failed", "%s", e.msg);
+		log_event(o->log_format, LOG_ERROR, "load_failed", "%s", e.msg);
 		code = out->exit_code = e.code ? e.code : EXIT_SOFTWARE;
 		snprintf(out->error, sizeof out->error, "%s", e.msg);
 		snprintf(out->table, sizeof out->table, "%s", ld->table.display[0] ? ld->table.display : o->table);

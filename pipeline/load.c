@@ -40,7 +40,6 @@ int load_main(const struct options *o)
 	memset(&s, 0, sizeof s);
 	struct err e;
 	err_clear(&e);
-	log_set_format(o->log_format);
 	int code;
 	int64_t total;
 	/* Inputs are checked before anything connects: a missing file is 66
@@ -50,7 +49,7 @@ int load_main(const struct options *o)
 	if (load_check_inputs(o, &total, &e) == 0 && (mon = monitor_create(o, &e)) != NULL)
 		eng = engine_create(o, mon, &e);
 	if (eng == NULL) {
-		log_event(LOG_ERROR, "load_failed", "%s", e.msg);
+		log_event(o->log_format, LOG_ERROR, "load_failed", "%s", e.msg);
 		code = s.exit_code = e.code ? e.code : EXIT_SOFTWARE;
 		snprintf(s.error, sizeof s.error, "%s", e.msg);
 		snprintf(s.table, sizeof s.table, "%s", o->table);
@@ -62,7 +61,7 @@ int load_main(const struct options *o)
 	if (s.started)
 		summary_print(stderr, &s);
 	if (o->summary && summary_write_json(o->summary, &s) < 0) {
-		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
+		log_event(o->log_format, LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
 			  strerror(errno));
 		if (code == EXIT_OK)
 			code = EXIT_NOINPUT;

@@ -9,13 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static enum log_format log_format_now = LOG_TEXT;
-
-void log_set_format(enum log_format f)
-{
-	log_format_now = f;
-}
-
 static const char *level_name(enum log_level l)
 {
 	switch (l) {
@@ -39,7 +32,7 @@ static void put_logfmt_value(struct buf *b, const char *s, size_t n)
 	json_put_string(b, s, n);
 }
 
-void log_event(enum log_level level, const char *event, const char *fmt, ...)
+void log_event(enum log_format format, enum log_level level, const char *event, const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
@@ -62,7 +55,7 @@ void log_event(enum log_level level, const char *event, const char *fmt, ...)
 	if (buf_init(&b, 256 + msg_len * 2) < 0)
 		return;
 	const char *lv = level_name(level);
-	if (log_format_now == LOG_JSON) {
+	if (format == LOG_JSON) {
 		buf_put(&b, "{\"ts\":\"", 7);
 		buf_put(&b, ts, strlen(ts));
 		buf_put(&b, "\",\"level\":\"", 11);

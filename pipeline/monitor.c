@@ -71,7 +71,7 @@ struct monitor *monitor_create(const struct options *o, struct err *e)
 		free(mon);
 		return NULL;
 	}
-	log_event(LOG_INFO, "metrics_listen", "serving /metrics on %s (port %u)", o->metrics_listen,
+	log_event(o->log_format, LOG_INFO, "metrics_listen", "serving /metrics on %s (port %u)", o->metrics_listen,
 		  (unsigned)metrics_server_port(mon->server));
 	/* Scrapes get the figures from the start, not a 503 while the load
 	 * connects and reads the catalog. */
@@ -91,7 +91,7 @@ static void write_textfile(struct monitor *mon, const char *path, const struct m
 	struct err e;
 	if (metrics_write_textfile(path, s, &e) < 0) {
 		if (!mon->textfile_failed)
-			log_event(LOG_WARN, "metrics_textfile_failed", "%s", e.msg);
+			log_event(mon->o->log_format, LOG_WARN, "metrics_textfile_failed", "%s", e.msg);
 		mon->textfile_failed = true;
 	}
 	mon->last_textfile = clock_mono_s();

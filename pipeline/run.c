@@ -274,12 +274,12 @@ static void write_error_file(const struct options *o, const char *name, const ch
 	snprintf(path, sizeof path, "%s/failed/%s.error", o->spool, name);
 	FILE *f = fopen(path, "w");
 	if (f == NULL) {
-		log_event(LOG_ERROR, "spool_move_failed", "cannot write %s: %s", path, strerror(errno));
+		log_event(o->log_format, LOG_ERROR, "spool_move_failed", "cannot write %s: %s", path, strerror(errno));
 		return;
 	}
 	fprintf(f, "%s\n", why);
 	if (fclose(f) != 0)
-		log_event(LOG_ERROR, "spool_move_failed", "cannot write %s: %s", path, strerror(errno));
+		log_event(o->log_format, LOG_ERROR, "spool_move_failed", "cannot write %s: %s", path, strerror(errno));
 }
 
 /* Files the file and its rejects under done/ or failed/ and says so. */
@@ -289,7 +289,7 @@ static int file_away(const struct options *o, const char *name, const char *path
 	const char *where = where_to == TO_DONE ? "done" : "failed";
 	struct err me;
 	if (file_under(o->spool, where, name, path, &me) < 0) {
-		log_event(LOG_ERROR, "spool_move_failed", "%s", me.msg);
+		log_event(o->log_format, LOG_ERROR, "spool_move_failed", "%s", me.msg);
 		code = me.code;
 	}
 	struct stat rs;
@@ -297,19 +297,20 @@ static int file_away(const struct options *o, const char *name, const char *path
 		char rej_name[4096];
 		snprintf(rej_name, sizeof rej_name, "%s%s", name, REJECTS_SUFFIX);
 		if (file_under(o->spool, where, rej_name, rej_tmp, &me) < 0)
-			log_event(LOG_ERROR, "spool_move_failed", "%s", me.msg);
+			log_event(o->log_format, LOG_ERROR, "spool_move_failed", "%s", me.msg);
 	} else {
 		unlink(rej_tmp);
 	}
 	if (where_to == TO_FAILED && s->error[0])
 		write_error_file(o, name, s->error);
 	if (s->started && s->skipped > 0 && s->skipped == s->records_read)
-		log_event(LOG_INFO, "spool_file", "%s: already loaded earlier (same content): moved to %s/", name,
-			  where);
+		log_event(o->log_format, LOG_INFO, "spool_file",
+			  "%s: already loaded earlier (same content): moved to %s/", name, where);
 	else if (s->error[0] && where_to == TO_FAILED)
-		log_event(LOG_WARN, "spool_file", "%s: moved to failed/ (exit %d): %s", name, code, s->error);
+		log_event(o->log_format, LOG_WARN, "spool_file", "%s: moved to failed/ (exit %d): %s", name, code,
+			  s->error);
 	else
-		log_event(code == EXIT_OK ? LOG_INFO : LOG_WARN, "spool_file",
+		log_event(o->log_format, code == EXIT_OK ? LOG_INFO : LOG_WARN, "spool_file",
 			  "%s: %llu loaded, %llu rejected: moved to %s/", name, (unsigned long long)s->loaded,
 			  (unsigned long long)s->rejected, where);
 	return code;
@@ -350,7 +351,7 @@ static int run_file(struct engine *eng, const struct options *o, const char *nam
 		code = file_away(o, name, path, rej_tmp, d, code, &s);
 	} else {
 		unlink(rej_tmp);
-		log_event(LOG_WARN, "spool_file", "%s: left in place (exit %d): %s", name, code,
+		log_event(o->log_format, LOG_WARN, "spool_file", "%s: left in place (exit %d): %s", name, code,
 			  s.error[0] ? s.error : "interrupted");
 	}
 	if (code != EXIT_OK && (total->exit_code == EXIT_OK || severity(code) > severity(total->exit_code))) {
@@ -398,7 +399,7 @@ static int run_report(const struct options *o, struct summary *total)
 	total->started = true;
 	summary_print(stderr, total);
 	if (o->summary && summary_write_json(o->summary, total) < 0) {
-		log_event(LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
+		log_event(o->log_format, LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
 			  strerror(errno));
 		if (worst == EXIT_OK)
 			worst = EXIT_NOINPUT;
@@ -410,7 +411,6 @@ int run_main(const struct options *o)
 {
 	struct err e;
 	err_clear(&e);
-	log_set_format(o->log_format);
 	/* Between two files a signal must end the run as gracefully as during one. */
 	load_catch_signals();
 	if (o->rejects != NULL) {
@@ -429,7 +429,7 @@ int run_main(const struct options *o)
 	int worst;
 	if (open_spool(o, lock_fds, &e) < 0 || list_spool(o, &names, &n, &left, &e) < 0)
 		goto fail;
-	log_event(LOG_INFO, "spool",
+	log_event(o->log_format, LOG_INFO, "spool",
 		  "%s: %zu files to load%s; left for later: %zu settling (changed less than %u s ago, --settle), %zu "
 		  "with temporary names (.part, .tmp, hidden); %zu not regular files (never loaded)",
 		  o->spool, n, o->shard_n ? " in this shard" : "", left.settling, o->settle_s, left.temporary,
@@ -450,7 +450,7 @@ int run_main(const struct options *o)
 	goto done;
 
 fail:
-	log_event(LOG_ERROR, "run_failed", "%s", e.msg);
+	log_event(o->log_format, LOG_ERROR, "run_failed", "%s", e.msg);
 	worst = e.code ? e.code : EXIT_SOFTWARE;
 	if (o->summary) {
 		total.exit_code = worst;

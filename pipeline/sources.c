@@ -107,7 +107,7 @@ int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e
 				       "and --on-conflict update|ignore --key does so without duplicate keys",
 				       s->name, ls->complete ? "loaded" : "partly loaded", ld->table.display,
 				       ls->settings, settings);
-		log_event(LOG_INFO, "source_reloaded",
+		log_event(ld->o->log_format, LOG_INFO, "source_reloaded",
 			  "%s: %s into %s with other settings (%s); loading it again whole as an upsert (%s)", s->name,
 			  ls->complete ? "loaded" : "partly loaded", ld->table.display, ls->settings, settings);
 		ledger_end(conn, ls);
@@ -119,7 +119,7 @@ int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e
 	if (ls->complete) {
 		s->records = ls->records;
 		s->skipped = ls->records;
-		log_event(LOG_INFO, "source_skipped",
+		log_event(ld->o->log_format, LOG_INFO, "source_skipped",
 			  "%s: already loaded into %s on %s: %llu records, %llu loaded, %llu rejected, %llu ignored; "
 			  "%s--force loads it again",
 			  s->name, ld->table.display, ls->finished_at, (unsigned long long)ls->records,
@@ -129,7 +129,7 @@ int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e
 					 "them once their cause is fixed; "
 				       : "");
 	} else if (ls->ndone > 0) {
-		log_event(LOG_INFO, "source_resumed",
+		log_event(ld->o->log_format, LOG_INFO, "source_resumed",
 			  "%s: resuming: %u chunks of %u records committed earlier, with %llu records rejected",
 			  s->name, ls->ndone, s->batch_rows, (unsigned long long)ls->rejected);
 	}
@@ -215,8 +215,9 @@ int sources_rewrite_rejects(struct load *ld, PGconn *conn, struct source *s, str
 	if (n < 0)
 		return -1;
 	if (rw.written > 0)
-		log_event(LOG_INFO, "rejects_rewritten", "%s: %llu rejected records written to %s from the ledger",
-			  s->name, (unsigned long long)rw.written, ld->o->rejects);
+		log_event(ld->o->log_format, LOG_INFO, "rejects_rewritten",
+			  "%s: %llu rejected records written to %s from the ledger", s->name,
+			  (unsigned long long)rw.written, ld->o->rejects);
 	return 0;
 }
 
@@ -227,7 +228,7 @@ static bool mark_rejects_written(struct load *ld, PGconn *conn, struct err *rej_
 {
 	bool ok = rejects_sync(ld->rejects, rej_err) == 0;
 	if (!ok)
-		log_event(LOG_ERROR, "rejects_failed", "%s", rej_err->msg);
+		log_event(ld->o->log_format, LOG_ERROR, "rejects_failed", "%s", rej_err->msg);
 	for (uint32_t i = 0; i < ld->nsources; i++) {
 		struct source *src = &ld->sources[i];
 		uint64_t *chunks = NULL;
@@ -246,7 +247,7 @@ static bool mark_rejects_written(struct load *ld, PGconn *conn, struct err *rej_
 		struct err e;
 		/* Not fatal: a rerun finds these lines in the file. */
 		if (n > 0 && ledger_rejects_written(conn, &src->ledger, chunks, n, &e) < 0)
-			log_event(LOG_WARN, "ledger_failed", "%s", e.msg);
+			log_event(ld->o->log_format, LOG_WARN, "ledger_failed", "%s", e.msg);
 		free(chunks);
 	}
 	return ok;

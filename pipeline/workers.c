@@ -436,7 +436,8 @@ static long commit_with_retry(struct worker *w, const struct chunk *c, const str
 				load_fail(w->ld, &f);
 				return -1;
 			}
-			log_event(LOG_WARN, "chunk_retry", "%s: chunk %llu: retrying in %ld ms after: %s", c->src->name,
+			log_event(o->log_format, LOG_WARN, "chunk_retry",
+				  "%s: chunk %llu: retrying in %ld ms after: %s", c->src->name,
 				  (unsigned long long)c->seq, backoff, e.msg);
 			atomic_fetch_add_explicit(&w->n.retries, 1, memory_order_relaxed);
 			clock_sleep_ms(backoff, &w->ld->cancelled); /* a cancel is seen within 100 ms */
