@@ -273,6 +273,28 @@ int cache_replay(struct cache *c)
 	return 0;
 }
 
+int cache_reserve(struct cache *c, uint32_t batch_rows, struct err *e)
+{
+	if (batch_rows <= c->batch_rows)
+		return 0;
+	uint32_t keys = batch_rows * c->ntemplates;
+	struct inval_keyset *ks = inval_keyset_create(keys, 64);
+	if (ks == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	inval_keyset_free(c->replay_ks);
+	c->replay_ks = ks;
+	for (uint32_t i = 0; i < c->nworkers; i++) {
+		struct cache_worker *w = c->workers[i];
+		ks = inval_keyset_create(keys, 64);
+		if (ks == NULL)
+			return err_set(e, EXIT_SOFTWARE, "out of memory");
+		inval_keyset_free(w->ks);
+		w->ks = ks;
+	}
+	c->batch_rows = batch_rows;
+	return 0;
+}
+
 struct cache_worker *cache_worker_create(struct cache *c, uint32_t batch_rows, struct err *e)
 {
 	struct cache_worker *w = calloc(1, sizeof *w);

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Process-wide: the options' templates, the journal, the figures. */
+/* The engine's: the options' templates, the journal, the figures. */
 struct cache;
 /* One worker's part: its chunk's key set and its own Redis connection. */
 struct cache_worker;
@@ -40,6 +40,11 @@ int cache_compile(struct cache *c, const struct table_info *t, const struct mapp
 		  struct err *e);
 void cache_templates_free(struct cache_templates *tt);
 
+/* The cache lives as long as the engine: a job whose chunks hold more
+ * records than it was sized for grows its key sets (no job running). */
+int cache_reserve(struct cache *c, uint32_t batch_rows, struct err *e);
+
+/* A worker's part, freed before the cache is closed. */
 struct cache_worker *cache_worker_create(struct cache *c, uint32_t batch_rows, struct err *e);
 void cache_worker_free(struct cache_worker *w);
 

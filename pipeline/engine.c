@@ -161,10 +161,12 @@ int workers_attach(struct load *ld, struct err *e)
 		sem_init(&w->todo_sem, 0, 0);
 		/* The last job's statements (and staging table) are not this one's. */
 		pgsink_reset(w->sink);
+		w->cache = NULL;
 		if (ld->cache != NULL && !ld->o->dry_run) {
-			w->cache = cache_worker_create(ld->cache, eng->batch_rows, e);
-			if (w->cache == NULL)
+			if (w->cache_part == NULL &&
+			    (w->cache_part = cache_worker_create(ld->cache, eng->batch_rows, e)) == NULL)
 				return -1;
+			w->cache = w->cache_part;
 		}
 	}
 	return 0;
@@ -175,7 +177,6 @@ void workers_detach(struct load *ld)
 	if (ld->workers == NULL)
 		return;
 	for (uint32_t i = 0; i < ld->nworkers; i++) {
-		cache_worker_free(ld->workers[i].cache);
 		ld->workers[i].cache = NULL;
 		ld->workers[i].ld = NULL;
 	}
@@ -217,6 +218,8 @@ struct engine *engine_create(const struct options *o, struct monitor *mon, struc
 	}
 	eng->o = o;
 	eng->mon = mon;
+	pthread_mutex_init(&eng->jobs_lock, NULL);
+	pthread_cond_init(&eng->jobs_cond, NULL);
 	cpu_set_t cpus;
 	eng->nworkers = o->workers ? o->workers : workers_cpus(&cpus);
 	if (eng->nworkers > WORKERS_MAX)
@@ -233,12 +236,57 @@ fail:
 	return NULL;
 }
 
+static void engine_cache_close(struct engine *eng)
+{
+	for (uint32_t i = 0; eng->workers != NULL && i < eng->nworkers; i++) {
+		cache_worker_free(eng->workers[i].cache_part);
+		eng->workers[i].cache_part = NULL;
+	}
+	cache_close(eng->cache);
+	eng->cache = NULL;
+}
+
+/* The cache client outlives jobs as the connections do: opened by the first
+ * job that invalidates, with the engine's options, kept while the jobs load
+ * the same table, and grown when a job's chunks hold more records. Keys left
+ * pending by an earlier run are sent first, whatever this job loads. */
+static int engine_cache(struct load *ld, struct err *e)
+{
+	struct engine *eng = ld->eng;
+	if (eng->cache != NULL && eng->cache_table != ld->table.oid)
+		engine_cache_close(eng);
+	if (eng->cache == NULL) {
+		if (cache_open(&eng->cache, eng->o, &ld->table, eng->batch_rows, e) < 0)
+			return -1;
+		eng->cache_table = ld->table.oid;
+	}
+	ld->cache = eng->cache;
+	if (ld->cache != NULL) {
+		cache_stats(ld->cache, &ld->cache_base);
+		cache_replay(ld->cache);
+	}
+	return 0;
+}
+
+/* The cache's figures since the job began. */
+static void job_cache_stats(const struct load *ld, struct cache_stats *cs)
+{
+	cache_stats(ld->cache, cs);
+	cs->keys_invalidated -= ld->cache_base.keys_invalidated;
+	cs->round_trips -= ld->cache_base.round_trips;
+	cs->failures -= ld->cache_base.failures;
+}
+
 void engine_free(struct engine *eng)
 {
 	if (eng == NULL)
 		return;
+	workers_stop(eng);
+	engine_cache_close(eng);
 	workers_destroy(eng);
 	PQfinish(eng->control);
+	pthread_mutex_destroy(&eng->jobs_lock);
+	pthread_cond_destroy(&eng->jobs_cond);
 	free(eng);
 }
 
@@ -320,7 +368,6 @@ static void job_free(struct load *ld)
 	replay_close(&ld->replay);
 	if (ld->rejects)
 		rejects_close(ld->rejects, NULL);
-	cache_close(ld->cache);
 	free(ld->sources);
 	catalog_free(&ld->table);
 	pthread_mutex_destroy(&ld->fatal_lock);
@@ -406,12 +453,9 @@ static int job_setup(struct load *ld, struct err *e)
 		return -1;
 	if (!o->dry_run && ledger_setup(conn, e) < 0)
 		return -1;
-	/* Cache invalidation: templates checked, journal opened, and keys left
-	 * pending by an earlier run sent first, whatever this run loads. */
-	if (!o->dry_run && cache_open(&ld->cache, o, &ld->table, o->batch_rows, e) < 0)
+	/* Cache invalidation: templates checked, journal opened. */
+	if (!o->dry_run && engine_cache(ld, e) < 0)
 		return -1;
-	if (ld->cache != NULL)
-		cache_replay(ld->cache);
 	uint32_t batch_rows = o->batch_rows;
 	for (uint32_t i = 0; i < ld->nsources; i++) {
 		struct source *src = &ld->sources[i];
@@ -421,7 +465,8 @@ static int job_setup(struct load *ld, struct err *e)
 		if (src->batch_rows > batch_rows)
 			batch_rows = src->batch_rows;
 	}
-	if (workers_reserve(ld->eng, batch_rows, e) < 0)
+	if (workers_reserve(ld->eng, batch_rows, e) < 0 ||
+	    (ld->cache != NULL && cache_reserve(ld->cache, ld->eng->batch_rows, e) < 0))
 		return -1;
 	return workers_attach(ld, e);
 }
@@ -462,7 +507,7 @@ static void watch_signals(struct load *ld, double *stop_at)
 static void watch_tick(struct load *ld, bool show, double t_start)
 {
 	struct cache_stats cs;
-	cache_stats(ld->cache, &cs);
+	job_cache_stats(ld, &cs);
 	uint64_t depth = 0;
 	for (uint32_t i = 0; i < ld->nworkers; i++)
 		depth += ring_count(ld->workers[i].todo);
@@ -645,7 +690,7 @@ static int job_finish(struct load *ld, double t_start, struct summary *s)
 		analyze_table(ld);
 	s->keys_pending = ld->cache ? cache_finish(ld->cache) : 0;
 	struct cache_stats cs;
-	cache_stats(ld->cache, &cs);
+	job_cache_stats(ld, &cs);
 	s->keys_invalidated = cs.keys_invalidated;
 	s->redis_round_trips = cs.round_trips;
 	int code = job_outcome(ld, rejects_ok, &rej_err, s);

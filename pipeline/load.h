@@ -73,7 +73,9 @@ struct load;
 struct worker {
 	uint32_t id;
 	pthread_t thread;
-	struct load *ld;
+	struct engine *eng;
+	uint64_t job_seen; /* the engine's job_gen this worker last took */
+	struct load *ld;   /* the job it works for */
 	struct ring *todo; /* reader -> worker: chunks to load */
 	struct ring *done; /* worker -> reader: chunks to refill */
 	sem_t todo_sem;
@@ -82,10 +84,11 @@ struct worker {
 	struct chunk *chunks[CHUNKS_PER_WORKER];
 	struct codec_source codec_src; /* cur_src as the codec reads it */
 	/* Per-chunk work space, sized at start-up for a full chunk. */
-	struct codec *codec;        /* fields, encoded tuples and text lines */
-	struct buf pending;         /* the chunk's rejects: to the ledger with its COMMIT, then to the file */
-	struct buf ledger_rows;     /* the chunk's rejects as rows of edonu_ingest.rejects */
-	struct cache_worker *cache; /* NULL without --invalidate/--bump */
+	struct codec *codec;             /* fields, encoded tuples and text lines */
+	struct buf pending;              /* the chunk's rejects: to the ledger with its COMMIT, then to the file */
+	struct buf ledger_rows;          /* the chunk's rejects as rows of edonu_ingest.rejects */
+	struct cache_worker *cache_part; /* the engine's: made with its cache */
+	struct cache_worker *cache;      /* cache_part while a job invalidates, else NULL */
 	/* The main thread cancels the statement in flight with this when a stop
 	 * signal is not heeded in time; renewed on each reconnection. */
 	pthread_mutex_t cancel_lock;
@@ -113,6 +116,16 @@ struct engine {
 	struct worker *workers;
 	PGconn *control; /* catalog, ledger set-up and the sources' locks */
 	struct monitor *mon;
+	struct cache *cache;  /* opened by the first job that invalidates */
+	uint32_t cache_table; /* the oid of the table its templates were checked on */
+	/* The worker threads wait here between jobs: job_gen is bumped to
+	 * hand them the next, closing ends them; a job's last worker
+	 * broadcasts when it is done. */
+	pthread_mutex_t jobs_lock;
+	pthread_cond_t jobs_cond;
+	uint64_t job_gen;
+	bool closing;
+	uint32_t threads; /* worker threads running */
 };
 
 /* One job: a set of sources loaded into one table by the engine. */
@@ -121,15 +134,15 @@ struct load {
 	const struct options *o;
 	struct table_info table;
 	struct rejects *rejects;
-	struct cache *cache; /* NULL without --invalidate/--bump */
+	struct cache *cache;           /* the engine's; NULL without --invalidate/--bump */
+	struct cache_stats cache_base; /* its figures when the job began */
 	uint32_t nworkers;
 	uint32_t batch_rows;             /* the largest of the sources' batch_rows: chunk capacity */
 	_Atomic uint64_t rejected_total; /* for --max-rejects */
 	size_t chunk_bytes;
 	struct worker *workers;
 	sem_t free_sem;     /* counts chunks in the workers' done rings */
-	sem_t finished_sem; /* posted when the last worker has exited */
-	uint32_t workers_started;
+	sem_t finished_sem; /* posted when the last worker has finished the job */
 	_Atomic uint32_t workers_alive;
 	_Atomic bool reader_done;
 	_Atomic bool stop;      /* a fatal error or a signal: stop reading */
@@ -186,9 +199,12 @@ void workers_destroy(struct engine *eng);
 /* A worker's cancel handle, renewed after a reconnection. */
 void worker_renew_cancel(struct worker *w);
 
-/* Worker threads of a job. */
+/* The engine's worker threads take a job (started with the first job), and
+ * the job waits until every worker has finished its chunks. */
 int workers_start(struct load *ld, struct err *e);
 void workers_join(struct load *ld);
+/* Ends the worker threads (no job running). */
+void workers_stop(struct engine *eng);
 /* Cancels every worker's statement in flight (PQcancel); from then on a
  * failed chunk is not retried but rolled back, and the run exits 75. Safe
  * to call again while workers are still running. */

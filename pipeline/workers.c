@@ -378,7 +378,7 @@ void worker_renew_cancel(struct worker *w)
 void workers_cancel(struct load *ld)
 {
 	atomic_store(&ld->cancelled, true);
-	for (uint32_t i = 0; i < ld->workers_started; i++) {
+	for (uint32_t i = 0; i < ld->nworkers; i++) {
 		struct worker *w = &ld->workers[i];
 		char why[256];
 		pthread_mutex_lock(&w->cancel_lock);
@@ -575,9 +575,9 @@ static void process_chunk(struct worker *w, struct chunk *c)
 	chunk_done(w, c, committed, t1 - t0, t2 - t1);
 }
 
-static void *worker_main(void *arg)
+/* One job's chunks, until the reader is done and the todo ring is empty. */
+static void worker_job(struct worker *w)
 {
-	struct worker *w = arg;
 	struct load *ld = w->ld;
 	for (;;) {
 		while (sem_wait(&w->todo_sem) < 0 && errno == EINTR)
@@ -598,9 +598,32 @@ static void *worker_main(void *arg)
 	}
 	if (w->cache)
 		cache_worker_flush(w->cache);
-	if (atomic_fetch_sub(&ld->workers_alive, 1) == 1)
+	struct engine *eng = ld->eng;
+	if (atomic_fetch_sub(&ld->workers_alive, 1) == 1) {
 		sem_post(&ld->finished_sem);
-	return NULL;
+		pthread_mutex_lock(&eng->jobs_lock);
+		pthread_cond_broadcast(&eng->jobs_cond);
+		pthread_mutex_unlock(&eng->jobs_lock);
+	}
+}
+
+/* A worker thread lives as long as its engine: it waits for a job, loads
+ * its chunks, and waits for the next, until the engine closes. */
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct engine *eng = w->eng;
+	for (;;) {
+		pthread_mutex_lock(&eng->jobs_lock);
+		while (!eng->closing && w->job_seen == eng->job_gen)
+			pthread_cond_wait(&eng->jobs_cond, &eng->jobs_lock);
+		bool closing = eng->closing;
+		w->job_seen = eng->job_gen;
+		pthread_mutex_unlock(&eng->jobs_lock);
+		if (closing)
+			return NULL;
+		worker_job(w);
+	}
 }
 
 uint32_t workers_cpus(cpu_set_t *set)
@@ -615,45 +638,74 @@ uint32_t workers_cpus(cpu_set_t *set)
 	return n > 0 ? (uint32_t)(n < CPU_SETSIZE ? n : CPU_SETSIZE) : 1;
 }
 
-int workers_start(struct load *ld, struct err *e)
+/* One worker per core: pinning keeps each worker's buffers in its core's
+ * cache. Worker i goes to the (i mod n)-th allowed CPU. A failure to pin is
+ * harmless. */
+static void worker_pin(struct worker *w, const cpu_set_t *allowed, uint32_t ncpu)
+{
+	if (ncpu <= 1)
+		return;
+	uint32_t want = w->id % ncpu;
+	int cpu = 0;
+	for (uint32_t seen = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, allowed) && seen++ == want)
+			break;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(w->thread, sizeof set, &set);
+}
+
+/* The threads start with the engine's first job and wait between jobs. */
+static int workers_spawn(struct engine *eng, struct err *e)
 {
 	cpu_set_t allowed;
 	uint32_t ncpu = workers_cpus(&allowed);
-	atomic_store(&ld->workers_alive, ld->nworkers);
-	for (uint32_t i = 0; i < ld->nworkers; i++) {
-		struct worker *w = &ld->workers[i];
+	while (eng->threads < eng->nworkers) {
+		struct worker *w = &eng->workers[eng->threads];
+		w->eng = eng;
+		w->job_seen = eng->job_gen;
 		int rc = pthread_create(&w->thread, NULL, worker_main, w);
-		if (rc == 0)
-			ld->workers_started = i + 1;
-		if (rc != 0) {
-			/* Threads already running end when told the reader is done. */
-			atomic_fetch_sub(&ld->workers_alive, ld->nworkers - i);
+		if (rc != 0)
 			return err_set(e, EXIT_SOFTWARE, "cannot start worker thread: %s", strerror(rc));
-		}
-		/* One worker per core: pinning keeps each worker's buffers in its
-		 * core's cache. Worker i goes to the (i mod n)-th allowed CPU. A
-		 * failure to pin is harmless. */
-		if (ncpu > 1) {
-			uint32_t want = i % ncpu;
-			int cpu = 0;
-			for (uint32_t seen = 0; cpu < CPU_SETSIZE; cpu++)
-				if (CPU_ISSET(cpu, &allowed) && seen++ == want)
-					break;
-			cpu_set_t set;
-			CPU_ZERO(&set);
-			CPU_SET(cpu, &set);
-			pthread_setaffinity_np(w->thread, sizeof set, &set);
-		}
+		eng->threads++;
+		worker_pin(w, &allowed, ncpu);
 	}
+	return 0;
+}
+
+int workers_start(struct load *ld, struct err *e)
+{
+	struct engine *eng = ld->eng;
+	if (workers_spawn(eng, e) < 0)
+		return -1;
+	atomic_store(&ld->workers_alive, ld->nworkers);
+	pthread_mutex_lock(&eng->jobs_lock);
+	eng->job_gen++;
+	pthread_cond_broadcast(&eng->jobs_cond);
+	pthread_mutex_unlock(&eng->jobs_lock);
 	return 0;
 }
 
 void workers_join(struct load *ld)
 {
+	struct engine *eng = ld->eng;
 	atomic_store(&ld->reader_done, true);
-	for (uint32_t i = 0; i < ld->workers_started; i++)
+	for (uint32_t i = 0; i < ld->nworkers; i++)
 		sem_post(&ld->workers[i].todo_sem);
-	for (uint32_t i = 0; i < ld->workers_started; i++)
-		pthread_join(ld->workers[i].thread, NULL);
-	ld->workers_started = 0;
+	pthread_mutex_lock(&eng->jobs_lock);
+	while (atomic_load(&ld->workers_alive) > 0)
+		pthread_cond_wait(&eng->jobs_cond, &eng->jobs_lock);
+	pthread_mutex_unlock(&eng->jobs_lock);
+}
+
+void workers_stop(struct engine *eng)
+{
+	pthread_mutex_lock(&eng->jobs_lock);
+	eng->closing = true;
+	pthread_cond_broadcast(&eng->jobs_cond);
+	pthread_mutex_unlock(&eng->jobs_lock);
+	for (uint32_t i = 0; i < eng->threads; i++)
+		pthread_join(eng->workers[i].thread, NULL);
+	eng->threads = 0;
 }
