@@ -29,6 +29,49 @@ static void copy_str(char *dst, size_t dstsz, const char *src)
 	snprintf(dst, dstsz, "%s", src ? src : "");
 }
 
+/* The nearest existing table to a name that resolved to none: the same
+ * name in another case (an unquoted name is folded to lower case) or in
+ * another schema, preferring the schema given, then the search path, then
+ * the exact spelling. The name as SQL resolved it, and the table as
+ * --table would name it (schema-qualified unless the name given was not
+ * and the search path finds it); "" when there is none. */
+static const char nearest_sql[] =
+    "WITH p AS (SELECT parse_ident($1) AS id), "
+    "w AS (SELECT id[cardinality(id)] AS rel, CASE WHEN cardinality(id) > 1 THEN id[cardinality(id) - 1] END AS nsp "
+    "FROM p) "
+    "SELECT coalesce(w.nsp || '.', '') || w.rel, coalesce(s.name, '') FROM w LEFT JOIN LATERAL ("
+    "SELECT CASE WHEN w.nsp IS NULL AND pg_table_is_visible(c.oid) THEN quote_ident(c.relname) "
+    "ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END AS name "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind IN ('r', 'p') AND lower(c.relname) = lower(w.rel) "
+    "AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' "
+    "ORDER BY n.nspname = w.nsp DESC NULLS LAST, pg_table_is_visible(c.oid) DESC, c.relname = w.rel DESC, 1 "
+    "LIMIT 1) s ON true";
+
+/* EXIT_CONFIG for a table that does not exist, with the nearest one that
+ * does when there is one. */
+static int table_missing(PGconn *c, const char *table, struct err *e)
+{
+	const char *params[1] = {table};
+	PGresult *r = PQexecParams(c, nearest_sql, 1, NULL, params, NULL, NULL, 0);
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		PQclear(r);
+		return err_set(e, EXIT_CONFIG, "table \"%s\" does not exist", table);
+	}
+	const char *resolved = PQgetvalue(r, 0, 0);
+	const char *near = PQgetvalue(r, 0, 1);
+	if (near[0] == '\0')
+		err_set(e, EXIT_CONFIG, "table \"%s\" does not exist", resolved);
+	else if (strchr(near, '"') != NULL && strchr(near, '\'') == NULL)
+		err_set(e, EXIT_CONFIG, "table \"%s\" does not exist; did you mean %s (quote it: --table '%s')?",
+			resolved, near, near);
+	else
+		err_set(e, EXIT_CONFIG, "table \"%s\" does not exist; did you mean %s (--table %s)?", resolved, near,
+			near);
+	PQclear(r);
+	return -1;
+}
+
 int catalog_read(PGconn *c, const char *table, struct table_info *t, struct err *e)
 {
 	memset(t, 0, sizeof *t);
@@ -53,7 +96,7 @@ int catalog_read(PGconn *c, const char *table, struct table_info *t, struct err 
 	}
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		return err_set(e, EXIT_CONFIG, "table \"%s\" does not exist", table);
+		return table_missing(c, table, e);
 	}
 	const char *kind = PQgetvalue(r, 0, 3);
 	if (kind[0] != 'r' && kind[0] != 'p') {

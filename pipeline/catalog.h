@@ -11,7 +11,8 @@
 
 /* Looks up table (as SQL would resolve it: search_path, case folding unless
  * quoted) and the session settings. EXIT_CONFIG when the table does not
- * exist; EXIT_UNAVAILABLE when the server fails. */
+ * exist (the message names the nearest table that does: the same name in
+ * another case or schema); EXIT_UNAVAILABLE when the server fails. */
 int catalog_read(PGconn *c, const char *table, struct table_info *t, struct err *e);
 void catalog_free(struct table_info *t);
 

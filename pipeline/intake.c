@@ -145,6 +145,44 @@ static int map_ndjson(struct load *ld, struct source *s, struct err *e)
 	return rc;
 }
 
+/* A header that names no column and is one field holding a likely
+ * delimiter (';', '|', a tab, or a comma when another delimiter is set):
+ * the file is most likely split on that character. The hint goes at the end
+ * of e's message, which is shortened if need be to keep it. */
+static void hint_delimiter(const struct source *s, const struct field *names, int n, struct err *e)
+{
+	if (n != 1 || names[0].null || strstr(e->msg, "does not exist") == NULL)
+		return;
+	static const char likely[] = {';', '|', '\t', ','};
+	char hint[160] = "";
+	for (size_t i = 0; i < sizeof likely && hint[0] == '\0'; i++) {
+		char c = likely[i];
+		if (c == s->dialect.delimiter || memchr(names[0].ptr, c, names[0].len) == NULL)
+			continue;
+		if (c == '\t')
+			snprintf(hint, sizeof hint,
+				 "; the header is one field with a tab in it: is the file tab-separated? try "
+				 "--delimiter '\\t'");
+		else if (c == ',' && s->dialect.format == FORMAT_TEXT)
+			snprintf(hint, sizeof hint,
+				 "; the header is one field with ',' in it: is the file CSV? try --format csv");
+		else
+			snprintf(hint, sizeof hint,
+				 "; the header is one field with '%c' in it: is the file '%c'-separated? try "
+				 "--delimiter '%c'",
+				 c, c, c);
+	}
+	size_t len = strlen(e->msg), hl = strlen(hint);
+	if (hl == 0)
+		return;
+	if (len + hl >= sizeof e->msg) {
+		len = sizeof e->msg - hl - 4;
+		memcpy(e->msg + len, "...", 3);
+		len += 3;
+	}
+	memcpy(e->msg + len, hint, hl + 1);
+}
+
 /* Maps the header record's names to columns. */
 static int map_header(struct load *ld, struct source *s, struct framer *f, struct err *e)
 {
@@ -174,8 +212,8 @@ static int map_header(struct load *ld, struct source *s, struct framer *f, struc
 	int rc;
 	if (n < 0)
 		rc = err_set(e, EXIT_DATAERR, "%s: cannot read the header line: %s", s->name, msg);
-	else
-		rc = transform_map_header(&s->map, &ld->table, names, (uint32_t)n, s->name, e);
+	else if ((rc = transform_map_header(&s->map, &ld->table, names, (uint32_t)n, s->name, e)) < 0)
+		hint_delimiter(s, names, n, e);
 	if (rc == 0)
 		rc = finish_mapping(ld, s, e);
 	free(names);

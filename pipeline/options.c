@@ -51,7 +51,8 @@ static const struct opt_def opt_defs[] = {
      "input format; auto: by extension after stripping .zst, then by content (default auto)"},
     {"header", OPT_TRUE, OFF(header), FOR_LOAD, NULL, "first line names the columns (default for csv)"},
     {"no-header", OPT_FALSE, OFF(header), FOR_LOAD, NULL, "no header line (default for text)"},
-    {"delimiter", OPT_CHAR, OFF(delimiter), FOR_LOAD, "C", "field delimiter (default , for csv, tab for text)"},
+    {"delimiter", OPT_CHAR, OFF(delimiter), FOR_LOAD, "C",
+     "field delimiter; \\t or tab for a tab (default , for csv, tab for text)"},
     {"quote", OPT_CHAR, OFF(quote), FOR_LOAD, "C", "csv quote character (default \")"},
     {"escape", OPT_CHAR, OFF(escape), FOR_LOAD, "C", "csv escape character inside quotes (default: the quote)"},
     {"null", OPT_STRING, OFF(null), FOR_LOAD, "S",
@@ -172,9 +173,16 @@ static int set_option(struct options *o, const struct opt_def *d, const char *ar
 	switch (d->type) {
 	case OPT_STRING: *(const char **)(void *)base = arg; return 0;
 	case OPT_CHAR:
+		/* A tab is hard to type in a shell or a config file: \t (the
+		 * two characters) and the word tab name it too. The value is
+		 * stored as the tab itself, so that a rerun compares equal
+		 * however it was written. */
+		if (strcmp(arg, "\\t") == 0 || strcasecmp(arg, "tab") == 0)
+			arg = "\t";
 		if (strlen(arg) != 1)
-			return err_set(e, EXIT_USAGE, "--%s must be a single one-byte character, not \"%s\"", d->name,
-				       arg);
+			return err_set(e, EXIT_USAGE,
+				       "--%s must be a single one-byte character (\\t or tab for a tab), not \"%s\"",
+				       d->name, arg);
 		*(const char **)(void *)base = arg;
 		return 0;
 	case OPT_U32:

@@ -1,4 +1,4 @@
-/* test_options.c - --from-rejects: parsed for load only, exclusive with FILE operands, needs --format, set by config files too, documented in --help. */
+/* test_options.c - --from-rejects: parsed for load only, exclusive with FILE operands, needs --format, set by config files too, documented in --help; --delimiter takes a tab as \t, tab or itself, on the command line and in a config file. */
 #include "../../pipeline/options.h"
 
 #include <CUnit/Basic.h>
@@ -137,6 +137,45 @@ static void test_from_rejects_help(void)
 	free(text);
 }
 
+/* \t (backslash, t), tab (any case) and a literal tab all give a CSV dialect
+ * split on tabs, and are stored alike (a rerun compares the settings); a
+ * longer value is still a usage error that names the spellings. */
+static void test_delimiter_tab(void)
+{
+	const char *spellings[] = {"\\t", "tab", "TAB", "\t"};
+	for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+		struct options o;
+		struct err e;
+		const char *args[] = {"load", "--table", "t", "--format", "csv", "--delimiter", spellings[i], NULL};
+		CU_ASSERT_EQUAL_FATAL(parse(&o, &e, args), 0);
+		CU_ASSERT_STRING_EQUAL(o.delimiter, "\t");
+		struct dialect d;
+		options_dialect(&o, FORMAT_CSV, &d);
+		CU_ASSERT_EQUAL(d.delimiter, '\t');
+		CU_ASSERT_EQUAL(d.quote, '"');
+		CU_ASSERT_TRUE(d.header);
+		options_free(&o);
+	}
+	char path[128];
+	snprintf(path, sizeof path, "%s/tab.ini", dir);
+	write_config(path, "delimiter = \\t\n");
+	struct options o;
+	struct err e;
+	const char *cfg[] = {"load", "--table", "t", "--config", path, NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, cfg), 0);
+	CU_ASSERT_STRING_EQUAL(o.delimiter, "\t");
+	options_free(&o);
+	const char *semi[] = {"load", "--table", "t", "--delimiter", ";", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, semi), 0);
+	CU_ASSERT_STRING_EQUAL(o.delimiter, ";");
+	options_free(&o);
+	const char *bad[] = {"load", "--table", "t", "--delimiter", "\\x09", NULL};
+	expect_error(bad, EXIT_USAGE, "--delimiter must be a single one-byte character (\\t or tab for a tab)",
+		     "\\x09");
+	const char *word[] = {"load", "--table", "t", "--delimiter", "tabs", NULL};
+	expect_error(word, EXIT_USAGE, "--delimiter", "\"tabs\"");
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/test_options.XXXXXX");
@@ -149,6 +188,7 @@ int main(void)
 	CU_add_test(s, "from-rejects errors", test_from_rejects_errors);
 	CU_add_test(s, "from-rejects config", test_from_rejects_config);
 	CU_add_test(s, "from-rejects help", test_from_rejects_help);
+	CU_add_test(s, "delimiter tab", test_delimiter_tab);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();
