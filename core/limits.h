@@ -69,4 +69,15 @@ _Static_assert(REJECT_HEADER_BYTES_MAX >= (size_t)COLUMNS_MAX * (63 * 4 + 1), "a
 _Static_assert(6 * (REJECT_RAW_BYTES_MAX + REJECT_HEADER_BYTES_MAX) + ((size_t)64 << 10) <= REJECT_LINE_BYTES_MAX,
 	       "every line the rejects writer makes can be read back");
 
+/* Keys of the summary's rejects_by_reason: a SQLSTATE (5 bytes) or one of
+ * the short words of stages/reject_reason.h, with room to spare. */
+#define REJECT_REASON_BYTES 24u
+/* Distinct keys a tally keeps. The loader's own words are four and a load
+ * meets a handful of SQLSTATEs; past this the rest count as "other". */
+#define REJECT_REASONS_MAX  32u
+/* Without --rejects, the rejects shown on stderr as they commit: enough to
+ * see what is wrong, few enough that a file of bad records does not flood
+ * the log. */
+#define REJECTS_SHOWN_MAX   5u
+
 #endif

@@ -157,6 +157,7 @@ int workers_attach(struct load *ld, struct err *e)
 		w->cur_src = NULL;
 		w->line_chunk = NULL;
 		memset(&w->n, 0, sizeof w->n);
+		memset(&w->reasons, 0, sizeof w->reasons);
 		sem_destroy(&w->todo_sem);
 		sem_init(&w->todo_sem, 0, 0);
 		/* The last job's statements (and staging table) are not this one's. */
@@ -623,7 +624,35 @@ static void job_figures(struct load *ld, double t_start, struct summary *s)
 	s->parse_s = (double)SUM(ld, parse_ns) / 1e9;
 	s->sink_s = (double)SUM(ld, sink_ns) / 1e9;
 	s->started = true;
+	s->dry_run = ld->o->dry_run;
+	for (uint32_t i = 0; i < ld->nworkers; i++)
+		reject_tally_merge(&s->by_reason, &ld->workers[i].reasons);
 	snprintf(s->table, sizeof s->table, "%s", ld->table.display);
+}
+
+/* Without --rejects the log showed the first few rejects as they
+ * committed: the end says how many there were and how to keep them all. */
+static void hint_rejects(struct load *ld, const struct summary *s)
+{
+	const struct options *o = ld->o;
+	if (o->rejects != NULL || s->rejected == 0)
+		return;
+	/* Rejects committed with a ledger row a rerun finds can be written
+	 * without loading anything again. */
+	bool in_ledger = true;
+	for (uint32_t i = 0; i < ld->nsources; i++)
+		if (!sources_known_later(&ld->sources[i]))
+			in_ledger = false;
+	char shown[64];
+	if (s->rejected <= REJECTS_SHOWN_MAX)
+		snprintf(shown, sizeof shown, "all shown above");
+	else
+		snprintf(shown, sizeof shown, "the first %u shown above", REJECTS_SHOWN_MAX);
+	log_event(o->log_format, LOG_WARN, "rejects_not_kept", "%llu records rejected, %s; %s",
+		  (unsigned long long)s->rejected, shown,
+		  in_ledger ? "they are kept in the ledger: the same command with --rejects FILE writes them all to "
+			      "FILE and loads nothing twice"
+			    : "add --rejects FILE to keep them all");
 }
 
 /* The job's exit code, its error line in the summary, and the log line. */
@@ -693,6 +722,7 @@ static int job_finish(struct load *ld, double t_start, struct summary *s)
 	job_cache_stats(ld, &cs);
 	s->keys_invalidated = cs.keys_invalidated;
 	s->redis_round_trips = cs.round_trips;
+	hint_rejects(ld, s);
 	int code = job_outcome(ld, rejects_ok, &rej_err, s);
 	s->exit_code = code;
 	monitor_load_done(ld->eng->mon, s,

@@ -58,6 +58,7 @@ int load_main(const struct options *o)
 		engine_free(eng);
 	}
 	monitor_free(mon);
+	s.dry_run = o->dry_run != 0;
 	if (s.started)
 		summary_print(stderr, &s);
 	if (o->summary && summary_write_json(o->summary, &s) < 0) {

@@ -11,6 +11,7 @@
 #include "../stages/codec.h"
 #include "../stages/parse_ndjson.h"
 #include "../stages/record.h"
+#include "../stages/reject_reason.h"
 #include "../stages/sink_pg.h"
 #include "../stages/transform.h"
 #include "cache.h"
@@ -102,6 +103,9 @@ struct worker {
 	const struct chunk *line_chunk;
 	uint32_t line_rec;
 	uint64_t line_no;
+	/* The job's committed rejects by SQLSTATE or reason: written by this
+	 * worker only, read once the workers have ended. */
+	struct reject_tally reasons;
 	struct worker_counters n;
 };
 
@@ -139,6 +143,7 @@ struct load {
 	uint32_t nworkers;
 	uint32_t batch_rows;             /* the largest of the sources' batch_rows: chunk capacity */
 	_Atomic uint64_t rejected_total; /* for --max-rejects */
+	_Atomic uint32_t rejects_shown;  /* without --rejects: shown on stderr so far */
 	size_t chunk_bytes;
 	struct worker *workers;
 	sem_t free_sem;     /* counts chunks in the workers' done rings */

@@ -397,6 +397,7 @@ static int run_report(const struct options *o, struct summary *total)
 	if (total->table[0] == '\0')
 		snprintf(total->table, sizeof total->table, "%s", o->table);
 	total->started = true;
+	total->dry_run = o->dry_run != 0;
 	summary_print(stderr, total);
 	if (o->summary && summary_write_json(o->summary, total) < 0) {
 		log_event(o->log_format, LOG_ERROR, "summary_failed", "cannot write the summary to %s: %s", o->summary,
@@ -454,6 +455,7 @@ fail:
 	worst = e.code ? e.code : EXIT_SOFTWARE;
 	if (o->summary) {
 		total.exit_code = worst;
+		total.dry_run = o->dry_run != 0;
 		snprintf(total.table, sizeof total.table, "%s", o->table);
 		snprintf(total.error, sizeof total.error, "%s", e.msg);
 		summary_write_json(o->summary, &total);

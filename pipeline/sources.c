@@ -69,6 +69,16 @@ static void load_settings(const struct options *o, const char *name, char *out, 
 		 o->null ? o->null : "", o->columns ? o->columns : "", conflicts[o->on_conflict], o->key ? o->key : "");
 }
 
+/* The identity of an input that only this run knows (standard input or a
+ * pipe without --source-id). */
+#define RUN_ID_PREFIX "run:"
+
+bool sources_known_later(const struct source *s)
+{
+	const char *id = s->ledger.source_id;
+	return id[0] != '\0' && strncmp(id, RUN_ID_PREFIX, strlen(RUN_ID_PREFIX)) != 0;
+}
+
 /* Finds the source's ledger identity and what of it is committed. Files are
  * known by their content; standard input and pipes by --source-id, or, without
  * it, by an identity of this run alone (the ledger then still guards a retried
@@ -91,7 +101,8 @@ int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e
 	} else {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(id, sizeof id, "run:%lld.%09ld:%ld", (long long)ts.tv_sec, ts.tv_nsec, (long)getpid());
+		snprintf(id, sizeof id, RUN_ID_PREFIX "%lld.%09ld:%ld", (long long)ts.tv_sec, ts.tv_nsec,
+			 (long)getpid());
 	}
 	char settings[LEDGER_SETTINGS_MAX];
 	load_settings(o, s->name, settings, sizeof settings);

@@ -13,6 +13,11 @@ int sources_check_inputs(const struct options *o, int64_t *total, struct err *e)
  * sources.c for reruns with other settings). -1 with e. */
 int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e);
 
+/* The source's ledger identity outlives this run (a file's content, or
+ * --source-id): a rerun finds what it committed, rejects included. False for
+ * a dry run and for a pipe known only to this run. */
+bool sources_known_later(const struct source *s);
+
 /* Writes to the rejects file the rejects the ledger holds and the file may
  * not: of a complete source all, else those of chunks not marked written;
  * lines the file already holds are passed over. */

@@ -17,10 +17,17 @@ double summary_records_per_minute(const struct summary *s)
 	return s->seconds > 0 ? (double)(s->loaded + s->rejected + s->ignored) * 60.0 / s->seconds : 0.0;
 }
 
+/* The tally in key order (a copy: the summary stays as it is). */
+static void sorted_reasons(const struct summary *s, struct reject_tally *t)
+{
+	*t = s->by_reason;
+	reject_tally_sort(t);
+}
+
 void summary_print(FILE *out, const struct summary *s)
 {
 	fprintf(out,
-		"edonu-ingest summary: %s\n"
+		"edonu-ingest summary: %s%s\n"
 		"  records read   %12llu\n"
 		"  loaded         %12llu\n"
 		"  rejected       %12llu\n"
@@ -29,10 +36,18 @@ void summary_print(FILE *out, const struct summary *s)
 		"  seconds        %12.3f\n"
 		"  records/min    %12.0f\n"
 		"  batches        %12llu   workers %u, files %u, retries %llu\n",
-		s->table, (unsigned long long)s->records_read, (unsigned long long)s->loaded,
-		(unsigned long long)s->rejected, (unsigned long long)s->skipped, (unsigned long long)s->bytes,
-		s->seconds, summary_records_per_minute(s), (unsigned long long)s->batches, s->workers, s->files,
-		(unsigned long long)s->retries);
+		s->table, s->dry_run ? " (dry run: nothing was written)" : "", (unsigned long long)s->records_read,
+		(unsigned long long)s->loaded, (unsigned long long)s->rejected, (unsigned long long)s->skipped,
+		(unsigned long long)s->bytes, s->seconds, summary_records_per_minute(s), (unsigned long long)s->batches,
+		s->workers, s->files, (unsigned long long)s->retries);
+	if (s->dry_run)
+		fprintf(out, "  dry run        nothing was written; loaded counts the records that would load\n");
+	if (s->rejected) {
+		struct reject_tally t;
+		sorted_reasons(s, &t);
+		for (uint32_t i = 0; i < t.n; i++)
+			fprintf(out, "    %-16s%9llu\n", t.e[i].key, (unsigned long long)t.e[i].count);
+	}
 	if (s->rejected_earlier)
 		fprintf(out, "  rejected before%12llu   of the skipped records, by the run that loaded them\n",
 			(unsigned long long)s->rejected_earlier);
@@ -74,6 +89,7 @@ void summary_add(struct summary *a, const struct summary *b)
 	a->ignored += b->ignored;
 	a->skipped += b->skipped;
 	a->rejected_earlier += b->rejected_earlier;
+	reject_tally_merge(&a->by_reason, &b->by_reason);
 	a->deferred += b->deferred;
 	a->bytes += b->bytes;
 	a->seconds += b->seconds;
@@ -92,6 +108,7 @@ void summary_add(struct summary *a, const struct summary *b)
 	a->parse_s += b->parse_s;
 	a->sink_s += b->sink_s;
 	a->started |= b->started;
+	a->dry_run |= b->dry_run;
 }
 
 int summary_write_json(const char *path, const struct summary *s)
@@ -108,6 +125,17 @@ int summary_write_json(const char *path, const struct summary *s)
 	put_kv_u64(&b, "ignored", s->ignored, true);
 	put_kv_u64(&b, "skipped", s->skipped, true);
 	put_kv_u64(&b, "rejected_earlier", s->rejected_earlier, true);
+	buf_put(&b, "\"rejects_by_reason\":{", 21);
+	struct reject_tally t;
+	sorted_reasons(s, &t);
+	for (uint32_t i = 0; i < t.n; i++) {
+		json_put_string(&b, t.e[i].key, strlen(t.e[i].key));
+		char num[32];
+		int n = snprintf(num, sizeof num, ":%llu%s", (unsigned long long)t.e[i].count, i + 1 < t.n ? "," : "");
+		buf_put(&b, num, (size_t)n);
+	}
+	buf_put(&b, "},", 2);
+	buf_put(&b, s->dry_run ? "\"dry_run\":true," : "\"dry_run\":false,", s->dry_run ? 15 : 16);
 	put_kv_u64(&b, "deferred_to_text", s->deferred, true);
 	put_kv_u64(&b, "bytes", s->bytes, true);
 	put_kv_f(&b, "seconds", s->seconds, true);

@@ -2,6 +2,8 @@
 #ifndef EDONU_SUMMARY_H
 #define EDONU_SUMMARY_H
 
+#include "../stages/reject_reason.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,7 +15,8 @@ struct summary {
 	uint64_t rejected;
 	uint64_t ignored; /* --on-conflict ignore: records whose key was there already */
 	uint64_t skipped;
-	uint64_t rejected_earlier; /* of the skipped: rejected by the earlier run that committed them */
+	uint64_t rejected_earlier;     /* of the skipped: rejected by the earlier run that committed them */
+	struct reject_tally by_reason; /* this run's rejects (they add up to rejected) by SQLSTATE or reason */
 	uint64_t deferred;
 	uint64_t bytes;
 	double seconds;
@@ -33,6 +36,7 @@ struct summary {
 	int exit_code;
 	char error[1024]; /* why the run did not load everything, or "" */
 	bool started;     /* the load got as far as reading input */
+	bool dry_run;     /* --dry-run: nothing was written, "loaded" would have loaded */
 };
 
 /* Adds b's counts into a (a run over several files); times add up too. */

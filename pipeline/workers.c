@@ -187,18 +187,37 @@ static bool next_reject(struct worker *w, const struct chunk *c, struct pending_
 	return true;
 }
 
-/* Writes the chunk's pending rejects to the rejects file; returns how many.
- * A write that fails is remembered by the rejects file and reported at the
- * end: the rejects are safe in the ledger, and the source stays incomplete
+/* Without a rejects file, the job's first few rejects go to the log as
+ * they commit (several workers: in the order they commit, not by line). */
+static void show_reject(struct load *ld, const struct reject *r)
+{
+	/* Loaded first, so that the counter stops short of wrapping around. */
+	if (atomic_load_explicit(&ld->rejects_shown, memory_order_relaxed) >= REJECTS_SHOWN_MAX ||
+	    atomic_fetch_add_explicit(&ld->rejects_shown, 1, memory_order_relaxed) >= REJECTS_SHOWN_MAX)
+		return;
+	log_event(ld->o->log_format, LOG_WARN, "reject", "%s:%llu: %s%s%s%s%s%s%s",
+		  strcmp(r->source, "-") == 0 ? "stdin" : r->source, (unsigned long long)r->line,
+		  r->column ? "column " : "", r->column ? r->column : "", r->column ? ": " : "", r->message,
+		  r->sqlstate ? " (SQLSTATE " : "", r->sqlstate ? r->sqlstate : "", r->sqlstate ? ")" : "");
+}
+
+/* Writes the chunk's pending rejects to the rejects file (or shows the
+ * job's first few) and counts them by reason; returns how many. A write
+ * that fails is remembered by the rejects file and reported at the end:
+ * the rejects are safe in the ledger, and the source stays incomplete
  * until a run writes them. */
 static uint64_t flush_rejects(struct worker *w, const struct chunk *c)
 {
 	uint64_t n = 0;
 	struct pending_iter it = {0};
 	struct reject r;
+	bool shown = w->ld->o->rejects == NULL;
 	while (next_reject(w, c, &it, &r)) {
 		struct err e;
 		rejects_write(w->ld->rejects, &r, &e);
+		reject_tally_add(&w->reasons, reject_reason(r.sqlstate, r.message), 1);
+		if (shown)
+			show_reject(w->ld, &r);
 		n++;
 	}
 	w->pending.len = 0;
