@@ -39,14 +39,19 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static double figure_median_s(const struct figure *f)
+static double median_of(const double *v, uint32_t n)
 {
-	if (f->nruns == 0)
+	if (n == 0)
 		return 0;
 	double s[BENCH_RUNS_MAX];
-	memcpy(s, f->seconds, f->nruns * sizeof s[0]);
-	qsort(s, f->nruns, sizeof s[0], cmp_double);
-	return f->nruns % 2 ? s[f->nruns / 2] : (s[f->nruns / 2 - 1] + s[f->nruns / 2]) / 2;
+	memcpy(s, v, n * sizeof s[0]);
+	qsort(s, n, sizeof s[0], cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static double figure_median_s(const struct figure *f)
+{
+	return median_of(f->seconds, f->nruns);
 }
 
 static bool figure_measured(const struct figure *f)
@@ -68,6 +73,48 @@ void bench_figure_add(struct figure *f, double seconds)
 {
 	ASSERT(f->nruns < BENCH_RUNS_MAX);
 	f->seconds[f->nruns++] = seconds;
+}
+
+void bench_figure_add_run(struct figure *f, const struct run_cost *c)
+{
+	ASSERT(f->nruns < BENCH_RUNS_MAX);
+	f->has_cpu = true;
+	f->cpu_loader_s[f->nruns] = c->cpu_loader_s;
+	f->cpu_server_s[f->nruns] = c->cpu_server_s;
+	bench_figure_add(f, c->seconds);
+}
+
+/* Medians of the CPU-seconds of an end-to-end figure's runs; -1 when not
+ * measured (the server's: when one run could not read it). The total is
+ * the sum of the two medians. */
+static double figure_cpu_loader_s(const struct figure *f)
+{
+	return f->has_cpu && figure_measured(f) ? median_of(f->cpu_loader_s, f->nruns) : -1;
+}
+
+static double figure_cpu_server_s(const struct figure *f)
+{
+	if (!f->has_cpu || !figure_measured(f))
+		return -1;
+	for (uint32_t i = 0; i < f->nruns; i++) {
+		if (f->cpu_server_s[i] < 0)
+			return -1;
+	}
+	return median_of(f->cpu_server_s, f->nruns);
+}
+
+static double figure_cpu_total_s(const struct figure *f)
+{
+	double loader = figure_cpu_loader_s(f), server = figure_cpu_server_s(f);
+	return loader < 0 || server < 0 ? -1 : loader + server;
+}
+
+/* f's time over base's for the same records; -1 when there is none. */
+static double figure_ratio(const struct figure *f, const struct figure *base)
+{
+	if (!figure_measured(f) || !figure_measured(base) || f->records != base->records)
+		return -1;
+	return figure_median_s(f) / figure_median_s(base);
 }
 
 /* ------------------------------------------------------------------------
@@ -130,7 +177,17 @@ static const char *fmt_count(double v, char *out, size_t cap)
 	return out;
 }
 
-static void print_figure(const struct figure *f, const struct figure *psql)
+/* A ratio or CPU figure in width w, "-" when there is none. */
+static void print_opt(double v, int w, int prec)
+{
+	if (v < 0)
+		printf(" %*s", w, "-");
+	else
+		printf(" %*.*f", w, prec, v);
+}
+
+/* A stage (psql NULL) or an end-to-end line, with its ratios. */
+static void print_figure(const struct figure *f, const struct figure *psql, const struct figure *floor)
 {
 	char rpm[32];
 	if (!figure_measured(f)) {
@@ -138,8 +195,30 @@ static void print_figure(const struct figure *f, const struct figure *psql)
 		return;
 	}
 	printf("  %-34s %14s %9.1f", f->label, fmt_count(figure_rpm(f), rpm, sizeof rpm), figure_mbps(f));
-	if (psql != NULL)
-		printf(" %9.3f %8.2f", figure_median_s(f), figure_median_s(f) / figure_median_s(psql));
+	if (psql != NULL) {
+		printf(" %9.3f", figure_median_s(f));
+		print_opt(figure_ratio(f, psql), 8, 2);
+		print_opt(figure_ratio(f, floor), 8, 2);
+	}
+	printf("\n");
+}
+
+/* CPU-seconds per million records, -1 when unknown. */
+static double cpu_per_million(const struct figure *f)
+{
+	double total = figure_cpu_total_s(f);
+	return total < 0 || f->records == 0 ? -1 : total * 1e6 / (double)f->records;
+}
+
+static void print_cpu(const struct figure *f)
+{
+	if (!figure_measured(f))
+		return;
+	printf("  %-34s", f->label);
+	print_opt(figure_cpu_loader_s(f), 9, 3);
+	print_opt(figure_cpu_server_s(f), 9, 3);
+	print_opt(figure_cpu_total_s(f), 9, 3);
+	print_opt(cpu_per_million(f), 14, 3);
 	printf("\n");
 }
 
@@ -152,36 +231,54 @@ static void print_machine(const struct bench *b)
 	printf("PostgreSQL %s\n\n", PQparameterStatus(b->conn, "server_version"));
 }
 
-static void print_report(const struct bench *b)
+static void print_end_to_end(const struct bench *b)
 {
-	print_machine(b);
-	printf("  %-34s %14s %9s\n", "stage (one thread, page cache)", "records/min", "MB/s");
-	for (int i = 0; i < ST_COUNT; i++)
-		print_figure(&b->stage[i], NULL);
-	printf("\n  %-34s %14s %9s %9s %8s\n", "end to end into PostgreSQL", "records/min", "MB/s", "seconds",
-	       "vs psql");
-	printf("  (edonu-ingest with %u workers; vs psql: time ratio, lower is faster)\n", b->workers);
-	const struct figure *e2e[] = {&b->psql, &b->edonu, &b->edonu_redis, &b->pgl};
+	printf("\n  %-34s %14s %9s %9s %8s %8s\n", "end to end into PostgreSQL", "records/min", "MB/s", "seconds",
+	       "vs psql", "vs floor");
+	printf("  (edonu-ingest with %u workers; the floor: the same records as binary COPY, one psql \\copy per\n"
+	       "   worker at once; vs: time ratios, lower is faster; MB/s: of the CSV)\n",
+	       b->workers);
+	const struct figure *e2e[] = {&b->psql, &b->floor, &b->edonu, &b->edonu_redis, &b->pgl};
 	for (size_t i = 0; i < sizeof e2e / sizeof e2e[0]; i++)
-		print_figure(e2e[i], &b->psql);
-	if (b->nscale == 0) {
-		printf("\n");
-		return;
-	}
-	printf("\n  %-10s %7s %14s %9s %9s %14s\n", "scaling", "workers", "records/min", "MB/s", "seconds",
-	       "cost/record");
+		print_figure(e2e[i], &b->psql, &b->floor);
+	printf("\n  %-34s %9s %9s %9s %14s\n", "CPU-seconds, medians of the runs", "loader", "server", "total",
+	       "per 1M records");
+	printf("  (loader: the client processes' rusage; server: every PostgreSQL process, from /proc%s%s)\n",
+	       b->server_cpu_why ? "; not measured: " : "", b->server_cpu_why ? b->server_cpu_why : "");
+	for (size_t i = 0; i < sizeof e2e / sizeof e2e[0]; i++)
+		print_cpu(e2e[i]);
+}
+
+static void print_scaling(const struct bench *b)
+{
+	printf("\n  %-10s %7s %14s %9s %9s %14s %9s\n", "scaling", "workers", "records/min", "MB/s", "seconds",
+	       "cost/record", "CPU-s/1M");
 	char base_rows[32];
-	printf("  (edonu-ingest end to end; cost/record relative to %s rows, 1 worker)\n",
+	printf("  (edonu-ingest end to end; cost/record relative to %s rows, 1 worker; CPU-s/1M: loader and\n"
+	       "   server CPU-seconds per million records)\n",
 	       fmt_count((double)b->scale[0].records, base_rows, sizeof base_rows));
 	double base = figure_median_s(&b->scale[0]) / (double)b->scale[0].records;
 	for (uint32_t i = 0; i < b->nscale; i++) {
 		const struct figure *f = &b->scale[i];
 		char rows[32], rpm[32];
 		double cost = figure_median_s(f) / (double)f->records;
-		printf("  %-10s %7u %14s %9.1f %9.3f %14.2f\n", fmt_count((double)f->records, rows, sizeof rows),
+		printf("  %-10s %7u %14s %9.1f %9.3f %14.2f", fmt_count((double)f->records, rows, sizeof rows),
 		       f->workers, fmt_count(figure_rpm(f), rpm, sizeof rpm), figure_mbps(f), figure_median_s(f),
 		       cost / base);
+		print_opt(cpu_per_million(f), 9, 3);
+		printf("\n");
 	}
+}
+
+static void print_report(const struct bench *b)
+{
+	print_machine(b);
+	printf("  %-34s %14s %9s\n", "stage (one thread, page cache)", "records/min", "MB/s");
+	for (int i = 0; i < ST_COUNT; i++)
+		print_figure(&b->stage[i], NULL, NULL);
+	print_end_to_end(b);
+	if (b->nscale > 0)
+		print_scaling(b);
 	printf("\n");
 }
 
@@ -200,9 +297,51 @@ static void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* A number, or null when there is none (negative). */
+static void json_opt(FILE *f, const char *key, double v)
+{
+	if (v < 0)
+		fprintf(f, ", \"%s\": null", key);
+	else
+		fprintf(f, ", \"%s\": %.4f", key, v);
+}
+
+static void json_runs(FILE *f, const char *key, const double *v, uint32_t n)
+{
+	fprintf(f, ", \"%s\": [", key);
+	for (uint32_t i = 0; i < n; i++) {
+		if (v[i] < 0)
+			fprintf(f, "%snull", i ? ", " : "");
+		else
+			fprintf(f, "%s%.4f", i ? ", " : "", v[i]);
+	}
+	fprintf(f, "]");
+}
+
+/* An end-to-end figure's ratios and CPU-seconds (medians), and with runs
+ * each run's CPU-seconds. */
+static void json_cost(FILE *f, const struct figure *fig, const struct bench *b, bool runs)
+{
+	json_opt(f, "ratio_psql", figure_ratio(fig, &b->psql));
+	json_opt(f, "ratio_floor", figure_ratio(fig, &b->floor));
+	json_opt(f, "cpu_loader_s", figure_cpu_loader_s(fig));
+	json_opt(f, "cpu_server_s", figure_cpu_server_s(fig));
+	json_opt(f, "cpu_total_s", figure_cpu_total_s(fig));
+	json_opt(f, "cpu_s_per_million_records", cpu_per_million(fig));
+	if (figure_cpu_server_s(fig) < 0) {
+		fprintf(f, ", \"cpu_server_reason\": ");
+		json_string(f, b->server_cpu_why ? b->server_cpu_why : "not measured");
+	}
+	if (runs) {
+		json_runs(f, "cpu_loader_runs_s", fig->cpu_loader_s, fig->nruns);
+		json_runs(f, "cpu_server_runs_s", fig->cpu_server_s, fig->nruns);
+	}
+}
+
 /* Every figure is an object with records_per_minute (null when it was not
- * measured, with the reason beside it). */
-static void json_figure(FILE *f, const struct figure *fig, bool runs)
+ * measured, with the reason beside it); end-to-end ones (b not NULL) also
+ * with their ratios and CPU-seconds. */
+static void json_figure(FILE *f, const struct figure *fig, const struct bench *b, bool runs)
 {
 	if (!figure_measured(fig)) {
 		fprintf(f, "{\"records_per_minute\": null, \"available\": false, \"reason\": ");
@@ -219,6 +358,8 @@ static void json_figure(FILE *f, const struct figure *fig, bool runs)
 	if (fig->keys_invalidated > 0)
 		fprintf(f, ", \"keys_invalidated\": %" PRIu64 ", \"invalidate\": \"%s\"", fig->keys_invalidated,
 			INVALIDATE_TEMPLATE);
+	if (b != NULL && fig->has_cpu)
+		json_cost(f, fig, b, runs);
 	if (runs) {
 		fprintf(f, ", \"seconds\": [");
 		for (uint32_t i = 0; i < fig->nruns; i++)
@@ -273,20 +414,21 @@ static int write_json(const struct bench *b, const char *path, bool passed, stru
 	fprintf(f, ",\n \"stage_threads\": 1,\n \"stages\": {");
 	for (int i = 0; i < ST_COUNT; i++) {
 		fprintf(f, "%s\n  \"%s\": ", i ? "," : "", b->stage[i].key);
-		json_figure(f, &b->stage[i], false);
+		json_figure(f, &b->stage[i], NULL, false);
 	}
 	fprintf(f, "},\n \"encode_deferred\": %" PRIu64 ", \"encode_rejected\": %" PRIu64 ",\n \"end_to_end\": {",
 		b->encode_deferred, b->encode_rejected);
-	const struct figure *e2e[] = {&b->psql, &b->edonu, &b->edonu_redis, &b->pgl};
+	const struct figure *e2e[] = {&b->psql, &b->floor, &b->edonu, &b->edonu_redis, &b->pgl};
 	for (size_t i = 0; i < sizeof e2e / sizeof e2e[0]; i++) {
 		fprintf(f, "%s\n  \"%s\": ", i ? "," : "", e2e[i]->key);
-		json_figure(f, e2e[i], true);
+		json_figure(f, e2e[i], b, true);
 	}
-	fprintf(f, ",\n  \"ratio_to_psql\": %.4f},\n \"scaling\": [",
-		figure_median_s(&b->edonu) / figure_median_s(&b->psql));
+	fprintf(f, ",\n  \"ratio_to_psql\": %.4f, \"ratio_to_floor\": %.4f},\n \"scaling\": [",
+		figure_median_s(&b->edonu) / figure_median_s(&b->psql),
+		figure_median_s(&b->edonu) / figure_median_s(&b->floor));
 	for (uint32_t i = 0; i < b->nscale; i++) {
 		fprintf(f, "%s\n  ", i ? "," : "");
-		json_figure(f, &b->scale[i], true);
+		json_figure(f, &b->scale[i], b, true);
 	}
 	fprintf(f, "],\n \"floor_records_per_minute\": %.0f, \"passed\": %s}\n", BENCH_FLOOR_RECORDS_PER_MIN,
 		passed ? "true" : "false");
@@ -436,7 +578,8 @@ static int bench_run(struct bench *b, struct err *e)
 static void teardown(struct bench *b)
 {
 	if (b->conn != NULL && PQstatus(b->conn) == CONNECTION_OK)
-		PQclear(PQexec(b->conn, "DROP TABLE IF EXISTS " TABLE_EDONU ", " TABLE_PSQL ", " TABLE_PGLOADER));
+		PQclear(PQexec(b->conn, "DROP TABLE IF EXISTS " TABLE_EDONU ", " TABLE_PSQL ", " TABLE_FLOOR
+					", " TABLE_PGLOADER));
 	if (b->table_read)
 		catalog_free(&b->table);
 	if (b->conn != NULL)

@@ -1,8 +1,14 @@
-/* bench_e2e.c - the bench's whole loads: edonu-ingest as a user runs it, with and without Redis, side by side with psql \copy and pgloader on fresh tables, and the scaling runs. */
+/* bench_e2e.c - the bench's whole loads: edonu-ingest as a user runs it, with and without Redis, side by side with psql \copy, the binary-COPY floor and pgloader on fresh tables, each with its CPU-seconds, and the scaling runs. */
 #include "bench_suite.h"
 
+#include "../core/buf.h"
+#include "../core/chunk.h"
+#include "../core/limits.h"
+#include "../stages/codec.h"
+#include "../stages/encode.h"
 #include "gen.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +98,184 @@ static int count_rows(struct bench *b, const char *table, uint64_t want, const c
 }
 
 /* ------------------------------------------------------------------------
+ * The server's CPU-seconds. */
+
+/* The postmaster is the parent of this session's backend, when /proc shows
+ * that process with the server's other processes (pg_stat_activity's) as
+ * its children too: a pid of a server elsewhere that happens to exist here
+ * is not taken for it. */
+void bench_find_postmaster(struct bench *b)
+{
+	/* The server's own processes: at least the checkpointer, the
+	 * background writer and the WAL writer. */
+	enum { PROCS_MIN = 3 };
+	b->postmaster = 0;
+	b->server_cpu_why = "the server's processes are not on this machine";
+	PGresult *r = PQexec(b->conn, "SELECT pg_backend_pid(), array_to_string(array(SELECT pid FROM "
+				      "pg_stat_activity WHERE pid <> pg_backend_pid()), ' ')");
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		b->server_cpu_why = "the server's processes cannot be listed";
+		PQclear(r);
+		return;
+	}
+	pid_t pm = bench_parent_of((pid_t)strtol(PQgetvalue(r, 0, 0), NULL, 10));
+	uint32_t seen = 0;
+	bool others = false;
+	for (const char *p = PQgetvalue(r, 0, 1); *p != '\0';) {
+		char *end;
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		p = end;
+		pid_t parent = bench_parent_of((pid_t)pid);
+		seen += parent == pm;
+		/* 0: it ended since the query. */
+		others |= parent != 0 && parent != pm;
+	}
+	PQclear(r);
+	if (pm > 1 && !others && seen >= PROCS_MIN) {
+		b->postmaster = pm;
+		b->server_cpu_why = NULL;
+	}
+}
+
+/* Runs the n commands of one load at once (bench_run_children), and the
+ * server's CPU-seconds around them: from before the first starts to when
+ * the backends that served them have ended. */
+static int run_measured(struct bench *b, char *const *const argvs[], uint32_t n, struct run_cost *c)
+{
+	static pid_t kids[SERVER_KIDS_MAX];
+	uint32_t nkids = 0;
+	double before = b->postmaster > 0 ? bench_server_cpu_s(b->postmaster, kids, SERVER_KIDS_MAX, &nkids) : -1;
+	int rc = bench_run_children(b, argvs, n, c);
+	c->cpu_server_s = -1;
+	if (before >= 0) {
+		bench_server_settle(b->postmaster, kids, nkids);
+		uint32_t none;
+		double after = bench_server_cpu_s(b->postmaster, NULL, 0, &none);
+		if (after >= before)
+			c->cpu_server_s = after - before;
+	}
+	return rc;
+}
+
+static int run_one(struct bench *b, char *const argv[], struct run_cost *c)
+{
+	char *const *const argvs[] = {argv};
+	return run_measured(b, argvs, 1, c);
+}
+
+/* ------------------------------------------------------------------------
+ * The floor: the same records, already binary COPY, loaded by one psql
+ * \copy per worker at once. */
+
+static void floor_part_path(const struct bench *b, uint32_t i, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/floor.%u.copy", b->tmp, i);
+}
+
+struct floor_enc {
+	struct codec_source src;
+	struct codec *codec;
+	FILE **part;
+	uint32_t nparts;
+	uint64_t rows;
+	uint64_t next; /* the records before this chunk */
+	uint64_t deferred, rejected;
+	bool write_failed;
+};
+
+/* Part i holds records [i * rows / nparts, (i + 1) * rows / nparts): each
+ * run of tuples of one part is written at once. */
+static void floor_chunk(void *ctx, const struct chunk *c)
+{
+	struct floor_enc *f = ctx;
+	static const struct codec_hooks no_hooks;
+	struct sink_batch sb;
+	struct codec_stats st;
+	ASSERT(codec_encode_chunk(f->codec, &f->src, c, &no_hooks, &sb, &st) == 0);
+	f->deferred += sb.ntxt;
+	f->rejected += st.rejected;
+	for (uint32_t lo = 0, hi; lo < sb.nbin; lo = hi) {
+		uint64_t part = (f->next + sb.bin_rec[lo]) * f->nparts / f->rows;
+		for (hi = lo + 1; hi < sb.nbin && (f->next + sb.bin_rec[hi]) * f->nparts / f->rows == part; hi++)
+			;
+		size_t len = sb.bin_off[hi] - sb.bin_off[lo];
+		if (fwrite(sb.bin->data + sb.bin_off[lo], 1, len, f->part[part]) != len)
+			f->write_failed = true;
+	}
+	f->next += c->nrecords;
+}
+
+/* Opens (header) or closes (trailer) every part; -1 when one fails. */
+static int floor_parts_frame(const struct bench *b, struct floor_enc *f, bool open, struct err *e)
+{
+	struct buf framing;
+	if (buf_init(&framing, 64) < 0)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	int rc = 0;
+	for (uint32_t i = 0; i < f->nparts; i++) {
+		char path[PATH_MAX + 32];
+		floor_part_path(b, i, path, sizeof path);
+		framing.len = 0;
+		if (open) {
+			f->part[i] = fopen(path, "we");
+			encode_copy_header(&framing);
+		} else {
+			encode_copy_trailer(&framing);
+		}
+		bool ok = f->part[i] != NULL && fwrite(framing.data, 1, framing.len, f->part[i]) == framing.len;
+		if (!open && f->part[i] != NULL)
+			ok = fclose(f->part[i]) == 0 && ok && !f->write_failed;
+		if (!open)
+			f->part[i] = NULL;
+		if (!ok && rc == 0)
+			rc = err_set(e, EXIT_SOFTWARE, "cannot write %s: %s", path, strerror(errno));
+	}
+	buf_free(&framing);
+	return rc;
+}
+
+/* The CSV through the workers' own codec into one binary COPY file per
+ * worker; a record the codec leaves to text COPY (or rejects) has no place
+ * in a binary floor, and says so. */
+int bench_floor_files(struct bench *b, struct err *e)
+{
+	const struct dialect d = {
+	    .format = FORMAT_CSV, .delimiter = ',', .quote = '"', .escape = '"', .null = "", .header = true};
+	struct mapping all;
+	if (transform_map_list(&all, &b->table, NULL, e) < 0)
+		return -1;
+	struct floor_enc f = {
+	    .src = {.format = format_ops_for(FORMAT_CSV), .conf.dialect = &d, .map = &all, .table = &b->table},
+	    .nparts = b->workers,
+	    .rows = b->rows};
+	size_t chunk_bytes = chunk_bytes_for(BATCH_ROWS_DEFAULT);
+	struct chunk *c = chunk_create(BATCH_ROWS_DEFAULT, chunk_bytes);
+	f.codec = codec_create(BATCH_ROWS_DEFAULT, chunk_bytes);
+	f.part = calloc(f.nparts, sizeof *f.part);
+	int rc = c == NULL || f.codec == NULL || f.part == NULL ? err_set(e, EXIT_SOFTWARE, "out of memory") : 0;
+	if (rc == 0)
+		rc = floor_parts_frame(b, &f, true, e);
+	double frame_s;
+	if (rc == 0)
+		rc = bench_frame_file(b->csv, &d, c, floor_chunk, &f, &frame_s, e);
+	if (f.part != NULL && floor_parts_frame(b, &f, false, e) < 0)
+		rc = -1;
+	if (rc == 0 && (f.next != b->rows || f.deferred > 0 || f.rejected > 0))
+		rc = err_set(e, EXIT_SOFTWARE,
+			     "the floor's binary COPY: %" PRIu64 " of %" PRIu64 " records framed, %" PRIu64
+			     " left to text COPY, %" PRIu64 " rejected",
+			     f.next, b->rows, f.deferred, f.rejected);
+	free(f.part);
+	codec_free(f.codec);
+	if (c != NULL)
+		chunk_free(c);
+	transform_free(&all);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------
  * End to end. */
 
 /* The loader's --summary JSON, read whole (it is a few hundred bytes). */
@@ -131,8 +315,8 @@ static int child_failure(const struct bench *b, const char *who, int rc, struct 
 
 /* One load by edonu-ingest as a user runs it; *keys_invalidated is what its
  * summary says (0 without redis). */
-static int run_edonu(struct bench *b, const char *file, uint64_t rows, uint32_t workers, bool redis, double *seconds,
-		     uint64_t *keys_invalidated, struct err *e)
+static int run_edonu(struct bench *b, const char *file, uint64_t rows, uint32_t workers, bool redis,
+		     struct run_cost *cost, uint64_t *keys_invalidated, struct err *e)
 {
 	if (prepare_run(b, TABLE_EDONU, e) < 0)
 		return -1;
@@ -165,7 +349,7 @@ static int run_edonu(struct bench *b, const char *file, uint64_t rows, uint32_t 
 	argv[n++] = (char *)file;
 	argv[n] = NULL;
 	unlink(b->summary);
-	int rc = bench_run_child(b, argv, seconds);
+	int rc = run_one(b, argv, cost);
 	if (rc != 0)
 		return child_failure(b, "edonu-ingest load", rc, e);
 	char text[8192];
@@ -184,21 +368,56 @@ static int run_edonu(struct bench *b, const char *file, uint64_t rows, uint32_t 
 	return count_rows(b, TABLE_EDONU, rows, "edonu-ingest load", e);
 }
 
-static int run_psql(struct bench *b, double *seconds, struct err *e)
+static int run_psql(struct bench *b, struct run_cost *cost, struct err *e)
 {
 	if (prepare_run(b, TABLE_PSQL, e) < 0)
 		return -1;
 	char cmd[PATH_MAX + 128];
 	snprintf(cmd, sizeof cmd, "\\copy " TABLE_PSQL " from '%s' csv header", b->csv);
 	char *argv[] = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", (char *)b->dsn, "-c", cmd, NULL};
-	int rc = bench_run_child(b, argv, seconds);
+	int rc = run_one(b, argv, cost);
 	if (rc != 0)
 		return child_failure(b, "psql \\copy", rc, e);
 	return count_rows(b, TABLE_PSQL, b->rows, "psql \\copy", e);
 }
 
+/* The floor: one `psql \copy ... (format binary)` per worker, all at once,
+ * each loading its part of the records into the same fresh table. */
+static int run_floor(struct bench *b, struct run_cost *cost, struct err *e)
+{
+	if (prepare_run(b, TABLE_FLOOR, e) < 0)
+		return -1;
+	enum { ARGS = 10 };
+	uint32_t n = b->workers;
+	char(*cmd)[PATH_MAX + 128] = calloc(n, sizeof *cmd);
+	char *(*args)[ARGS] = calloc(n, sizeof *args);
+	char *const **argvs = calloc(n, sizeof *argvs);
+	if (cmd == NULL || args == NULL || argvs == NULL) {
+		free(cmd);
+		free(args);
+		free(argvs);
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		char path[PATH_MAX + 32];
+		floor_part_path(b, i, path, sizeof path);
+		snprintf(cmd[i], sizeof cmd[i], "\\copy " TABLE_FLOOR " from '%s' (format binary)", path);
+		char *argv[ARGS] = {"psql", "-X",           "-q", "-v",   "ON_ERROR_STOP=1",
+				    "-d",   (char *)b->dsn, "-c", cmd[i], NULL};
+		memcpy(args[i], argv, sizeof argv);
+		argvs[i] = args[i];
+	}
+	int rc = run_measured(b, argvs, n, cost);
+	free(cmd);
+	free(args);
+	free(argvs);
+	if (rc != 0)
+		return child_failure(b, "psql \\copy (format binary)", rc, e);
+	return count_rows(b, TABLE_FLOOR, b->rows, "the floor's psql \\copy", e);
+}
+
 /* pgloader wants a URI; it is built from the connection the bench holds. */
-static int run_pgloader(struct bench *b, double *seconds, struct err *e)
+static int run_pgloader(struct bench *b, struct run_cost *cost, struct err *e)
 {
 	if (prepare_run(b, TABLE_PGLOADER, e) < 0)
 		return -1;
@@ -228,7 +447,7 @@ static int run_pgloader(struct bench *b, double *seconds, struct err *e)
 			b->csv,
 			uri,
 			NULL};
-	int rc = bench_run_child(b, argv, seconds);
+	int rc = run_one(b, argv, cost);
 	if (rc != 0)
 		return child_failure(b, "pgloader", rc, e);
 	return count_rows(b, TABLE_PGLOADER, b->rows, "pgloader", e);
@@ -240,11 +459,56 @@ static void figure_init(struct figure *f, const char *key, const char *label, ui
 	*f = (struct figure){.key = key, .label = label, .records = rows, .bytes = bytes, .workers = workers};
 }
 
+/* pgloader is a comparison, not the subject: when it fails the suite says
+ * so and goes on without it. */
+static int pgloader_once(struct bench *b, struct err *e)
+{
+	struct run_cost c;
+	if (run_pgloader(b, &c, e) == 0) {
+		bench_figure_add_run(&b->pgl, &c);
+		return 0;
+	}
+	if (bench_interrupted())
+		return -1;
+	fprintf(stderr, "edonu-ingest: bench: pgloader: %s\n", e->msg);
+	snprintf(b->pgl_failure, sizeof b->pgl_failure, "failed: %s", e->msg);
+	b->pgl.why_not = b->pgl_failure;
+	err_clear(e);
+	return 0;
+}
+
+/* One run of every loader, in turn. */
+static int end_to_end_once(struct bench *b, struct err *e)
+{
+	struct run_cost c;
+	uint64_t keys;
+	if (run_psql(b, &c, e) < 0)
+		return -1;
+	bench_figure_add_run(&b->psql, &c);
+	if (run_floor(b, &c, e) < 0)
+		return -1;
+	bench_figure_add_run(&b->floor, &c);
+	if (run_edonu(b, b->csv, b->rows, b->workers, false, &c, &keys, e) < 0)
+		return -1;
+	bench_figure_add_run(&b->edonu, &c);
+	if (b->edonu_redis.why_not == NULL) {
+		if (run_edonu(b, b->csv, b->rows, b->workers, true, &c, &keys, e) < 0)
+			return -1;
+		b->edonu_redis.keys_invalidated = keys;
+		bench_figure_add_run(&b->edonu_redis, &c);
+	}
+	if (b->pgl.why_not == NULL)
+		return pgloader_once(b, e);
+	return 0;
+}
+
 /* Alternates the loaders run by run, so that drift in the machine (page
  * cache, autovacuum, a noisy neighbour) falls on all of them alike. */
 int bench_end_to_end(struct bench *b, struct err *e)
 {
 	figure_init(&b->psql, "psql", "psql \\copy csv", b->rows, b->csv_bytes, 0);
+	snprintf(b->floor_label, sizeof b->floor_label, "floor: binary COPY, %u psql", b->workers);
+	figure_init(&b->floor, "binary_copy_floor", b->floor_label, b->rows, b->csv_bytes, b->workers);
 	figure_init(&b->edonu, "edonu", "edonu-ingest", b->rows, b->csv_bytes, b->workers);
 	figure_init(&b->edonu_redis, "edonu_with_redis", "edonu-ingest + Redis invalidation", b->rows, b->csv_bytes,
 		    b->workers);
@@ -253,35 +517,12 @@ int bench_end_to_end(struct bench *b, struct err *e)
 		b->edonu_redis.why_not = "not available yet: load has no --invalidate";
 	if (b->pgloader[0] == '\0')
 		b->pgl.why_not = "not installed";
+	bench_find_postmaster(b);
+	if (bench_floor_files(b, e) < 0)
+		return -1;
 	for (uint32_t run = 0; run < b->runs; run++) {
-		double s;
-		uint64_t keys;
-		if (run_psql(b, &s, e) < 0)
+		if (end_to_end_once(b, e) < 0)
 			return -1;
-		bench_figure_add(&b->psql, s);
-		if (run_edonu(b, b->csv, b->rows, b->workers, false, &s, &keys, e) < 0)
-			return -1;
-		bench_figure_add(&b->edonu, s);
-		if (b->edonu_redis.why_not == NULL) {
-			if (run_edonu(b, b->csv, b->rows, b->workers, true, &s, &keys, e) < 0)
-				return -1;
-			b->edonu_redis.keys_invalidated = keys;
-			bench_figure_add(&b->edonu_redis, s);
-		}
-		if (b->pgl.why_not == NULL) {
-			/* pgloader is a comparison, not the subject: when it fails
-			 * the suite says so and goes on. */
-			if (run_pgloader(b, &s, e) < 0) {
-				if (bench_interrupted())
-					return -1;
-				fprintf(stderr, "edonu-ingest: bench: pgloader: %s\n", e->msg);
-				snprintf(b->pgl_failure, sizeof b->pgl_failure, "failed: %s", e->msg);
-				b->pgl.why_not = b->pgl_failure;
-				err_clear(e);
-			} else {
-				bench_figure_add(&b->pgl, s);
-			}
-		}
 	}
 	return 0;
 }
@@ -303,11 +544,11 @@ int bench_scaling(struct bench *b, struct err *e)
 			struct figure *f = &b->scale[b->nscale++];
 			figure_init(f, "scaling", "edonu-ingest", b->rows * factor, bytes, wl[i]);
 			for (uint32_t run = 0; run < b->runs; run++) {
-				double s;
+				struct run_cost c;
 				uint64_t keys;
-				if (run_edonu(b, file, f->records, wl[i], false, &s, &keys, e) < 0)
+				if (run_edonu(b, file, f->records, wl[i], false, &c, &keys, e) < 0)
 					return -1;
-				bench_figure_add(f, s);
+				bench_figure_add_run(f, &c);
 			}
 		}
 	}

@@ -3,18 +3,27 @@
 
 #include "../core/clock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Bytes of a failed child's log shown to the user. */
-#define LOG_TAIL_BYTES 1500
+#define LOG_TAIL_BYTES   1500
+/* The most loaders started at once: the floor's, one per worker. */
+#define CHILDREN_MAX     256u
+/* How long a finished load's backends may take to end, and how often
+ * that is looked at. */
+#define SETTLE_TIMEOUT_S 10.0
+#define SETTLE_POLL_MS   10
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -55,26 +64,38 @@ bool bench_find_in_path(const char *name, char *out)
 }
 
 /* Waits for pid, also through signals; returns the exit code, or 128 + the
- * signal that killed it, as a shell reports it. */
-static int reap(pid_t pid)
+ * signal that killed it, as a shell reports it. *cpu_s (when not NULL)
+ * gets its CPU-seconds, user and system, its own reaped children's too. */
+static int reap_cpu(pid_t pid, double *cpu_s)
 {
 	int status;
-	while (waitpid(pid, &status, 0) < 0) {
+	struct rusage ru;
+	memset(&ru, 0, sizeof ru);
+	while (wait4(pid, &status, 0, &ru) < 0) {
 		if (errno != EINTR)
 			return 128;
 	}
+	if (cpu_s != NULL)
+		*cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+			 (double)ru.ru_stime.tv_usec / 1e6;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+static int reap(pid_t pid)
+{
+	return reap_cpu(pid, NULL);
+}
+
 /* In a child: standard input from /dev/null, standard output to out_fd (or
- * /dev/null when -1), standard error to the log file, then exec argv. Only
- * async-signal-safe calls, since the parent may have threads (libpq). */
+ * /dev/null when -1), standard error appended to the log file, then exec
+ * argv. Only async-signal-safe calls, since the parent may have threads
+ * (libpq). */
 static _Noreturn void child_exec(char *const argv[], int out_fd, const char *log)
 {
 	int null_fd = open("/dev/null", O_RDWR);
-	int log_fd = log ? open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+	int log_fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0644) : -1;
 	if (null_fd < 0)
 		_exit(127);
 	dup2(null_fd, STDIN_FILENO);
@@ -85,18 +106,32 @@ static _Noreturn void child_exec(char *const argv[], int out_fd, const char *log
 	_exit(127);
 }
 
-/* Runs argv to its end with stderr in b->log; *seconds is its wall time
- * (fork to reap). Returns its exit code (127: could not be started). */
-int bench_run_child(const struct bench *b, char *const argv[], double *seconds)
+/* Runs the n commands at once with their stderr in b->log (emptied first);
+ * the time is from the first fork to the last reap. A command that cannot
+ * be started exits 127. */
+int bench_run_children(const struct bench *b, char *const *const argvs[], uint32_t n, struct run_cost *c)
 {
+	ASSERT(n > 0 && n <= CHILDREN_MAX);
+	int log_fd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (log_fd >= 0)
+		close(log_fd);
+	pid_t pid[CHILDREN_MAX];
 	double t0 = clock_mono_s();
-	pid_t pid = fork();
-	if (pid < 0)
-		return 127;
-	if (pid == 0)
-		child_exec(argv, -1, b->log);
-	int rc = reap(pid);
-	*seconds = clock_mono_s() - t0;
+	for (uint32_t i = 0; i < n; i++) {
+		pid[i] = fork();
+		if (pid[i] == 0)
+			child_exec(argvs[i], -1, b->log);
+	}
+	int rc = 0;
+	c->cpu_loader_s = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		double cpu = 0;
+		int one = pid[i] < 0 ? 127 : reap_cpu(pid[i], &cpu);
+		c->cpu_loader_s += cpu;
+		if (rc == 0)
+			rc = one;
+	}
+	c->seconds = clock_mono_s() - t0;
 	return rc;
 }
 
@@ -150,6 +185,96 @@ void bench_show_log_tail(const struct bench *b)
 	fclose(f);
 	if (n > 0)
 		fprintf(stderr, "%s%s", tail, tail[n - 1] == '\n' ? "" : "\n");
+}
+
+/* ------------------------------------------------------------------------
+ * The server's CPU-seconds, from /proc. */
+
+/* One process's /proc stat: its parent, and its CPU time and that of its
+ * reaped children, in clock ticks. false when it is gone. */
+static bool proc_stat(pid_t pid, pid_t *ppid, unsigned long long *own, unsigned long long *reaped)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, line, sizeof line - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	line[n] = '\0';
+	/* The command name may hold anything, even ')': skip to the last. */
+	const char *p = strrchr(line, ')');
+	int parent;
+	unsigned long long ut, st, cut, cst;
+	if (p == NULL || sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &parent, &ut,
+				&st, &cut, &cst) != 5)
+		return false;
+	*ppid = (pid_t)parent;
+	*own = ut + st;
+	*reaped = cut + cst;
+	return true;
+}
+
+/* The postmaster's CPU time with its reaped children's (a backend that has
+ * ended is there), plus its live children's: the whole server's. */
+double bench_server_cpu_s(pid_t postmaster, pid_t *kids, uint32_t cap, uint32_t *nkids)
+{
+	pid_t ppid;
+	unsigned long long own, reaped;
+	if (!proc_stat(postmaster, &ppid, &own, &reaped))
+		return -1;
+	unsigned long long ticks = own + reaped;
+	*nkids = 0;
+	DIR *d = opendir("/proc");
+	if (d == NULL)
+		return -1;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (pid <= 0 || *end != '\0' || !proc_stat((pid_t)pid, &ppid, &own, &reaped) || ppid != postmaster)
+			continue;
+		ticks += own + reaped;
+		if (*nkids < cap)
+			kids[(*nkids)++] = (pid_t)pid;
+	}
+	closedir(d);
+	return (double)ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+pid_t bench_parent_of(pid_t pid)
+{
+	pid_t ppid;
+	unsigned long long own, reaped;
+	return proc_stat(pid, &ppid, &own, &reaped) ? ppid : 0;
+}
+
+static bool pid_in(pid_t pid, const pid_t *set, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (set[i] == pid)
+			return true;
+	}
+	return false;
+}
+
+void bench_server_settle(pid_t postmaster, const pid_t *kids, uint32_t nkids)
+{
+	double until = clock_mono_s() + SETTLE_TIMEOUT_S;
+	for (;;) {
+		static pid_t now[SERVER_KIDS_MAX];
+		uint32_t n = 0;
+		if (bench_server_cpu_s(postmaster, now, SERVER_KIDS_MAX, &n) < 0)
+			return;
+		bool new_one = false;
+		for (uint32_t i = 0; i < n && !new_one; i++)
+			new_one = !pid_in(now[i], kids, nkids);
+		if (!new_one || clock_mono_s() > until || bench_interrupted())
+			return;
+		nanosleep(&(struct timespec){.tv_nsec = SETTLE_POLL_MS * 1000000L}, NULL);
+	}
 }
 
 /* ------------------------------------------------------------------------

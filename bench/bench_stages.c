@@ -37,15 +37,12 @@ static int stage_read(const char *path, bool plain, double *seconds, uint64_t *b
 	return n < 0 ? -1 : 0;
 }
 
-/* Told of each chunk that frame_file completes. */
-typedef void chunk_fn(void *ctx, const struct chunk *c);
-
 /* Reads path and frames it as d says into c, handing each chunk to fn, as
  * the loader's reader thread does. Only frame_feed and frame_finish count
  * as framing (*frame_s): the reads and fn do not. Memory stays that of one
  * chunk whatever the input's size. */
-static int frame_file(const char *path, const struct dialect *d, struct chunk *c, chunk_fn *fn, void *ctx,
-		      double *frame_s, struct err *e)
+int bench_frame_file(const char *path, const struct dialect *d, struct chunk *c, chunk_fn *fn, void *ctx,
+		     double *frame_s, struct err *e)
 {
 	*frame_s = 0;
 	struct framer *fr = frame_create(d, BATCH_ROWS_DEFAULT, chunk_bytes_for(BATCH_ROWS_DEFAULT));
@@ -179,7 +176,7 @@ static int cpu_pass_run(struct cpu_pass *p, const char *path, double *frame_s, s
 {
 	p->parse_s = p->codec_s = p->keys_s = 0;
 	p->records = p->bad = p->deferred = p->rejected = p->keys = 0;
-	return frame_file(path, p->src.conf.dialect, p->c, cpu_chunk, p, frame_s, e);
+	return bench_frame_file(path, p->src.conf.dialect, p->c, cpu_chunk, p, frame_s, e);
 }
 
 /* Buffers of a pass over the orders table in dialect d; with_codec: the

@@ -32,9 +32,21 @@
 #define TABLE_EDONU                 "edonu_bench_edonu"
 #define TABLE_PSQL                  "edonu_bench_psql"
 #define TABLE_PGLOADER              "edonu_bench_pgloader"
+#define TABLE_FLOOR                 "edonu_bench_floor"
 #define INVALIDATE_TEMPLATE         "erp:{tenant_id}:order:{order_id}"
+/* The most children of the server followed from one run to the next. */
+#define SERVER_KIDS_MAX             4096u
 /* The orders shape has 10 columns; one more slot catches an extra field. */
 #define ORDERS_FIELDS_MAX           11u
+
+/* What one end-to-end run cost: its wall time, the CPU-seconds of the
+ * loader's processes (their rusage) and of the PostgreSQL server's
+ * processes (from /proc; negative when the server is not on this machine). */
+struct run_cost {
+	double seconds;
+	double cpu_loader_s;
+	double cpu_server_s;
+};
 
 /* One figure: the times of its runs over the same records and bytes. */
 struct figure {
@@ -47,6 +59,10 @@ struct figure {
 	uint64_t keys_invalidated; /* with Redis: per run, from the loader's summary */
 	uint32_t nruns;
 	double seconds[BENCH_RUNS_MAX];
+	/* End to end: each run's CPU-seconds, as in struct run_cost. */
+	bool has_cpu;
+	double cpu_loader_s[BENCH_RUNS_MAX];
+	double cpu_server_s[BENCH_RUNS_MAX];
 };
 
 enum stage_id {
@@ -90,6 +106,9 @@ struct bench {
 	uint32_t workers;
 	const char *dsn;
 	const char *redis;
+	pid_t postmaster;           /* the server's, when it runs here; else 0 */
+	const char *server_cpu_why; /* why the server's CPU is not measured */
+	char floor_label[48];
 	bool own_pg;         /* the server is ours: the ledger may be dropped whole */
 	bool has_invalidate; /* load takes --invalidate (and --redis) */
 	bool has_state_dir;
@@ -99,7 +118,7 @@ struct bench {
 	bool table_read;
 	struct figure stage[ST_COUNT];
 	uint64_t encode_deferred, encode_rejected;
-	struct figure psql, edonu, edonu_redis, pgl;
+	struct figure psql, floor, edonu, edonu_redis, pgl;
 	struct figure scale[BENCH_SCALE_MAX];
 	uint32_t nscale;
 };
@@ -108,15 +127,31 @@ struct bench {
 bool bench_interrupted(void);
 /* Adds one run's time to a figure. */
 void bench_figure_add(struct figure *f, double seconds);
+/* Adds one end-to-end run, its time and CPU-seconds, to a figure. */
+void bench_figure_add_run(struct figure *f, const struct run_cost *c);
 
 /* bench_stages.c: every stage figure, b->runs runs each, on this thread. */
 int bench_stages(struct bench *b, struct err *e);
+struct chunk;
+struct dialect;
+/* Told of each chunk that bench_frame_file completes. */
+typedef void chunk_fn(void *ctx, const struct chunk *c);
+/* Reads path and frames it as d says into c, as the loader's reader
+ * thread does, handing each chunk to fn; *frame_s is the framing time. */
+int bench_frame_file(const char *path, const struct dialect *d, struct chunk *c, chunk_fn *fn, void *ctx,
+		     double *frame_s, struct err *e);
 
 /* bench_e2e.c: PostgreSQL housekeeping (never timed), and the loads. */
 int bench_db_connect(struct bench *b, struct err *e);
 /* DROP and CREATE table from the orders DDL. */
 int bench_fresh_table(struct bench *b, const char *table, struct err *e);
-/* psql, edonu-ingest (with and without Redis) and pgloader, alternating. */
+/* Finds the server's postmaster on this machine, for its CPU-seconds;
+ * else b->server_cpu_why says why not. */
+void bench_find_postmaster(struct bench *b);
+/* The floor's input: the records as binary COPY, one file per worker. */
+int bench_floor_files(struct bench *b, struct err *e);
+/* psql, the binary-COPY floor, edonu-ingest (with and without Redis) and
+ * pgloader, alternating, each run with its CPU-seconds. */
 int bench_end_to_end(struct bench *b, struct err *e);
 /* The full run: edonu-ingest at 1x and 4x the rows, 1, 2, 4, ... workers. */
 int bench_scaling(struct bench *b, struct err *e);
@@ -125,7 +160,19 @@ int bench_scaling(struct bench *b, struct err *e);
 void bench_remove_tree(const char *path);
 int64_t bench_file_size(const char *path);
 bool bench_find_in_path(const char *name, char *out);
-int bench_run_child(const struct bench *b, char *const argv[], double *seconds);
+/* Runs n commands at once, each to its end, their stderr in b->log;
+ * c->seconds is from the first start to the last end, c->cpu_loader_s
+ * their CPU-seconds together (rusage). Returns the first non-zero exit
+ * code, else 0 (127: could not be started). */
+int bench_run_children(const struct bench *b, char *const *const argvs[], uint32_t n, struct run_cost *c);
+/* The CPU-seconds the server's processes have used so far, the reaped ones
+ * included, and its live children (up to cap); -1 when it cannot be read. */
+double bench_server_cpu_s(pid_t postmaster, pid_t *kids, uint32_t cap, uint32_t *nkids);
+/* The parent of pid on this machine; 0 when there is no such process. */
+pid_t bench_parent_of(pid_t pid);
+/* Waits (bounded) until the children of postmaster that are not among
+ * kids have ended: the backends of a finished load. */
+void bench_server_settle(pid_t postmaster, const pid_t *kids, uint32_t nkids);
 int bench_capture_output(char *const argv[], char *out, size_t cap);
 void bench_show_log_tail(const struct bench *b);
 int bench_servers_start(struct servers *s, const char *root, bool pg, bool redis, struct err *e);
