@@ -5,10 +5,9 @@
 
 #include "../core/clock.h"
 #include "../io/reader.h"
+#include "../stages/format.h"
 #include "../stages/frame.h"
-#include "../stages/parse_csv.h"
 #include "../stages/parse_ndjson.h"
-#include "../stages/parse_text.h"
 #include "log.h"
 
 #include <errno.h>
@@ -206,9 +205,9 @@ static int map_header(struct load *ld, struct source *s, struct framer *f, struc
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	}
 	char msg[512];
-	int n = s->dialect.format == FORMAT_TEXT
-		    ? text_parse_record(&s->dialect, p, len, names, FIELDS_MAX, &scratch, msg, sizeof msg)
-		    : csv_parse_record(&s->dialect, p, len, names, FIELDS_MAX, &scratch, msg, sizeof msg);
+	/* The names are in the input's encoding, like its records. */
+	int n = format_line_parse(format_ops_for(s->dialect.format), &s->dialect, p, len, names, FIELDS_MAX, &scratch,
+				  msg, sizeof msg);
 	int rc;
 	if (n < 0)
 		rc = err_set(e, EXIT_DATAERR, "%s: cannot read the header line: %s", s->name, msg);

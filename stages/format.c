@@ -1,6 +1,7 @@
 /* format.c - the list of input formats the codec can parse, and what the line-based ones share. */
 #include "format.h"
 
+#include "charset.h"
 #include "frame.h"
 
 const struct format_ops *format_ops_for(enum input_format format)
@@ -20,6 +21,37 @@ int format_parse_line(const struct format_ops *ops, const struct format_conf *co
 	size_t len;
 	if (frame_record_data(c, i, ops->csv_lines, &len, msg, msgsz) < 0)
 		return -1;
-	buf_reserve(scratch, len + 1);
-	return ops->parse_line(conf->dialect, c->data + c->rec_off[i], len, fields, fields_max, scratch, msg, msgsz);
+	return format_line_parse(ops, conf->dialect, c->data + c->rec_off[i], len, fields, fields_max, scratch, msg,
+				 msgsz);
+}
+
+int format_line_parse(const struct format_ops *ops, const struct dialect *d, const char *rec, size_t len,
+		      struct field *fields, uint32_t fields_max, struct buf *scratch, char *msg, size_t msgsz)
+{
+	if (d->charset != NULL) {
+		if (format_record_utf8(d, &rec, &len, scratch, msg, msgsz) < 0)
+			return -1;
+	} else {
+		buf_reserve(scratch, len + 1);
+	}
+	return ops->parse_line(d, rec, len, fields, fields_max, scratch, msg, msgsz);
+}
+
+int format_record_utf8(const struct dialect *d, const char **rec, size_t *len, struct buf *scratch, char *msg,
+		       size_t msgsz)
+{
+	if (d->charset == NULL)
+		return 0;
+	long n = charset_utf8_len(d->charset, *rec, *len, msg, msgsz);
+	if (n < 0)
+		return -1;
+	/* One reservation for the conversion and what the parser appends, so
+	 * that neither moves the other. */
+	buf_reserve(scratch, 2 * (size_t)n + 1);
+	char *out = scratch->data + scratch->len;
+	ASSERT(charset_to_utf8(d->charset, *rec, *len, out) == (size_t)n);
+	scratch->len += (size_t)n;
+	*rec = out;
+	*len = (size_t)n;
+	return 0;
 }

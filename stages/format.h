@@ -25,9 +25,10 @@ struct format_ops;
  * unparsed) into at most fields_max fields, as the format ops says. Fields
  * point into the chunk or into scratch, which the parser appends to and
  * reserves room in itself, so that it never moves while this record's
- * fields point into it; the caller empties it before each record (or
- * reserves the chunk's bytes plus one per record ahead, to keep every
- * record's fields of a chunk). Adds to *unknown_keys the keys that name no
+ * fields point into it; the caller empties it before each record (or, for
+ * UTF-8 input, reserves the chunk's bytes plus one per record ahead, to keep
+ * every record's fields of a chunk; input in another encoding is converted
+ * into scratch first, which takes up to twice its UTF-8 length plus one). Adds to *unknown_keys the keys that name no
  * field (NDJSON). Returns the field count, or -1 with PostgreSQL's message
  * in msg. */
 typedef int format_parse_fn(const struct format_ops *ops, const struct format_conf *conf, const struct chunk *c,
@@ -61,8 +62,24 @@ extern const struct format_ops format_ndjson;
 
 /* The parse_record of the CSV and text formats: the record's bytes as the
  * framer found them (a line ending otherwise than the input's is refused
- * first, as COPY does: frame_record_data), then ops->parse_line over them. */
+ * first, as COPY does: frame_record_data), then format_line_parse. */
 format_parse_fn format_parse_line;
+
+/* One line rec[0..len) of a line-based format, in the dialect's encoding:
+ * converted to UTF-8 (format_record_utf8), then ops->parse_line over it.
+ * Reserves scratch itself; the caller empties it before each line. */
+int format_line_parse(const struct format_ops *ops, const struct dialect *d, const char *rec, size_t len,
+		      struct field *fields, uint32_t fields_max, struct buf *scratch, char *msg, size_t msgsz);
+
+/* A record as UTF-8, as the server converts COPY input before it splits it
+ * into lines and fields (so that text-format escapes make bytes of UTF-8,
+ * not of the input's encoding): *rec and *len are left as they are when
+ * d->charset is NULL; otherwise the record is converted into scratch, which
+ * keeps room after it for as many bytes again plus one (all a parser of it
+ * appends), and *rec and *len point at the conversion. -1 with PostgreSQL's
+ * message in msg for a NUL or a byte with no character in the encoding. */
+int format_record_utf8(const struct dialect *d, const char **rec, size_t *len, struct buf *scratch, char *msg,
+		       size_t msgsz);
 
 /* The format's operations; NULL for FORMAT_AUTO (decided before parsing). */
 const struct format_ops *format_ops_for(enum input_format format);

@@ -99,6 +99,9 @@ struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t
 		f->st.eol = EOL_NL;
 	f->st.rec_line0 = 1;
 	f->header_pending = d->header;
+	/* A UTF-8 byte order mark means nothing in another encoding: there its
+	 * bytes are characters, which the server stores as such. */
+	f->bom_done = d->charset != NULL;
 	f->carry = malloc(chunk_bytes);
 	f->header = malloc(chunk_bytes);
 	if (f->carry == NULL || f->header == NULL) {

@@ -36,7 +36,8 @@ void frame_free(struct framer *f);
  * the framer (in c or in its own carry buffer) and completed later. A record
  * longer than a chunk buffer is stored truncated with REC_TOO_LONG.
  * Sets c->seq, first_record, first_line, byte_offset for each new chunk.
- * A UTF-8 byte order mark at the start of the stream is skipped. */
+ * A UTF-8 byte order mark at the start of the stream is skipped (when the
+ * dialect's input is UTF-8). */
 enum frame_event frame_feed(struct framer *f, struct chunk *c, const char *buf, size_t len, size_t *consumed);
 
 /* At end of input: completes a last record that has no end-of-line. Returns

@@ -384,7 +384,9 @@ syntax:
 
 /* The codec's operation: the record is its line up to the LF; blank lines
  * the framer left after it are not part of it (stages/frame.h). Every
- * mapped field gets a value or NULL, so the field count always matches. */
+ * mapped field gets a value or NULL, so the field count always matches.
+ * A line in another encoding than UTF-8 is converted first, as the server
+ * converts a line that psql sends in that client encoding. */
 static int ndjson_parse_chunk_record(const struct format_ops *ops, const struct format_conf *conf,
 				     const struct chunk *c, uint32_t i, struct field *fields, uint32_t fields_max,
 				     struct buf *scratch, uint32_t *unknown_keys, char *msg, size_t msgsz)
@@ -394,6 +396,8 @@ static int ndjson_parse_chunk_record(const struct format_ops *ops, const struct 
 	size_t n = c->rec_off[i + 1] - c->rec_off[i];
 	const char *nl = memchr(rec, '\n', n);
 	size_t len = nl != NULL ? (size_t)(nl - rec) : n;
+	if (format_record_utf8(conf->dialect, &rec, &len, scratch, msg, msgsz) < 0)
+		return -1;
 	return ndjson_parse_record(conf->ndjson, rec, len, fields, scratch, unknown_keys, msg, msgsz);
 }
 

@@ -22,7 +22,9 @@ enum input_format {
 	FORMAT_NDJSON,
 };
 
-/* The dialect of CSV and text input, as COPY's options name it. */
+struct charset;
+
+/* The dialect of the input, as COPY's options name it. */
 struct dialect {
 	enum input_format format;
 	char delimiter;   /* ',' for csv, '\t' for text */
@@ -31,6 +33,9 @@ struct dialect {
 	const char *null; /* NULL marker: "" for csv, "\\N" for text */
 	uint32_t null_len;
 	bool header; /* first record names the columns */
+	/* COPY's ENCODING, every format: NULL for UTF-8; else records are
+	 * converted to UTF-8 before they are parsed (stages/charset.h). */
+	const struct charset *charset;
 };
 
 #endif

@@ -32,9 +32,9 @@ struct result {
 	uint64_t bytes;
 };
 
-static const struct dialect csv_dialect = {FORMAT_CSV, ',', '"', '"', "", 0, false};
-static const struct dialect csv_header_dialect = {FORMAT_CSV, ',', '"', '"', "", 0, true};
-static const struct dialect text_dialect = {FORMAT_TEXT, '\t', 0, 0, "\\N", 2, false};
+static const struct dialect csv_dialect = {FORMAT_CSV, ',', '"', '"', "", 0, false, NULL};
+static const struct dialect csv_header_dialect = {FORMAT_CSV, ',', '"', '"', "", 0, true, NULL};
+static const struct dialect text_dialect = {FORMAT_TEXT, '\t', 0, 0, "\\N", 2, false, NULL};
 
 static void take_snap(struct result *res, const struct chunk *c)
 {
@@ -300,7 +300,7 @@ static void test_quoted_newlines(void)
 /* With an escape other than the quote, an escaped quote does not close the quoted field. */
 static void test_escape_char(void)
 {
-	static const struct dialect d = {FORMAT_CSV, ',', '"', '\\', "", 0, false};
+	static const struct dialect d = {FORMAT_CSV, ',', '"', '\\', "", 0, false, NULL};
 	struct result *r = malloc(sizeof *r);
 	check_split_invariant(&d, 10, 1 << 16, S("1,\"a\\\"\nb\"\n2,\"c\\\\\"\n3,x\\\"y\n"), r);
 	CU_ASSERT_EQUAL(total_records(r), 3);

@@ -239,7 +239,7 @@ static void test_long_keys_and_empty_map(void)
 static uint64_t frame_all(const char *s, size_t step, uint64_t *first_line, uint64_t *byte_offset, uint32_t *nrec0,
 			  char *first_rec, size_t first_cap)
 {
-	static const struct dialect nd = {FORMAT_NDJSON, 0, 0, 0, "", 0, false};
+	static const struct dialect nd = {FORMAT_NDJSON, 0, 0, 0, "", 0, false, NULL};
 	struct framer *fr = frame_create(&nd, 3, 4096);
 	struct chunk *c = chunk_create(3, 4096);
 	CU_ASSERT_FATAL(fr != NULL && c != NULL);

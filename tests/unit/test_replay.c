@@ -646,8 +646,8 @@ static void frame_round_trip(enum input_format format, uint64_t seed)
 	buf_init(&in, 1 << 14);
 	for (int s = 0; s < FR_SOURCES; s++) {
 		src_header[s] = (int)(rnd() % 3) - 1;
-		struct dialect d = {format,           csv ? ',' : '\t', csv ? '"' : 0,     csv ? '"' : 0,
-				    csv ? "" : "\\N", csv ? 0 : 2,      src_header[s] >= 0};
+		struct dialect d = {format,           csv ? ',' : '\t', csv ? '"' : 0,      csv ? '"' : 0,
+				    csv ? "" : "\\N", csv ? 0 : 2,      src_header[s] >= 0, NULL};
 		in.len = 0;
 		/* A clean first line fixes LF as the input's end-of-line. */
 		const char *first = src_header[s] >= 0 ? hs[src_header[s]] : csv ? "0,0" : "0\t0";
@@ -682,7 +682,7 @@ static void frame_round_trip(enum input_format format, uint64_t seed)
 	size_t next[FR_SOURCES] = {0};
 	uint64_t want_cr = 0;
 	const struct dialect d_none = {format,           csv ? ',' : '\t', csv ? '"' : 0, csv ? '"' : 0,
-				       csv ? "" : "\\N", csv ? 0 : 2,      false};
+				       csv ? "" : "\\N", csv ? 0 : 2,      false,         NULL};
 	for (;;) {
 		int left = 0;
 		for (int s = 0; s < FR_SOURCES; s++)
@@ -733,8 +733,8 @@ static void frame_round_trip(enum input_format format, uint64_t seed)
 		if (rg->header != NULL)
 			k = strcmp(rg->header, hs[0]) == 0 ? 0 : 1;
 		groups_of[k]++;
-		struct dialect d = {format,           csv ? ',' : '\t', csv ? '"' : 0,     csv ? '"' : 0,
-				    csv ? "" : "\\N", csv ? 0 : 2,      rg->header != NULL};
+		struct dialect d = {format,           csv ? ',' : '\t', csv ? '"' : 0,      csv ? '"' : 0,
+				    csv ? "" : "\\N", csv ? 0 : 2,      rg->header != NULL, NULL};
 		size_t len;
 		char *content = fd_content(rg->fd, &len);
 		struct recs framed = {0}, hdr = {0};
