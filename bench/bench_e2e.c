@@ -336,6 +336,9 @@ static int run_edonu(struct bench *b, const char *file, uint64_t rows, uint32_t 
 	argv[n++] = "never";
 	argv[n++] = "--workers";
 	argv[n++] = wbuf;
+	/* gen writes UTF-8: a caller's PGCLIENTENCODING must not convert it. */
+	argv[n++] = "--encoding";
+	argv[n++] = "UTF8";
 	if (redis) {
 		argv[n++] = "--redis";
 		argv[n++] = (char *)b->redis;

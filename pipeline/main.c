@@ -2,7 +2,9 @@
 #include "../bench/bench.h"
 #include "../bench/gen.h"
 #include "../core/err.h"
+#include "../stages/charset.h"
 #include "load.h"
+#include "log.h"
 #include "options.h"
 #include "run.h"
 
@@ -72,9 +74,15 @@ int main(int argc, char **argv)
 		code = EXIT_OK;
 	} else if (rc < 0) {
 		fprintf(stderr, "edonu-ingest: %s\n", e.msg);
-		/* A bad config file is a configuration error; the rest is usage. */
-		code = e.code == EXIT_CONFIG ? EXIT_CONFIG : EXIT_USAGE;
+		/* A bad config file is a configuration error, a converter missing
+		 * from the system an internal one; the rest is usage. */
+		code = e.code == EXIT_CONFIG || e.code == EXIT_SOFTWARE ? e.code : EXIT_USAGE;
 	} else {
+		/* Read from the environment, the encoding may surprise: say it. */
+		if (o.encoding_from_env && o.charset != NULL)
+			log_event(o.log_format, LOG_INFO, "input_encoding",
+				  "input read as %s, from PGCLIENTENCODING (--encoding overrides it)",
+				  charset_name(o.charset));
 		switch (o.cmd) {
 		case CMD_LOAD: code = load_main(&o); break;
 		case CMD_GEN: code = gen_main(&o); break;

@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include "../core/limits.h"
+#include "../stages/charset.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@ enum opt_type {
 	OPT_LIST,   /* struct option_list: each use appends */
 	OPT_U32Z,   /* uint32_t, 0 allowed */
 	OPT_SHARD,  /* K/N into shard_k, shard_n */
+	OPT_ENC,    /* const char *, an encoding charset_open accepts; opens o->charset */
 };
 
 /* Commands an option belongs to. */
@@ -57,6 +59,9 @@ static const struct opt_def opt_defs[] = {
     {"escape", OPT_CHAR, OFF(escape), FOR_LOAD, "C", "csv escape character inside quotes (default: the quote)"},
     {"null", OPT_STRING, OFF(null), FOR_LOAD, "S",
      "string that means NULL (default: unquoted empty for csv, \\N for text)"},
+    {"encoding", OPT_ENC, OFF(encoding), FOR_LOAD, "NAME",
+     "the input's encoding, as COPY's ENCODING names it: UTF8, LATIN1 to LATIN10, WIN1250 to WIN1258, ... "
+     "(PostgreSQL's names and aliases, any case; default $PGCLIENTENCODING, else UTF8)"},
     {"columns", OPT_STRING, OFF(columns), FOR_LOAD, "a,b,c",
      "the table columns the input fields fill, in order (instead of the header)"},
     {"workers", OPT_U32, OFF(workers), FOR_LOAD | FOR_BENCH, "N",
@@ -165,6 +170,23 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* The input's encoding, named by --encoding or by PGCLIENTENCODING (what
+ * says it, for the message): the charset replaces any earlier one. A name
+ * PostgreSQL does not know or an encoding not supported is EXIT_USAGE; a
+ * converter missing from the C library is EXIT_SOFTWARE. */
+static int set_encoding(struct options *o, const char *what, const char *name, struct err *e)
+{
+	char msg[512];
+	struct charset *cs;
+	enum charset_status st = charset_open(name, &cs, msg, sizeof msg);
+	if (st != CHARSET_OK)
+		return err_set(e, st == CHARSET_NO_CONVERTER ? EXIT_SOFTWARE : EXIT_USAGE, "%s: %s", what, msg);
+	charset_free(o->charset);
+	o->charset = cs;
+	o->encoding = name;
+	return 0;
+}
+
 static int set_option(struct options *o, const struct opt_def *d, const char *arg, struct err *e)
 {
 	char *base = (char *)o + d->offset;
@@ -216,6 +238,7 @@ static int set_option(struct options *o, const struct opt_def *d, const char *ar
 			return err_set(e, EXIT_USAGE, "--%s needs a whole number, not \"%s\"", d->name, arg);
 		*(uint64_t *)(void *)base = v;
 		return 0;
+	case OPT_ENC: return set_encoding(o, "--encoding", arg, e);
 	case OPT_TRUE: *(int *)(void *)base = 1; return 0;
 	case OPT_FALSE: *(int *)(void *)base = 0; return 0;
 	case OPT_LIST: {
@@ -434,6 +457,29 @@ static int parse_command_line(struct options *o, int sub_argc, char **sub_argv, 
 	return 0;
 }
 
+/* COPY's ENCODING defaults to the client encoding, which psql takes from
+ * PGCLIENTENCODING: so does the input's encoding here, when --encoding is
+ * not given. Delimiter, quote and escape must then be ASCII, one byte in
+ * the input and in its conversion alike (the server refuses others). */
+static int check_encoding(struct options *o, struct err *e)
+{
+	const char *env = getenv("PGCLIENTENCODING");
+	if (o->encoding == NULL && env != NULL && env[0] != '\0') {
+		if (set_encoding(o, "PGCLIENTENCODING (the input's encoding without --encoding)", env, e) < 0)
+			return -1;
+		o->encoding_from_env = true;
+	}
+	if (o->charset == NULL)
+		return 0;
+	const char *const chars[] = {o->delimiter, o->quote, o->escape};
+	const char *const names[] = {"delimiter", "quote", "escape"};
+	for (int i = 0; i < 3; i++)
+		if (chars[i] != NULL && (unsigned char)chars[i][0] >= 0x80)
+			return err_set(e, EXIT_USAGE, "--%s must be an ASCII character with input in %s", names[i],
+				       charset_name(o->charset));
+	return 0;
+}
+
 /* What no single option can check: required options, exclusions. */
 static int check_options(struct options *o, struct err *e)
 {
@@ -461,6 +507,8 @@ static int check_options(struct options *o, struct err *e)
 				       "wrote the rejects file");
 	}
 	if (o->cmd == CMD_LOAD || o->cmd == CMD_RUN) {
+		if (check_encoding(o, e) < 0)
+			return -1;
 		if (o->table == NULL)
 			return err_set(e, EXIT_USAGE, "%s needs --table", command_name(o->cmd));
 		if (o->workers > WORKERS_MAX)
@@ -529,6 +577,8 @@ bool options_known(const char *name, enum command cmd)
 
 void options_free(struct options *o)
 {
+	charset_free(o->charset);
+	o->charset = NULL;
 	for (uint32_t i = 0; i < o->nconfig_values; i++)
 		free(o->config_values[i]);
 	o->nconfig_values = 0;
@@ -563,7 +613,9 @@ int options_set(struct options *o, const char *name, const char *value, struct e
 		}
 		o->config_values[o->nconfig_values++] = copy;
 		if (set_option(o, d, copy, e) < 0) {
-			e->code = EXIT_CONFIG;
+			/* A converter missing from the system is not the file's fault. */
+			if (e->code != EXIT_SOFTWARE)
+				e->code = EXIT_CONFIG;
 			return -1;
 		}
 		return 0;
@@ -593,4 +645,5 @@ void options_dialect(const struct options *o, enum input_format f, struct dialec
 		d->header = o->header != 0;
 	}
 	d->null_len = (uint32_t)strlen(d->null);
+	d->charset = o->charset;
 }

@@ -42,7 +42,14 @@ struct options {
 	const char *escape;
 	const char *null;
 	const char *columns; /* "a,b,c" as given */
-	uint32_t workers;    /* 0: the cores the process may run on */
+	/* --encoding as given, or PGCLIENTENCODING (encoding_from_env); NULL:
+	 * neither. */
+	const char *encoding;
+	bool encoding_from_env;
+	/* Its conversion, opened by options_parse and released by options_free;
+	 * NULL for UTF-8 input. */
+	struct charset *charset;
+	uint32_t workers; /* 0: the cores the process may run on */
 	uint32_t batch_rows;
 	const char *rejects;
 	enum progress_mode progress;

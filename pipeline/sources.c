@@ -4,6 +4,7 @@
 #include "sources.h"
 
 #include "../io/fingerprint.h"
+#include "../stages/charset.h"
 #include "intake.h"
 #include "log.h"
 
@@ -67,6 +68,12 @@ static void load_settings(const struct options *o, const char *name, char *out, 
 			       : "no",
 		 o->delimiter ? o->delimiter : "", o->quote ? o->quote : "", o->escape ? o->escape : "",
 		 o->null ? o->null : "", o->columns ? o->columns : "", conflicts[o->on_conflict], o->key ? o->key : "");
+	/* Named only when it is not UTF-8, so that the settings of UTF-8 loads
+	 * read as they did before --encoding existed. */
+	if (o->charset != NULL) {
+		size_t n = strlen(out);
+		snprintf(out + n, outsz - n, " encoding=%s", charset_name(o->charset));
+	}
 }
 
 /* The identity of an input that only this run knows (standard input or a

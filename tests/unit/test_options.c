@@ -1,5 +1,6 @@
-/* test_options.c - --from-rejects: parsed for load only, exclusive with FILE operands, needs --format, set by config files too, documented in --help; --delimiter takes a tab as \t, tab or itself, on the command line and in a config file. */
+/* test_options.c - --from-rejects: parsed for load only, exclusive with FILE operands, needs --format, set by config files too, documented in --help; --delimiter takes a tab as \t, tab or itself, on the command line and in a config file; --encoding: PostgreSQL's names, PGCLIENTENCODING when absent, refusals with their exit codes, the config key. */
 #include "../../pipeline/options.h"
+#include "../../stages/charset.h"
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -176,8 +177,102 @@ static void test_delimiter_tab(void)
 	expect_error(word, EXIT_USAGE, "--delimiter", "\"tabs\"");
 }
 
+/* --encoding takes PostgreSQL's names and aliases in any case; the dialect carries the charset; UTF8 means none. */
+static void test_encoding_parsed(void)
+{
+	unsetenv("PGCLIENTENCODING");
+	struct options o;
+	struct err e;
+	const char *args[] = {"load", "--table", "t", "--encoding", "windows-1252", "a.csv", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, args), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o.charset);
+	CU_ASSERT_STRING_EQUAL(charset_name(o.charset), "WIN1252");
+	struct dialect d;
+	options_dialect(&o, FORMAT_TEXT, &d);
+	CU_ASSERT_PTR_EQUAL(d.charset, o.charset);
+	options_free(&o);
+	CU_ASSERT_PTR_NULL(o.charset);
+	const char *utf8[] = {"load", "--table", "t", "--encoding=utf-8", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, utf8), 0);
+	CU_ASSERT_PTR_NULL(o.charset);
+	options_free(&o);
+	const char *run[] = {"run", "--spool", "/tmp", "--table", "t", "--encoding", "Latin9", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, run), 0);
+	CU_ASSERT_STRING_EQUAL(charset_name(o.charset), "LATIN9");
+	options_free(&o);
+}
+
+/* PGCLIENTENCODING is the default, as psql's client encoding is COPY's; --encoding overrides it; bench and gen ignore it. */
+static void test_encoding_environment(void)
+{
+	struct options o;
+	struct err e;
+	setenv("PGCLIENTENCODING", "latin1", 1);
+	const char *plain[] = {"load", "--table", "t", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, plain), 0);
+	CU_ASSERT_STRING_EQUAL(charset_name(o.charset), "LATIN1");
+	options_free(&o);
+	const char *over[] = {"load", "--table", "t", "--encoding", "UTF8", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, over), 0);
+	CU_ASSERT_PTR_NULL(o.charset);
+	options_free(&o);
+	setenv("PGCLIENTENCODING", "SJIS", 1);
+	expect_error(plain, EXIT_USAGE, "PGCLIENTENCODING", "SJIS is not supported");
+	const char *fixed[] = {"load", "--table", "t", "--encoding", "win1250", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, fixed), 0);
+	CU_ASSERT_STRING_EQUAL(charset_name(o.charset), "WIN1250");
+	options_free(&o);
+	const char *gen[] = {"gen", "--rows", "1", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, gen), 0);
+	CU_ASSERT_PTR_NULL(o.charset);
+	options_free(&o);
+	unsetenv("PGCLIENTENCODING");
+}
+
+/* Bad names are usage errors naming the supported encodings; a non-ASCII delimiter cannot go with a conversion; bench does not take the option. */
+static void test_encoding_errors(void)
+{
+	unsetenv("PGCLIENTENCODING");
+	const char *bogus[] = {"load", "--table", "t", "--encoding", "klingon", NULL};
+	expect_error(bogus, EXIT_USAGE, "--encoding: \"klingon\" is not an encoding PostgreSQL knows",
+		     "supported: UTF8, LATIN1 to LATIN10");
+	const char *cp[] = {"load", "--table", "t", "--encoding", "cp1252", NULL};
+	expect_error(cp, EXIT_USAGE, "PostgreSQL calls it WIN1252", NULL);
+	const char *multi[] = {"load", "--table", "t", "--encoding", "gb18030", NULL};
+	expect_error(multi, EXIT_USAGE, "GB18030 is not supported", "WIN1250 to WIN1258");
+	const char *ascii[] = {"load", "--table", "t", "--encoding", "sql_ascii", NULL};
+	expect_error(ascii, EXIT_USAGE, "SQL_ASCII input is neither converted nor checked", NULL);
+	const char *delim[] = {"load", "--table", "t", "--encoding", "latin1", "--delimiter", "\xa7", NULL};
+	expect_error(delim, EXIT_USAGE, "--delimiter must be an ASCII character with input in LATIN1", NULL);
+	const char *bench[] = {"bench", "--encoding", "latin1", NULL};
+	expect_error(bench, EXIT_USAGE, "unknown option --encoding for bench", NULL);
+}
+
+/* The config key encoding sets it; a bad value there is a configuration error (78); the command line wins. */
+static void test_encoding_config(void)
+{
+	unsetenv("PGCLIENTENCODING");
+	char path[128];
+	snprintf(path, sizeof path, "%s/enc.ini", dir);
+	write_config(path, "[load]\nencoding = ISO-8859-1\n");
+	struct options o;
+	struct err e;
+	const char *args[] = {"load", "--table", "t", "--config", path, NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, args), 0);
+	CU_ASSERT_STRING_EQUAL(charset_name(o.charset), "LATIN1");
+	options_free(&o);
+	const char *over[] = {"load", "--table", "t", "--config", path, "--encoding", "win1252", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, over), 0);
+	CU_ASSERT_STRING_EQUAL(charset_name(o.charset), "WIN1252");
+	options_free(&o);
+	write_config(path, "encoding = EBCDIC\n");
+	expect_error(args, EXIT_CONFIG, "\"EBCDIC\" is not an encoding PostgreSQL knows", NULL);
+}
+
 int main(void)
 {
+	/* The caller's client encoding would change what load parses to. */
+	unsetenv("PGCLIENTENCODING");
 	snprintf(dir, sizeof dir, "/tmp/test_options.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return 1;
@@ -189,6 +284,10 @@ int main(void)
 	CU_add_test(s, "from-rejects config", test_from_rejects_config);
 	CU_add_test(s, "from-rejects help", test_from_rejects_help);
 	CU_add_test(s, "delimiter tab", test_delimiter_tab);
+	CU_add_test(s, "encoding parsed", test_encoding_parsed);
+	CU_add_test(s, "encoding from PGCLIENTENCODING", test_encoding_environment);
+	CU_add_test(s, "encoding errors", test_encoding_errors);
+	CU_add_test(s, "encoding config", test_encoding_config);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();
