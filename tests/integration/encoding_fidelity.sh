@@ -13,7 +13,8 @@
 # json_populate_record stores the lines psql sends in that encoding. A
 # multi-byte encoding other than UTF8 is refused (64), from --encoding or
 # PGCLIENTENCODING; the config file takes the key; a rerun with another
-# encoding is not taken for the same load (78).
+# encoding is not taken for the same load (78); --from-rejects with the
+# load's encoding replays the original bytes.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -179,6 +180,23 @@ refusals() {
 		"$WORK/rerun.log"
 }
 
+# replay: --from-rejects with the load's --encoding reads the rejects'
+# original bytes, header included, as the load read them.
+replay() {
+	local in="$WORK/replay.csv"
+	printf 'id,gr\xf6\xdfe\n0,ok\n1,caf\xe9\n2,\x80uro \x8c\n3,x\x81y\n' >"$in"
+	psql_q 'CREATE TABLE rp (id int, "größe" varchar(3))'
+	run_loader replay-load --table rp --encoding WIN1252 --rejects "$WORK/rp1.rejects" "$in"
+	check "replay: first load's exit code and rejected records" "65 2 3 4" \
+		"$RC $(jq -r .record "$WORK/rp1.rejects" | paste -sd ' ')"
+	psql_q 'ALTER TABLE rp ALTER COLUMN "größe" TYPE text'
+	run_loader replay --table rp --encoding WIN1252 --format csv --rejects "$WORK/rp2.rejects" \
+		--from-rejects "$WORK/rp1.rejects"
+	check "replay: exit code and what is still refused" "65 3" "$RC $(jq -r .raw "$WORK/rp2.rejects" | cut -c1)"
+	check "replay: rows" "0:ok 1:café 2:€uro Œ" \
+		"$(psql_q "SELECT string_agg(id || ':' || \"größe\", ' ' ORDER BY id) FROM rp")"
+}
+
 main() {
 	[[ -x "$EDONU_INGEST" ]] || die "no loader at $EDONU_INGEST (set EDONU_INGEST)"
 	command -v python3 >/dev/null || die "python3 is needed for the corpus"
@@ -219,6 +237,7 @@ main() {
 	every_byte
 	ndjson
 	refusals
+	replay
 	finish
 }
 
