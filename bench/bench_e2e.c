@@ -6,6 +6,7 @@
 #include "../core/limits.h"
 #include "../stages/codec.h"
 #include "../stages/encode.h"
+#include "../core/secret.h"
 #include "gen.h"
 
 #include <errno.h>
@@ -37,7 +38,8 @@ int bench_db_connect(struct bench *b, struct err *e)
 	const char *vals[] = {b->dsn ? b->dsn : "", "10", "UTF8", NULL};
 	b->conn = PQconnectdbParams(keys, vals, 1);
 	if (b->conn == NULL || PQstatus(b->conn) != CONNECTION_OK) {
-		const char *m = b->conn ? PQerrorMessage(b->conn) : "out of memory";
+		char m[512];
+		secret_mask_dsn(b->dsn, b->conn ? PQerrorMessage(b->conn) : "out of memory", m, sizeof m);
 		return err_set(e, EXIT_UNAVAILABLE, "cannot connect to PostgreSQL: %.*s", (int)strcspn(m, "\n"), m);
 	}
 	return exec_sql(b, "SET client_min_messages = warning", e);

@@ -18,6 +18,8 @@
 /* Redis timeouts and backoff: a Redis that is down costs a worker at most
  * one connect timeout per backoff period, never a stall of the load. */
 #define REDIS_TIMEOUT_MS   2000u
+/* Redis's password when the --redis URL has none: outside argv and ps. */
+#define REDIS_PASSWORD_ENV "EDONU_REDIS_PASSWORD"
 /* At the end of a run, pending keys are retried for this long. */
 #define FINISH_RETRY_MS    10000
 /* Journal entries are zstd-compressed: keys rendered from one template
@@ -131,7 +133,7 @@ int cache_open(struct cache **out, const struct options *o, const struct table_i
 		cache_close(c);
 		return -1;
 	}
-	c->replay_redis = inval_redis_create(o->redis, o->publish, REDIS_TIMEOUT_MS, e);
+	c->replay_redis = inval_redis_create(o->redis, getenv(REDIS_PASSWORD_ENV), o->publish, REDIS_TIMEOUT_MS, e);
 	c->replay_ks = inval_keyset_create(batch_rows * c->ntemplates, 64);
 	if (c->replay_redis == NULL || c->replay_ks == NULL) {
 		if (c->replay_ks == NULL)
@@ -307,7 +309,7 @@ struct cache_worker *cache_worker_create(struct cache *c, uint32_t batch_rows, s
 	w->sent_entry = -1;
 	w->backoff_ms = BACKOFF_MS_MIN;
 	w->ks = inval_keyset_create(batch_rows * c->ntemplates, 64);
-	w->redis = inval_redis_create(c->redis_url, c->o->publish, REDIS_TIMEOUT_MS, e);
+	w->redis = inval_redis_create(c->redis_url, getenv(REDIS_PASSWORD_ENV), c->o->publish, REDIS_TIMEOUT_MS, e);
 	w->zc = ZSTD_createCCtx();
 	if (w->ks == NULL || w->redis == NULL || w->zc == NULL || buf_init(&w->packed, 64 << 10) < 0) {
 		if (w->redis != NULL)

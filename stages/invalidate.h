@@ -134,8 +134,8 @@ struct inval_redis_url {
 	char password[256]; /* AUTH password when set */
 };
 
-/* Accepts redis://[[user]:password@]host[:port][/db] (host may be [v6addr];
- * user and password are %-decoded) and unix:///path/to/sock[?db=N][&password=P].
+/* Accepts redis://[[user]:password@ or user@]host[:port][/db] (host may be
+ * [v6addr]; user and password are %-decoded) and unix:///path/to/sock[?db=N][&password=P].
  * Returns 0, or -1 with EXIT_CONFIG naming the URL (the password is never
  * echoed). rediss:// (TLS) is refused: hiredis 0.14 has no TLS. */
 int inval_redis_parse_url(const char *url, struct inval_redis_url *u, struct err *e);
@@ -157,9 +157,12 @@ struct inval_redis_stats {
 
 /* Parses url (EXIT_CONFIG on error) and prepares a client; does not connect:
  * the first send does, so a Redis that is down at start-up is a retry, not a
- * failure. channel is the --publish channel or NULL. timeout_ms bounds
+ * failure. password (NULL: none) is the AUTH password when url has none
+ * (the caller's EDONU_REDIS_PASSWORD); a user without a password is
+ * EXIT_CONFIG. channel is the --publish channel or NULL. timeout_ms bounds
  * connect, each read and each write. NULL with e set on error. */
-struct inval_redis *inval_redis_create(const char *url, const char *channel, uint32_t timeout_ms, struct err *e);
+struct inval_redis *inval_redis_create(const char *url, const char *password, const char *channel, uint32_t timeout_ms,
+				       struct err *e);
 void inval_redis_free(struct inval_redis *r);
 
 /* Connects now (AUTH, SELECT) when not connected. 0, or -1 with e: retryable

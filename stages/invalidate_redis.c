@@ -92,7 +92,8 @@ static const char *parse_unix_url(const char *path, struct inval_redis_url *u)
 	return bad;
 }
 
-/* [user]:password@ before the host, when present: *a and *alen move past it. */
+/* [user]:password@ or user@ before the host, when present: *a and *alen
+ * move past it. */
 static const char *parse_credentials(const char **a, size_t *alen, struct inval_redis_url *u)
 {
 	const char *at = NULL;
@@ -102,10 +103,9 @@ static const char *parse_credentials(const char **a, size_t *alen, struct inval_
 	if (at == NULL)
 		return NULL;
 	const char *colon = memchr(*a, ':', (size_t)(at - *a));
-	if (colon == NULL)
-		return "credentials must be written [user]:password@";
-	if (pct_decode(*a, (size_t)(colon - *a), u->user, sizeof u->user) != 0 ||
-	    pct_decode(colon + 1, (size_t)(at - colon - 1), u->password, sizeof u->password) != 0)
+	const char *user_end = colon ? colon : at;
+	if (pct_decode(*a, (size_t)(user_end - *a), u->user, sizeof u->user) != 0 ||
+	    (colon && pct_decode(colon + 1, (size_t)(at - colon - 1), u->password, sizeof u->password) != 0))
 		return "user or password too long or badly encoded";
 	*alen -= (size_t)(at + 1 - *a);
 	*a = at + 1;
@@ -180,7 +180,7 @@ int inval_redis_parse_url(const char *url, struct inval_redis_url *u, struct err
 	else if (strncmp(url, "redis://", 8) == 0)
 		bad = parse_tcp_url(url + 8, u);
 	else
-		bad = "expected redis://[[user]:password@]host[:port][/db] or unix:///path/to/sock[?db=N]";
+		bad = "expected redis://[[user]:password@ or user@]host[:port][/db] or unix:///path/to/sock[?db=N]";
 	/* Never echo the URL: it may hold a password. */
 	if (bad != NULL)
 		return err_set(e, EXIT_CONFIG, "--redis: bad URL: %s", bad);
@@ -255,14 +255,31 @@ static int append_resp(struct inval_redis *r, int argc, const char *const *argv,
 	return redisAppendFormattedCommand(r->c, b->data, b->len);
 }
 
-struct inval_redis *inval_redis_create(const char *url, const char *channel, uint32_t timeout_ms, struct err *e)
+/* The password from outside the URL when it has none; a user named
+ * without any password is refused rather than silently ignored. */
+static int take_password(struct inval_redis_url *u, const char *password, struct err *e)
+{
+	if (u->password[0] == '\0' && password != NULL && password[0] != '\0') {
+		if (strlen(password) >= sizeof u->password)
+			return err_set(e, EXIT_CONFIG, "--redis: the password is longer than %zu bytes",
+				       sizeof u->password - 1);
+		memcpy(u->password, password, strlen(password) + 1);
+	}
+	if (u->user[0] != '\0' && u->password[0] == '\0')
+		return err_set(e, EXIT_CONFIG,
+			       "--redis names a user but no password: give it in the URL or in EDONU_REDIS_PASSWORD");
+	return 0;
+}
+
+struct inval_redis *inval_redis_create(const char *url, const char *password, const char *channel, uint32_t timeout_ms,
+				       struct err *e)
 {
 	struct inval_redis *r = calloc(1, sizeof *r);
 	if (r == NULL) {
 		err_set(e, EXIT_SOFTWARE, "out of memory");
 		return NULL;
 	}
-	if (inval_redis_parse_url(url, &r->url, e) != 0) {
+	if (inval_redis_parse_url(url, &r->url, e) != 0 || take_password(&r->url, password, e) != 0) {
 		free(r);
 		return NULL;
 	}

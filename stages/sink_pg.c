@@ -5,6 +5,7 @@
 #include "../core/clock.h"
 
 #include "../core/limits.h"
+#include "../core/secret.h"
 #include "encode.h"
 
 #include <errno.h>
@@ -50,6 +51,23 @@ static bool connect_retryable(const char *m)
 	return false;
 }
 
+/* Server notices and warnings (CREATE ... IF NOT EXISTS, a trigger's RAISE
+ * NOTICE on every row) are not the user's business: libpq would print
+ * them on stderr. */
+static void drop_notice(void *ctx, const PGresult *r)
+{
+	(void)ctx;
+	(void)r;
+}
+
+/* The first line of libpq's message m, the passwords of dsn masked. */
+static void masked_line(const char *dsn, const char *m, char *out, size_t outsz)
+{
+	char line[1024];
+	first_line(line, sizeof line, m);
+	secret_mask_dsn(dsn, line, out, outsz);
+}
+
 PGconn *pg_connect(const char *dsn, uint32_t timeout_s, pg_retry_fn *on_retry, void *ctx, struct err *e)
 {
 	const char *conninfo = dsn ? dsn : "";
@@ -57,7 +75,7 @@ PGconn *pg_connect(const char *dsn, uint32_t timeout_s, pg_retry_fn *on_retry, v
 	PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
 	if (opts == NULL) {
 		char m[512];
-		first_line(m, sizeof m, perr ? perr : "out of memory");
+		masked_line(conninfo, perr ? perr : "out of memory", m, sizeof m);
 		PQfreemem(perr);
 		err_set(e, EXIT_CONFIG, "invalid connection string: %s", m);
 		return NULL;
@@ -68,15 +86,18 @@ PGconn *pg_connect(const char *dsn, uint32_t timeout_s, pg_retry_fn *on_retry, v
 	for (;;) {
 		PGconn *c = PQconnectdb(conninfo);
 		if (c != NULL && PQstatus(c) == CONNECTION_OK) {
+			PQsetNoticeReceiver(c, drop_notice, NULL);
 			if (PQsetClientEncoding(c, "UTF8") != 0) {
-				err_set(e, EXIT_UNAVAILABLE, "cannot set client_encoding UTF8: %s", PQerrorMessage(c));
+				char m[512];
+				masked_line(conninfo, PQerrorMessage(c), m, sizeof m);
+				err_set(e, EXIT_UNAVAILABLE, "cannot set client_encoding UTF8: %s", m);
 				PQfinish(c);
 				return NULL;
 			}
 			return c;
 		}
 		char full[1024], m[512];
-		snprintf(full, sizeof full, "%s", c ? PQerrorMessage(c) : "out of memory");
+		secret_mask_dsn(conninfo, c ? PQerrorMessage(c) : "out of memory", full, sizeof full);
 		first_line(m, sizeof m, full);
 		PQfinish(c);
 		if (!connect_retryable(full)) {

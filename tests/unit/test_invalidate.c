@@ -557,7 +557,7 @@ static void test_url_parse(void)
 
 	static const char *const bad[] = {
 	    "cache:6379",      "http://cache",  "redis://",        "redis://h:0",
-	    "redis://h:65536", "redis://h:12x", "redis://h/db",    "redis://pw@h",
+	    "redis://h:65536", "redis://h:12x", "redis://h/db",    "redis://u:p@",
 	    "redis://:p%4@h",  "redis://h?x=1", "unix://relative", "unix://",
 	    "unix:///s?db=x",  "rediss://h",    "redis://[::1",    "redis://:topsecret@h:99999",
 	};
@@ -570,8 +570,18 @@ static void test_url_parse(void)
 		CU_ASSERT_EQUAL(e.code, EXIT_CONFIG);
 		CU_ASSERT_PTR_NULL(strstr(e.msg, "topsecret"));
 	}
-	CU_ASSERT_PTR_NULL(inval_redis_create("redis://h:0", NULL, 100, &e));
+	CU_ASSERT_PTR_NULL(inval_redis_create("redis://h:0", NULL, NULL, 100, &e));
 	CU_ASSERT_EQUAL(e.code, EXIT_CONFIG);
+	/* A user alone: its password comes from beside the URL, or it is an
+	 * error (never a login as the default user). */
+	CU_ASSERT_EQUAL(inval_redis_parse_url("redis://app@h:7000", &u, &e), 0);
+	CU_ASSERT(strcmp(u.user, "app") == 0 && !u.password[0] && strcmp(u.host, "h") == 0 && u.port == 7000);
+	err_clear(&e);
+	CU_ASSERT_PTR_NULL(inval_redis_create("redis://app@h", NULL, NULL, 100, &e));
+	CU_ASSERT_EQUAL(e.code, EXIT_CONFIG);
+	struct inval_redis *r = inval_redis_create("redis://app@h", "from-env", NULL, 100, &e);
+	CU_ASSERT_PTR_NOT_NULL(r);
+	inval_redis_free(r);
 }
 
 /* ------------------------------------------------------------------ real Redis */
@@ -680,7 +690,7 @@ static void test_redis_real(void)
 	snprintf(url, sizeof url, "unix://%s", redis_sock);
 	struct err e;
 	err_clear(&e);
-	struct inval_redis *r = inval_redis_create(url, "chan", 2000, &e);
+	struct inval_redis *r = inval_redis_create(url, NULL, "chan", 2000, &e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	struct inval_keyset *ks = inval_keyset_create(5000, 64);
 	inval_keyset_add(ks, INVAL_UNLINK, "k1", 2);
@@ -752,7 +762,7 @@ static void test_redis_real(void)
 	freeReplyObject(cmd(c, "SET d3 x"));
 	char url3[220];
 	snprintf(url3, sizeof url3, "unix://%s?db=3", redis_sock);
-	struct inval_redis *r3 = inval_redis_create(url3, NULL, 2000, &e);
+	struct inval_redis *r3 = inval_redis_create(url3, NULL, NULL, 2000, &e);
 	inval_keyset_clear(ks);
 	inval_keyset_add(ks, INVAL_UNLINK, "d3", 2);
 	CU_ASSERT_EQUAL(inval_redis_send(r3, ks, &e), 1);
@@ -762,12 +772,34 @@ static void test_redis_real(void)
 	/* A password the server does not expect: AUTH refused, a configuration error. */
 	char urlpw[220];
 	snprintf(urlpw, sizeof urlpw, "unix://%s?password=nope", redis_sock);
-	struct inval_redis *rpw = inval_redis_create(urlpw, NULL, 2000, &e);
+	struct inval_redis *rpw = inval_redis_create(urlpw, NULL, NULL, 2000, &e);
 	err_clear(&e);
 	CU_ASSERT_EQUAL(inval_redis_connect(rpw, &e), -1);
 	CU_ASSERT_EQUAL(e.code, EXIT_CONFIG);
 	CU_ASSERT_FALSE(e.retryable);
 	inval_redis_free(rpw);
+
+	/* A server that wants a password: the one given beside the URL
+	 * (EDONU_REDIS_PASSWORD) is sent when the URL has none, and the
+	 * URL's wins over it. */
+	freeReplyObject(cmd(c, "CONFIG SET requirepass %s", "pw-beside"));
+	char urlnone[220];
+	snprintf(urlnone, sizeof urlnone, "unix://%s", redis_sock);
+	struct inval_redis *renv = inval_redis_create(urlnone, "pw-beside", NULL, 2000, &e);
+	err_clear(&e);
+	CU_ASSERT_EQUAL(inval_redis_check(renv, &e), 0);
+	inval_redis_free(renv);
+	renv = inval_redis_create(urlnone, NULL, NULL, 2000, &e);
+	err_clear(&e);
+	CU_ASSERT_EQUAL(inval_redis_check(renv, &e), -1);
+	CU_ASSERT_EQUAL(e.code, EXIT_CONFIG);
+	inval_redis_free(renv);
+	snprintf(urlpw, sizeof urlpw, "unix://%s?password=pw-beside", redis_sock);
+	renv = inval_redis_create(urlpw, "wrong", NULL, 2000, &e);
+	err_clear(&e);
+	CU_ASSERT_EQUAL(inval_redis_check(renv, &e), 0);
+	inval_redis_free(renv);
+	freeReplyObject(cmd(c, "CONFIG SET requirepass %s", ""));
 	redisFree(sub);
 	redisFree(c);
 
