@@ -543,7 +543,7 @@ static int servers_up(struct bench *b, struct err *e)
 
 static int catalog_setup(struct bench *b, struct err *e)
 {
-	if (bench_fresh_table(b, TABLE_EDONU, e) < 0 || catalog_read(b->conn, TABLE_EDONU, &b->table, e) < 0)
+	if (bench_fresh_table(b, TABLE_EDONU, e) < 0 || catalog_read(b->conn, TABLE_EDONU, NULL, &b->table, e) < 0)
 		return -1;
 	b->table_read = true;
 	if (b->table.ncols != gen_shape_columns(GEN_ORDERS) || !b->table.all_binary)

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MASK       "***"
-#define RANGES_MAX 8
+#define MASK            "***"
+#define RANGES_MAX      8
+/* Passwords this long or longer are masked wherever they appear. */
+#define SECRET_MIN_BARE 4
 
 /* Byte ranges [lo, hi) of the connection string that hold a password. */
 struct ranges {
@@ -145,9 +147,19 @@ static long overlapping_at(const char *dsn, const struct ranges *r, const char *
 	return -1;
 }
 
+/* Whether tok[0..n) is one of the decoded passwords. */
+static bool is_decoded(char *const *dec, unsigned ndec, const char *tok, size_t n)
+{
+	for (unsigned i = 0; i < ndec; i++)
+		if (dec[i] != NULL && strlen(dec[i]) == n && memcmp(dec[i], tok, n) == 0)
+			return true;
+	return false;
+}
+
 /* Quoted tokens of msg that repeat the connection string, their password
- * bytes masked. */
-static void mask_tokens(const char *dsn, const struct ranges *r, const char *msg, char *out, size_t outsz)
+ * bytes masked; tokens that are a password as decoded, masked whole. */
+static void mask_tokens(const char *dsn, const struct ranges *r, char *const *dec, const char *msg, char *out,
+			size_t outsz)
 {
 	size_t k = 0;
 	out[0] = '\0';
@@ -162,6 +174,10 @@ static void mask_tokens(const char *dsn, const struct ranges *r, const char *msg
 		put(out, outsz, &k, p, (size_t)(open + 1 - p));
 		size_t n = (size_t)(close - open - 1);
 		long at = overlapping_at(dsn, r, open + 1, n);
+		if (n > 0 && is_decoded(dec, r->n, open + 1, n)) {
+			put(out, outsz, &k, MASK, strlen(MASK));
+			n = 0;
+		}
 		for (size_t j = 0; j < n; j++) {
 			if (at >= 0 && in_ranges(r, (size_t)at + j)) {
 				if (j == 0 || !in_ranges(r, (size_t)at + j - 1))
@@ -209,27 +225,37 @@ void secret_mask_dsn(const char *dsn, const char *msg, char *out, size_t outsz)
 	}
 	/* Masked whole, then cut: a password at the cut is not half shown.
 	 * A mask takes at most 3 bytes for each byte it replaces. */
-	size_t worksz = 3 * strlen(msg) + 16;
-	char *work = malloc(worksz);
-	char *dec = malloc(strlen(dsn) + 1);
-	if (work == NULL || dec == NULL) {
-		static const char withheld[] = "(message withheld: out of memory)";
-		put(out, outsz, &k, withheld, sizeof withheld - 1);
-		free(work);
-		free(dec);
-		return;
-	}
 	struct ranges r;
 	find_ranges(dsn, &r);
 	bool uri = strstr(dsn, "://") != NULL;
-	mask_tokens(dsn, &r, msg, work, worksz);
-	for (unsigned i = 0; i < r.n; i++) {
+	size_t worksz = 3 * strlen(msg) + 16;
+	char *work = malloc(worksz);
+	char *dec[RANGES_MAX] = {NULL};
+	bool ok = work != NULL;
+	for (unsigned i = 0; i < r.n && ok; i++) {
 		size_t n = r.hi[i] - r.lo[i];
-		decode(dsn + r.lo[i], n, uri, dec, n + 1);
-		mask_all(work, worksz, dsn + r.lo[i], n);
-		mask_all(work, worksz, dec, strlen(dec));
+		dec[i] = malloc(n + 1);
+		ok = dec[i] != NULL;
+		if (ok)
+			decode(dsn + r.lo[i], n, uri, dec[i], n + 1);
 	}
-	put(out, outsz, &k, work, strlen(work));
+	if (ok) {
+		mask_tokens(dsn, &r, dec, msg, work, worksz);
+		/* Elsewhere, passwords of a few bytes are left: they would mask
+		 * letters of every word, and libpq quotes what it repeats. */
+		for (unsigned i = 0; i < r.n; i++) {
+			size_t n = r.hi[i] - r.lo[i];
+			if (n >= SECRET_MIN_BARE)
+				mask_all(work, worksz, dsn + r.lo[i], n);
+			if (strlen(dec[i]) >= SECRET_MIN_BARE)
+				mask_all(work, worksz, dec[i], strlen(dec[i]));
+		}
+		put(out, outsz, &k, work, strlen(work));
+	} else {
+		static const char withheld[] = "(message withheld: out of memory)";
+		put(out, outsz, &k, withheld, sizeof withheld - 1);
+	}
 	free(work);
-	free(dec);
+	for (unsigned i = 0; i < r.n; i++)
+		free(dec[i]);
 }

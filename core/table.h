@@ -54,6 +54,13 @@ struct table_column {
 struct table_info {
 	char sql_name[2 * 64 * 2 + 8]; /* "schema"."name", quoted for SQL */
 	char display[2 * 64 + 2];      /* schema.name as the user reads it */
+	/* schema.name with each part double-quoted (quote characters doubled)
+	 * unless it is a plain lower-case identifier ([a-z_][a-z0-9_$]*): the
+	 * table's name in the ledger, never the same for two tables as display
+	 * can be ("s.x".t and s."x.t" both show as s.x.t), and the same
+	 * whatever the server's keywords (quote_ident's output changes when a
+	 * new version reserves a word). */
+	char ident[2 * (2 * 63 + 2) + 2];
 	uint32_t oid;
 	uint32_t ncols;
 	struct table_column *cols; /* ncols entries, in attnum order */

@@ -29,6 +29,60 @@ static void copy_str(char *dst, size_t dstsz, const char *src)
 	snprintf(dst, dstsz, "%s", src ? src : "");
 }
 
+/* A plain identifier needs no quotes: [a-z_][a-z0-9_$]*. */
+static bool plain(const char *name)
+{
+	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return false;
+	for (const char *p = name + 1; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '$'))
+			return false;
+	return true;
+}
+
+/* name, or "name" with its quote characters doubled, appended at *n. */
+static void put_quoted(char *out, size_t outsz, size_t *n, const char *name)
+{
+	bool q = !plain(name);
+	if (q && *n + 1 < outsz)
+		out[(*n)++] = '"';
+	for (const char *p = name; *p && *n + 2 < outsz; p++) {
+		if (*p == '"')
+			out[(*n)++] = '"';
+		out[(*n)++] = *p;
+	}
+	if (q && *n + 1 < outsz)
+		out[(*n)++] = '"';
+	out[*n] = '\0';
+}
+
+void catalog_ident(const char *schema, const char *name, char *out, size_t outsz)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	put_quoted(out, outsz, &n, schema);
+	if (n + 1 < outsz) {
+		out[n++] = '.';
+		out[n] = '\0';
+	}
+	put_quoted(out, outsz, &n, name);
+}
+
+/* sql with one parameter, under the user's search_path for this
+ * transaction only (the session's is pg_catalog's); NULL: the session's. */
+static PGresult *exec_in_path(PGconn *c, const char *search_path, const char *sql, const char *param)
+{
+	const char *params[1] = {param};
+	if (search_path == NULL)
+		return PQexecParams(c, sql, 1, NULL, params, NULL, NULL, 0);
+	const char *sp[1] = {search_path};
+	PQclear(PQexec(c, "BEGIN"));
+	PQclear(PQexecParams(c, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, NULL, sp, NULL, NULL, 0));
+	PGresult *r = PQexecParams(c, sql, 1, NULL, params, NULL, NULL, 0);
+	PQclear(PQexec(c, "COMMIT"));
+	return r;
+}
+
 /* The nearest existing table to a name that resolved to none: the same
  * name in another case (an unquoted name is folded to lower case) or in
  * another schema, preferring the schema given, then the search path, then
@@ -50,10 +104,9 @@ static const char nearest_sql[] =
 
 /* EXIT_CONFIG for a table that does not exist, with the nearest one that
  * does when there is one. */
-static int table_missing(PGconn *c, const char *table, struct err *e)
+static int table_missing(PGconn *c, const char *table, const char *search_path, struct err *e)
 {
-	const char *params[1] = {table};
-	PGresult *r = PQexecParams(c, nearest_sql, 1, NULL, params, NULL, NULL, 0);
+	PGresult *r = exec_in_path(c, search_path, nearest_sql, table);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		PQclear(r);
 		return err_set(e, EXIT_CONFIG, "table \"%s\" does not exist", table);
@@ -72,18 +125,24 @@ static int table_missing(PGconn *c, const char *table, struct err *e)
 	return -1;
 }
 
-int catalog_read(PGconn *c, const char *table, struct table_info *t, struct err *e)
+/* The table's name resolved as SQL would, with the user's search_path. */
+static PGresult *resolve(PGconn *c, const char *table, const char *search_path)
+{
+	/* to_regclass resolves the name as SQL would and yields NULL instead of
+	 * an error for a table that does not exist. */
+	static const char sql[] =
+	    "SELECT c.oid, pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) "
+	    "pg_catalog.quote_ident(c.relname), n.nspname, c.relname, c.relkind "
+	    "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) "
+	    "c.relnamespace WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1::pg_catalog.text)";
+	return exec_in_path(c, search_path, sql, table);
+}
+
+int catalog_read(PGconn *c, const char *table, const char *search_path, struct table_info *t, struct err *e)
 {
 	memset(t, 0, sizeof *t);
 	const char *params[1] = {table};
-	/* to_regclass resolves the name as SQL would and yields NULL instead of
-	 * an error for a table that does not exist. */
-	PGresult *r = PQexecParams(c,
-				   "SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
-				   "n.nspname || '.' || c.relname, c.relkind "
-				   "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-				   "WHERE c.oid = to_regclass($1)",
-				   1, NULL, params, NULL, NULL, 0);
+	PGresult *r = resolve(c, table, search_path);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
 		/* to_regclass raises on a malformed name (e.g. unbalanced quotes). */
 		if (r && PQstatus(c) == CONNECTION_OK) {
@@ -96,9 +155,9 @@ int catalog_read(PGconn *c, const char *table, struct table_info *t, struct err 
 	}
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		return table_missing(c, table, e);
+		return table_missing(c, table, search_path, e);
 	}
-	const char *kind = PQgetvalue(r, 0, 3);
+	const char *kind = PQgetvalue(r, 0, 4);
 	if (kind[0] != 'r' && kind[0] != 'p') {
 		err_set(e, EXIT_CONFIG, "\"%s\" is not a table", table);
 		PQclear(r);
@@ -106,16 +165,17 @@ int catalog_read(PGconn *c, const char *table, struct table_info *t, struct err 
 	}
 	t->oid = (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
 	copy_str(t->sql_name, sizeof t->sql_name, PQgetvalue(r, 0, 1));
-	copy_str(t->display, sizeof t->display, PQgetvalue(r, 0, 2));
+	snprintf(t->display, sizeof t->display, "%s.%s", PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3));
+	catalog_ident(PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3), t->ident, sizeof t->ident);
 	PQclear(r);
 
 	char oid[16];
 	snprintf(oid, sizeof oid, "%u", t->oid);
 	params[0] = oid;
 	r = PQexecParams(c,
-			 "SELECT attname, atttypid, atttypmod, attnotnull, attgenerated <> '' "
-			 "FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped "
-			 "ORDER BY attnum",
+			 "SELECT attname, atttypid, atttypmod, attnotnull, attgenerated OPERATOR(pg_catalog.<>) '' "
+			 "FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+			 "AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped ORDER BY attnum",
 			 1, NULL, params, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 		return fail(c, r, "reading the table's columns", e);
@@ -137,8 +197,8 @@ int catalog_read(PGconn *c, const char *table, struct table_info *t, struct err 
 	}
 	PQclear(r);
 
-	r = PQexec(c, "SELECT current_setting('TimeZone'), current_setting('DateStyle'), "
-		      "current_setting('server_encoding')");
+	r = PQexec(c, "SELECT pg_catalog.current_setting('TimeZone'), pg_catalog.current_setting('DateStyle'), "
+		      "pg_catalog.current_setting('server_encoding')");
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 		return fail(c, r, "reading session settings", e);
 	copy_str(t->timezone, sizeof t->timezone, PQgetvalue(r, 0, 0));

@@ -6,6 +6,7 @@
 
 #include "../core/clock.h"
 #include "../stages/sink_pg.h"
+#include "grants.h"
 #include "intake.h"
 #include "load.h"
 #include "log.h"
@@ -54,6 +55,39 @@ static PGconn *engine_connect(const struct options *o, bool reconnect, struct er
 	struct connect_note cn = {o->log_format, reconnect ? "reconnecting" : "connecting",
 				  reconnect ? "--retry-timeout" : "--connect-timeout"};
 	return pg_connect(o->dsn, reconnect ? o->retry_timeout_s : o->connect_timeout_s, log_connect_retry, &cn, e);
+}
+
+/* The control connection runs the loader's own statements (catalog,
+ * privileges, ledger) with search_path pg_catalog, pg_temp: no function,
+ * operator or type that another role created in a schema of the user's
+ * search_path can stand in for the system's there. The user's search_path
+ * is kept to resolve --table with. The workers' sessions keep the user's:
+ * the table's triggers and defaults run in them. */
+static PGconn *control_connect(struct engine *eng, bool reconnect, struct err *e)
+{
+	PGconn *c = engine_connect(eng->o, reconnect, e);
+	if (c == NULL)
+		return NULL;
+	PGresult *r = PQexec(c, "SELECT pg_catalog.current_setting('search_path')");
+	bool ok = r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (ok) {
+		free(eng->search_path);
+		eng->search_path = strdup(PQgetvalue(r, 0, 0));
+		ok = eng->search_path != NULL;
+	}
+	PQclear(r);
+	if (ok) {
+		r = PQexec(c, "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)");
+		ok = r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK;
+		PQclear(r);
+	}
+	if (!ok) {
+		err_set(e, PQstatus(c) == CONNECTION_OK ? EXIT_SOFTWARE : EXIT_UNAVAILABLE,
+			"setting the control connection's search_path: %.200s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
 }
 
 /* What a worker needs for chunks of rmax records in chunk_bytes: freed and
@@ -227,7 +261,7 @@ struct engine *engine_create(const struct options *o, struct monitor *mon, struc
 		eng->nworkers = WORKERS_MAX;
 	eng->batch_rows = o->batch_rows;
 	eng->chunk_bytes = chunk_bytes_for(o->batch_rows);
-	eng->control = engine_connect(o, false, e);
+	eng->control = control_connect(eng, false, e);
 	if (eng->control == NULL || workers_create(eng, e) < 0)
 		goto fail;
 	load_catch_signals();
@@ -288,6 +322,7 @@ void engine_free(struct engine *eng)
 	PQfinish(eng->control);
 	pthread_mutex_destroy(&eng->jobs_lock);
 	pthread_cond_destroy(&eng->jobs_cond);
+	free(eng->search_path);
 	free(eng);
 }
 
@@ -307,7 +342,7 @@ static int control_check(struct load *ld, bool reconnect, struct err *e)
 		return err_set(e, EXIT_SOFTWARE, "control connection: %s", PQerrorMessage(eng->control));
 	if (!reconnect)
 		return err_set(e, EXIT_UNAVAILABLE, "the control connection to PostgreSQL is lost");
-	PGconn *c = engine_connect(ld->o, true, e);
+	PGconn *c = control_connect(eng, true, e);
 	if (c == NULL)
 		return -1;
 	PQfinish(eng->control);
@@ -319,21 +354,22 @@ static int control_check(struct load *ld, bool reconnect, struct err *e)
 	return 0;
 }
 
+/* The privileges a load of o into t needs. */
+static int check_grants(PGconn *c, const struct table_info *t, const struct options *o, struct err *e)
+{
+	struct grants_who w;
+	return grants_who(c, &w, e) < 0 ? -1 : grants_target(c, &w, t, o, e);
+}
+
 int engine_check(struct engine *eng, const struct options *o, struct err *e)
 {
 	struct table_info t;
 	memset(&t, 0, sizeof t);
-	if (catalog_read(eng->control, o->table, &t, e) < 0)
+	if (catalog_read(eng->control, o->table, eng->search_path, &t, e) < 0)
 		return -1;
-	const char *p[1] = {t.sql_name};
-	PGresult *r = PQexecParams(eng->control, "SELECT has_table_privilege($1, 'INSERT')", 1, NULL, p, NULL, NULL, 0);
 	int rc = 0;
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
-		rc = err_set(e, EXIT_UNAVAILABLE, "checking privileges on %s: %s", t.display,
-			     PQerrorMessage(eng->control));
-	else if (PQgetvalue(r, 0, 0)[0] != 't')
-		rc = err_set(e, EXIT_CONFIG, "the role may not insert into %s: see the README's grants", t.display);
-	PQclear(r);
+	if (!o->dry_run && (check_grants(eng->control, &t, o, e) < 0 || ledger_setup(eng->control, e) < 0))
+		rc = -1;
 	catalog_free(&t);
 	return rc;
 }
@@ -450,9 +486,9 @@ static int job_setup(struct load *ld, struct err *e)
 	if (ld->rejects == NULL || control_check(ld, true, e) < 0)
 		return -1;
 	PGconn *conn = ld->eng->control;
-	if (catalog_read(conn, o->table, &ld->table, e) < 0)
+	if (catalog_read(conn, o->table, ld->eng->search_path, &ld->table, e) < 0)
 		return -1;
-	if (!o->dry_run && ledger_setup(conn, e) < 0)
+	if (!o->dry_run && (check_grants(conn, &ld->table, o, e) < 0 || ledger_setup(conn, e) < 0))
 		return -1;
 	/* Cache invalidation: templates checked, journal opened. */
 	if (!o->dry_run && engine_cache(ld, e) < 0)

@@ -2,6 +2,8 @@
  * a rerun knows exactly which chunks to skip. */
 #include "ledger.h"
 
+#include "grants.h"
+
 #include <endian.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,21 +20,33 @@ static int fail(PGconn *c, PGresult *r, const char *what, struct err *e)
 	size_t n = strcspn(m, "\n");
 	bool lost = PQstatus(c) != CONNECTION_OK;
 	err_set(e, lost ? EXIT_UNAVAILABLE : EXIT_SOFTWARE, "ledger: %s: %.*s", what, (int)n, m);
-	e->retryable = lost;
+	if (e != NULL)
+		e->retryable = lost;
 	PQclear(r);
 	return -1;
 }
 
-static int exec_ok(PGconn *c, const char *sql, struct err *e)
+/* Runs sql; a failure is said as what failed, never as the statement (the
+ * ledger's DDL is long). */
+static int exec_ok(PGconn *c, const char *sql, const char *what, struct err *e)
 {
 	PGresult *r = PQexec(c, sql);
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		return fail(c, r, sql, e);
+		return fail(c, r, what, e);
 	PQclear(r);
 	return 0;
 }
 
+static void rollback(PGconn *c)
+{
+	exec_ok(c, "ROLLBACK", "rolling back", NULL);
+}
+
+/* The ledger's tables as version 1 made them; the migrations bring them
+ * to LEDGER_VERSION. deploy/ledger.sql does the same for a DBA who creates
+ * the ledger once (tests/integration/least_privilege.sh checks that both
+ * make the same ledger). Statements run with search_path pg_catalog. */
 static const char ledger_ddl[] = "CREATE SCHEMA IF NOT EXISTS edonu_ingest;"
 				 "CREATE TABLE IF NOT EXISTS edonu_ingest.version (version integer NOT NULL);"
 				 "CREATE TABLE IF NOT EXISTS edonu_ingest.sources ("
@@ -55,6 +69,60 @@ static const char ledger_ddl[] = "CREATE SCHEMA IF NOT EXISTS edonu_ingest;"
 				 " rejected integer NOT NULL,"
 				 " committed_at timestamptz NOT NULL DEFAULT now(),"
 				 " PRIMARY KEY (source_id, target, chunk));";
+
+/* Version 3 names a target schema.table with each part quoted unless it
+ * is a plain lower-case identifier (catalog_ident): an older target
+ * (schema.table as printed, unquoted) that needs quotes is renamed after
+ * the table it names now; one that names several ("s.x".t and s."x.t"
+ * both print as s.x.t) is kept for each of them, as the older version took
+ * it; one that names none (a dropped table) is split at its first dot. */
+static const char ledger_targets_v3[] =
+    /* old target -> new target: the tables it prints as, else its split */
+    "CREATE TABLE edonu_ingest.target_map AS "
+    "SELECT DISTINCT t.target AS old, coalesce(m.new, "
+    "  CASE WHEN (split_part(t.target, '.', 1))::text ~ '^[a-z_][a-z0-9_$]*$' "
+    "    THEN (split_part(t.target, '.', 1))::text "
+    "    ELSE '\"' || replace((split_part(t.target, '.', 1))::text, '\"', '\"\"') || '\"' END "
+    "  || '.' || "
+    "  CASE WHEN (substr(t.target, strpos(t.target, '.') + 1))::text ~ '^[a-z_][a-z0-9_$]*$' "
+    "    THEN (substr(t.target, strpos(t.target, '.') + 1))::text "
+    "    ELSE '\"' || replace((substr(t.target, strpos(t.target, '.') + 1))::text, '\"', '\"\"') || '\"' END"
+    ") AS new "
+    "FROM (SELECT target FROM edonu_ingest.sources UNION SELECT target FROM edonu_ingest.chunks "
+    "  UNION SELECT target FROM edonu_ingest.rejects) t "
+    "LEFT JOIN (SELECT n.nspname || '.' || c.relname AS old, "
+    "  CASE WHEN (n.nspname)::text ~ '^[a-z_][a-z0-9_$]*$' THEN (n.nspname)::text "
+    "    ELSE '\"' || replace((n.nspname)::text, '\"', '\"\"') || '\"' END "
+    "  || '.' || "
+    "  CASE WHEN (c.relname)::text ~ '^[a-z_][a-z0-9_$]*$' THEN (c.relname)::text "
+    "    ELSE '\"' || replace((c.relname)::text, '\"', '\"\"') || '\"' END AS new "
+    "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')) m "
+    "ON m.old = t.target;"
+    "DELETE FROM edonu_ingest.target_map WHERE old = new;"
+    /* each table's rows of those targets, moved to the new ones */
+    "WITH moved AS (DELETE FROM edonu_ingest.sources s "
+    "  WHERE s.target IN (SELECT old FROM edonu_ingest.target_map) RETURNING s.*) "
+    "INSERT INTO edonu_ingest.sources (source_id, target, name, batch_rows, state, records, loaded, "
+    "  rejected, loads, started_at, finished_at, ignored, settings) "
+    "SELECT x.source_id, m.new, x.name, x.batch_rows, x.state, x.records, x.loaded, x.rejected, "
+    "  x.loads, x.started_at, x.finished_at, x.ignored, x.settings "
+    "FROM moved x JOIN edonu_ingest.target_map m ON m.old = x.target;"
+    "WITH moved AS (DELETE FROM edonu_ingest.chunks s "
+    "  WHERE s.target IN (SELECT old FROM edonu_ingest.target_map) RETURNING s.*) "
+    "INSERT INTO edonu_ingest.chunks (source_id, target, chunk, records, loaded, rejected, "
+    "  committed_at, merged, rejects_written) "
+    "SELECT x.source_id, m.new, x.chunk, x.records, x.loaded, x.rejected, x.committed_at, x.merged, "
+    "  x.rejects_written "
+    "FROM moved x JOIN edonu_ingest.target_map m ON m.old = x.target;"
+    "WITH moved AS (DELETE FROM edonu_ingest.rejects s "
+    "  WHERE s.target IN (SELECT old FROM edonu_ingest.target_map) RETURNING s.*) "
+    "INSERT INTO edonu_ingest.rejects (source_id, target, chunk, record, line, byte_offset, "
+    "  column_name, sqlstate, message, raw, header) "
+    "SELECT x.source_id, m.new, x.chunk, x.record, x.line, x.byte_offset, x.column_name, x.sqlstate, "
+    "  x.message, x.raw, x.header "
+    "FROM moved x JOIN edonu_ingest.target_map m ON m.old = x.target;"
+    "DROP TABLE edonu_ingest.target_map;"
+    "UPDATE edonu_ingest.version SET version = 3";
 
 /* Migration k brings a ledger at version k to version k + 1, in the set-up
  * transaction. Version 0 is an empty ledger. */
@@ -80,57 +148,93 @@ static const char *const ledger_migrations[LEDGER_VERSION] = {
     " header bytea,"
     " PRIMARY KEY (source_id, target, record));"
     "UPDATE edonu_ingest.version SET version = 2",
+    /* 3: targets named unambiguously. */
+    ledger_targets_v3,
 };
 
-int ledger_setup(PGconn *c, struct err *e)
+static int newer(int v, struct err *e)
 {
-	/* Fast path: the ledger exists at our version. */
+	return err_set(e, EXIT_CONFIG, "ledger schema edonu_ingest is at version %d, newer than this edonu-ingest (%d)",
+		       v, LEDGER_VERSION);
+}
+
+/* The ledger's version (0: no row yet). */
+static int read_version(PGconn *c, int *v, struct err *e)
+{
 	PGresult *r = PQexec(c, "SELECT version FROM edonu_ingest.version");
-	if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-		int v = atoi(PQgetvalue(r, 0, 0));
-		PQclear(r);
-		if (v == LEDGER_VERSION)
-			return 0;
-		if (v > LEDGER_VERSION)
-			return err_set(e, EXIT_CONFIG,
-				       "ledger schema edonu_ingest is at version %d, newer than this edonu-ingest (%d)",
-				       v, LEDGER_VERSION);
-	} else {
-		PQclear(r);
-		if (PQstatus(c) != CONNECTION_OK)
-			return fail(c, NULL, "reading the ledger version", e);
-	}
-	if (exec_ok(c, "BEGIN", e) < 0)
-		return -1;
-	if (exec_ok(c, "SELECT pg_advisory_xact_lock(" LEDGER_SETUP_LOCK ")", e) < 0 || exec_ok(c, ledger_ddl, e) < 0) {
-		exec_ok(c, "ROLLBACK", NULL);
-		return -1;
-	}
-	r = PQexec(c, "SELECT version FROM edonu_ingest.version");
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fail(c, r, "reading the ledger version", e);
-		exec_ok(c, "ROLLBACK", NULL);
-		return -1;
-	}
-	int v = PQntuples(r) ? atoi(PQgetvalue(r, 0, 0)) : 0;
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return fail(c, r, "reading the ledger version", e);
+	*v = PQntuples(r) ? atoi(PQgetvalue(r, 0, 0)) : 0;
 	PQclear(r);
+	return 0;
+}
+
+/* Creates what is missing and migrates, in one transaction under the
+ * set-up lock. The owners are checked again after the DDL and before any
+ * row is written: the schema may have appeared meanwhile. */
+static int create_or_migrate(PGconn *c, const struct grants_who *w, struct err *e)
+{
+	if (exec_ok(c, "BEGIN", "beginning the ledger's set-up", e) < 0)
+		return -1;
+	struct grants_ledger l;
+	int v = 0;
+	if (exec_ok(c, "SELECT pg_advisory_xact_lock(" LEDGER_SETUP_LOCK ")", "locking the ledger's set-up", e) < 0 ||
+	    exec_ok(c, ledger_ddl, "creating the ledger schema edonu_ingest", e) < 0 ||
+	    grants_ledger_inspect(c, w, &l, e) < 0 || read_version(c, &v, e) < 0) {
+		rollback(c);
+		return -1;
+	}
 	if (v > LEDGER_VERSION) {
-		exec_ok(c, "ROLLBACK", NULL);
-		return err_set(e, EXIT_CONFIG,
-			       "ledger schema edonu_ingest is at version %d, newer than this edonu-ingest (%d)", v,
-			       LEDGER_VERSION);
+		rollback(c);
+		return newer(v, e);
 	}
 	for (; v < LEDGER_VERSION; v++) {
-		if (exec_ok(c, ledger_migrations[v], e) < 0) {
-			exec_ok(c, "ROLLBACK", NULL);
+		char what[48];
+		snprintf(what, sizeof what, "migrating the ledger to version %d", v + 1);
+		if (exec_ok(c, ledger_migrations[v], what, e) < 0) {
+			rollback(c);
 			return -1;
 		}
 	}
-	if (exec_ok(c, "COMMIT", e) < 0) {
-		exec_ok(c, "ROLLBACK", NULL);
+	if (exec_ok(c, "COMMIT", "committing the ledger's set-up", e) < 0) {
+		rollback(c);
 		return -1;
 	}
-	return 0;
+	return grants_ledger_use(c, w, e);
+}
+
+int ledger_setup(PGconn *c, struct err *e)
+{
+	struct grants_who w;
+	struct grants_ledger l;
+	if (grants_who(c, &w, e) < 0 || grants_ledger_inspect(c, &w, &l, e) < 0)
+		return -1;
+	int v = -1;
+	if (l.schema && l.tables == GRANTS_LEDGER_TABLES) {
+		if (grants_ledger_use(c, &w, e) < 0 || read_version(c, &v, e) < 0)
+			return -1;
+		if (v == LEDGER_VERSION)
+			return 0;
+		if (v > LEDGER_VERSION)
+			return newer(v, e);
+	}
+	if (!l.schema && !l.can_create)
+		return err_set(e, EXIT_CONFIG,
+			       "role %s lacks CREATE on database %s to create the ledger schema edonu_ingest: have a "
+			       "superuser create it once (psql -d %s -f deploy/ledger.sql) and grant %s the loading "
+			       "role's privileges (see the README's Privileges), or GRANT CREATE ON DATABASE %s TO %s",
+			       w.role, w.db, w.db_sql, w.role_sql, w.db_sql, w.role_sql);
+	if (l.schema && !l.can_alter) {
+		char at[48];
+		snprintf(at, sizeof at, v >= 0 ? "at version %d" : "incomplete", v);
+		return err_set(
+		    e, EXIT_CONFIG,
+		    "the ledger schema edonu_ingest is %s, this edonu-ingest needs version %d, and role %s may "
+		    "not make it so (the ledger belongs to role %s): have %s or a superuser run deploy/ledger.sql "
+		    "once (psql -d %s -f deploy/ledger.sql), then load again",
+		    at, LEDGER_VERSION, w.role, l.alter_owner, l.alter_owner, w.db_sql);
+	}
+	return create_or_migrate(c, &w, e);
 }
 
 static int add_done(struct ledger_source *ls, uint64_t seq)
@@ -179,19 +283,19 @@ static int forget_load(PGconn *c, const char *const p[5], struct err *e)
 	    "loads = loads + 1, started_at = now(), finished_at = NULL, records = NULL, loaded = NULL, "
 	    "rejected = NULL, ignored = NULL, settings = $5 WHERE source_id = $1 AND target = $2",
 	};
-	if (exec_ok(c, "BEGIN", e) < 0)
+	if (exec_ok(c, "BEGIN", "beginning to forget the earlier load", e) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
 		int n = i + 1 < sizeof sql / sizeof sql[0] ? 2 : 5;
 		PGresult *r = PQexecParams(c, sql[i], n, NULL, p, NULL, NULL, 0);
 		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 			fail(c, r, "forgetting the earlier load", e);
-			exec_ok(c, "ROLLBACK", NULL);
+			rollback(c);
 			return -1;
 		}
 		PQclear(r);
 	}
-	return exec_ok(c, "COMMIT", e);
+	return exec_ok(c, "COMMIT", "forgetting the earlier load", e);
 }
 
 int ledger_begin(PGconn *c, const char *source_id, const char *target, const char *name, uint32_t batch_rows,
@@ -271,8 +375,9 @@ int ledger_chunk_committed(PGconn *c, const char *source_id, const char *target,
 	snprintf(s, sizeof s, "%" PRIu64, seq);
 	const char *p[3] = {source_id, target, s};
 	PGresult *r = PQexecParams(c,
-				   "SELECT loaded FROM edonu_ingest.chunks WHERE source_id = $1 AND target = $2 "
-				   "AND chunk = $3",
+				   "SELECT loaded FROM edonu_ingest.chunks WHERE source_id OPERATOR(pg_catalog.=) "
+				   "$1::pg_catalog.text AND target OPERATOR(pg_catalog.=) $2::pg_catalog.text AND "
+				   "chunk OPERATOR(pg_catalog.=) $3::pg_catalog.int8",
 				   3, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 		return fail(c, r, "checking a chunk", e);

@@ -9,16 +9,17 @@
 #include <stdint.h>
 
 /* Schema version this build writes; an older ledger is migrated, a newer one refused. */
-#define LEDGER_VERSION      2
+#define LEDGER_VERSION      3
 
 /* The options that decide what a load stores (dialect, columns, conflict
  * handling), as text: a rerun with other settings is not the same load. */
 #define LEDGER_SETTINGS_MAX 512
 
-/* What the ledger knows of one source loaded into one table. */
+/* What the ledger knows of one source loaded into one table: target is the
+ * table's name "schema"."table", always quoted (table_info.ident). */
 struct ledger_source {
 	char source_id[96];
-	char target[160];
+	char target[264];
 	uint32_t batch_rows; /* the chunking the source started with */
 	bool complete;       /* loaded whole on an earlier run */
 	uint64_t records;    /* when complete: records of the source */
@@ -32,9 +33,15 @@ struct ledger_source {
 	uint32_t done_cap;
 };
 
-/* Creates schema edonu_ingest and its tables when missing (under an
- * advisory lock, so concurrent first runs do not race), migrates an older
- * version, refuses a newer one (EXIT_CONFIG). */
+/* Trusts the ledger only when the current role is, or is a member of, the
+ * owner of its schema and each of its tables, or that owner is a
+ * superuser (else EXIT_CONFIG naming the owner, before any statement
+ * touches it: see grants.h). Creates schema edonu_ingest and its tables
+ * when missing (under an advisory lock, so concurrent first runs do not
+ * race), migrates an older version, refuses a newer one; checks the
+ * privileges the loader uses on it. A role that may not create or migrate
+ * the ledger, or lacks a privilege, is EXIT_CONFIG naming what to grant
+ * or run. On a connection whose search_path is pg_catalog's. */
 int ledger_setup(PGconn *c, struct err *e);
 
 /* Locks the source for this session (another run holding it: EXIT_TEMPFAIL),

@@ -119,6 +119,9 @@ struct engine {
 	size_t chunk_bytes;  /* and in bytes */
 	struct worker *workers;
 	PGconn *control; /* catalog, ledger set-up and the sources' locks */
+	/* The session's search_path as the user set it (the control
+	 * connection's own is pg_catalog's): --table is resolved with it. */
+	char *search_path;
 	struct monitor *mon;
 	struct cache *cache;  /* opened by the first job that invalidates */
 	uint32_t cache_table; /* the oid of the table its templates were checked on */

@@ -114,7 +114,7 @@ int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e
 	char settings[LEDGER_SETTINGS_MAX];
 	load_settings(o, s->name, settings, sizeof settings);
 	struct ledger_source *ls = &s->ledger;
-	if (ledger_begin(conn, id, ld->table.display, s->name, o->batch_rows, settings, o->force != 0, ls, e) < 0)
+	if (ledger_begin(conn, id, ld->table.ident, s->name, o->batch_rows, settings, o->force != 0, ls, e) < 0)
 		return -1;
 	bool earlier = ls->complete || ls->ndone > 0;
 	if (earlier && ls->settings[0] && strcmp(ls->settings, settings) != 0) {
@@ -129,7 +129,7 @@ int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e
 			  "%s: %s into %s with other settings (%s); loading it again whole as an upsert (%s)", s->name,
 			  ls->complete ? "loaded" : "partly loaded", ld->table.display, ls->settings, settings);
 		ledger_end(conn, ls);
-		if (ledger_begin(conn, id, ld->table.display, s->name, o->batch_rows, settings, true, ls, e) < 0)
+		if (ledger_begin(conn, id, ld->table.ident, s->name, o->batch_rows, settings, true, ls, e) < 0)
 			return -1;
 	}
 	s->batch_rows = ls->batch_rows;

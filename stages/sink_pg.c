@@ -482,20 +482,22 @@ static int write_ledger_row(struct pgsink *s, const struct sink_batch *b, long c
 	snprintf(loaded, sizeof loaded, "%ld", committed);
 	snprintf(rejected, sizeof rejected, "%ld", (long)b->records - committed);
 	snprintf(merged, sizeof merged, "%ld", s->merged);
-	const char *p[7] = {b->ledger_source_id,
+	/* Its rejects count as written to the rejects file only when it has
+	 * none (see pipeline/ledger.h). No operator or function: the
+	 * session's search_path is the user's. */
+	const char *p[8] = {b->ledger_source_id,
 			    b->ledger_target,
 			    chunk,
 			    records,
 			    loaded,
 			    rejected,
-			    s->st.merge != NULL ? merged : NULL};
+			    s->st.merge != NULL ? merged : NULL,
+			    (long)b->records == committed ? "t" : "f"};
 	s->statements++;
-	/* Its rejects count as written to the rejects file only when it has
-	 * none (see pipeline/ledger.h). */
 	PGresult *r = PQexecParams(s->conn,
 				   "INSERT INTO edonu_ingest.chunks (source_id, target, chunk, records, loaded, "
-				   "rejected, merged, rejects_written) VALUES ($1, $2, $3, $4, $5, $6, $7, $6 = 0)",
-				   7, NULL, p, NULL, NULL, 0);
+				   "rejected, merged, rejects_written) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+				   8, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		result_error(s->conn, r, "ledger row", e);
 		PQclear(r);

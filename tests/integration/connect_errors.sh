@@ -55,8 +55,9 @@ refused() {
 # (scram-sha-256), every other role as lib.sh set up (trust).
 password_server() {
 	local hba="$PG_DIR/data/pg_hba.conf"
-	psql_q "CREATE ROLE $ROLE LOGIN PASSWORD '$PASSWORD'; GRANT SELECT, INSERT ON orders TO $ROLE;
-		GRANT CREATE ON DATABASE postgres TO $ROLE" >/dev/null
+	psql_q "CREATE ROLE $ROLE LOGIN PASSWORD '$PASSWORD'; GRANT SELECT, INSERT ON orders TO $ROLE" >/dev/null
+	# The ledger as a DBA creates it, with the role's grants on it.
+	psql -XAtq -v ON_ERROR_STOP=1 -v loader="$ROLE" -f "$SOURCE_ROOT/deploy/ledger.sql" >/dev/null
 	{
 		echo "local all $ROLE scram-sha-256"
 		cat "$hba"

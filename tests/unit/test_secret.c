@@ -86,6 +86,11 @@ static void test_key_value(void)
 	/* Not a password key. */
 	secret_mask_dsn("host=h xpassword=abcdef", "abcdef", out, sizeof out);
 	CU_ASSERT_STRING_EQUAL(out, "abcdef");
+	/* A password of one byte masks what libpq quotes, not every word. */
+	secret_mask_dsn("user=nobody password=x", "role \"nobody\" does not exist, \"x\"", out, sizeof out);
+	CU_ASSERT_STRING_EQUAL(out, "role \"nobody\" does not exist, \"***\"");
+	secret_mask_dsn("postgresql://u:%41b@h/db", "token \"Ab\" and \"%41b\"", out, sizeof out);
+	CU_ASSERT_STRING_EQUAL(out, "token \"***\" and \"***\"");
 	secret_mask_dsn(NULL, "as is", out, sizeof out);
 	CU_ASSERT_STRING_EQUAL(out, "as is");
 }
