@@ -9,8 +9,14 @@
 #include <string.h>
 #include <strings.h>
 
-/* The records of one merge: its parameters are a range of record indexes. */
-#define UPSERT_RANGE "edonu_rec >= $1 AND edonu_rec < $2"
+/* The records of one merge: its parameters are a range of record indexes.
+ * The workers' sessions keep the user's search_path (the table's triggers
+ * run there), so the loader's own operators and functions are named in
+ * pg_catalog: none that another role put in a schema of that path stands
+ * in for them. */
+#define UPSERT_RANGE                                                                    \
+	"edonu_rec OPERATOR(pg_catalog.>=) $1::pg_catalog.int4 AND edonu_rec OPERATOR(" \
+	"pg_catalog.<) $2::pg_catalog.int4"
 
 int transform_find_column(const struct table_info *t, const char *name, size_t len)
 {
@@ -322,7 +328,7 @@ static void put_merge_sql(struct buf *b, const struct mapping *m, const struct t
 	put_str(b, ") DO ");
 	put_conflict_action(b, m, t, key, nkey, update);
 	put_str(b, " RETURNING 1), emptied AS (DELETE FROM pg_temp.edonu_stage WHERE " UPSERT_RANGE
-		   ") SELECT count(*) FROM merged");
+		   ") SELECT pg_catalog.count(*) FROM merged");
 }
 
 int transform_set_upsert(struct mapping *m, const struct table_info *t, const char *keys, bool update, struct err *e)

@@ -8,7 +8,10 @@
 # triggers never fire (their table stays empty, the secret is not copied,
 # nothing is loaded). The same for a single table of a trusted schema that
 # another role created first. A role that is a member of the ledger's owner
-# trusts it and loads.
+# trusts it and loads. And that operators and functions another role plants
+# in a schema of the loading role's search_path (public before pg_catalog)
+# never stand in for the system's in the loader's own statements: a plain
+# load and an upsert go through, and the planted code never runs.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -85,6 +88,52 @@ plant() {
 	sql_as "$MALLORY" -f "$WORK/plant.sql" >/dev/null
 }
 
+# planted: the loading role's search_path puts public before pg_catalog,
+# and another role planted there operators and functions with the
+# signatures the loader's statements use, each recording that it ran.
+planted() {
+	sql_as postgres >/dev/null <<-SQL
+		SET client_min_messages = warning;
+		DROP SCHEMA edonu_ingest CASCADE;
+		CREATE TABLE public.ran (what text);
+		GRANT INSERT ON public.ran TO PUBLIC;
+		GRANT CREATE ON SCHEMA public TO $MALLORY;
+		ALTER ROLE $LOADER SET search_path = public, pg_catalog;
+		CREATE TABLE items (k int PRIMARY KEY, v text);
+		GRANT SELECT, INSERT, UPDATE ON items TO $LOADER;
+	SQL
+	local spec op l r ret val n=0
+	{
+		echo "SET client_min_messages = error;"
+		for spec in '=,text,text,boolean,true' '=,name,name,boolean,true' '=,oid,oid,boolean,true' \
+			'=,bigint,bigint,boolean,true' '>=,integer,integer,boolean,true' '<,integer,integer,boolean,true' \
+			'>,smallint,integer,boolean,true' '||,text,text,text,$1'; do
+			IFS=, read -r op l r ret val <<<"$spec"
+			n=$((n + 1))
+			echo "CREATE FUNCTION public.planted_$n($l, $r) RETURNS $ret LANGUAGE sql AS"
+			echo "\$\$INSERT INTO public.ran VALUES ('$op $l $r') RETURNING $val\$\$;"
+			echo "CREATE OPERATOR public.$op (LEFTARG = $l, RIGHTARG = $r, FUNCTION = public.planted_$n);"
+		done
+		cat <<-'SQL'
+			CREATE FUNCTION public.hashtext(text) RETURNS integer LANGUAGE sql AS
+			$$INSERT INTO public.ran VALUES ('hashtext') RETURNING 1$$;
+			CREATE FUNCTION public.now() RETURNS timestamptz LANGUAGE sql AS
+			$$INSERT INTO public.ran VALUES ('now') RETURNING pg_catalog.now()$$;
+		SQL
+	} >"$WORK/planted.sql"
+	sql_as "$MALLORY" -f "$WORK/planted.sql" >/dev/null
+	printf 'k,v\n1,a\n2,b\n1,c\n' >"$WORK/items.csv"
+	as "$LOADER" planted_plain --table orders "$WORK/orders.csv"
+	check "planted_plain: exit code" 0 "$RC"
+	check "planted_plain: loaded" 500 "$(sum_field planted_plain loaded)"
+	as "$LOADER" planted_upsert --table items --on-conflict update --key k "$WORK/items.csv"
+	check "planted_upsert: exit code" 0 "$RC"
+	check "planted_upsert: rows" "1:c 2:b" "$(sql_as postgres -c "SELECT string_agg(k || ':' || v, ' ' ORDER BY k) FROM items")"
+	as "$LOADER" planted_rerun --table orders "$WORK/orders.csv"
+	check "planted_rerun: skipped" 500 "$(sum_field planted_rerun skipped)"
+	check "planted code that ran" "" "$(sql_as postgres -c "SELECT string_agg(DISTINCT what, ', ') FROM public.ran")"
+}
+
 main() {
 	[[ -x "$EDONU_INGEST" ]] || die "no loader at $EDONU_INGEST (set EDONU_INGEST)"
 	command -v jq >/dev/null || die "jq is needed to read the summaries"
@@ -144,6 +193,7 @@ main() {
 	plant chunks
 	as "$LOADER" one_table --table orders "$WORK/orders.csv"
 	refused one_table "the ledger's table edonu_ingest.chunks belongs to role $MALLORY"
+	planted
 	finish
 }
 

@@ -145,9 +145,12 @@ static void test_upsert(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(m.stage_sql, "CREATE TEMP TABLE edonu_stage"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "ON CONFLICT (\"id\") DO UPDATE SET \"Name\" = EXCLUDED.\"Name\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "ORDER BY \"id\", edonu_rec DESC"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql, "edonu_rec >= $1 AND edonu_rec < $2 AND (\"id\" IS NULL)"));
-	CU_ASSERT_PTR_NOT_NULL(
-	    strstr(m.merge_sql, "DELETE FROM pg_temp.edonu_stage WHERE edonu_rec >= $1 AND edonu_rec < $2"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql,
+				      "edonu_rec OPERATOR(pg_catalog.>=) $1::pg_catalog.int4 AND edonu_rec "
+				      "OPERATOR(pg_catalog.<) $2::pg_catalog.int4 AND (\"id\" IS NULL)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.merge_sql,
+				      "DELETE FROM pg_temp.edonu_stage WHERE edonu_rec OPERATOR(pg_catalog.>=) "
+				      "$1::pg_catalog.int4 AND edonu_rec OPERATOR(pg_catalog.<) $2::pg_catalog.int4"));
 	transform_free(&m);
 	CU_ASSERT_EQUAL_FATAL(transform_map_list(&m, &tbl, "id,Name", &e), 0);
 	CU_ASSERT_EQUAL_FATAL(transform_set_upsert(&m, &tbl, "id,name", true, &e), 0);
