@@ -47,7 +47,8 @@ struct opt_def {
 
 static const struct opt_def opt_defs[] = {
     {"dsn", OPT_STRING, OFF(dsn), FOR_LOAD | FOR_BENCH, "DSN",
-     "libpq connection string or URI (PG* variables apply when absent)"},
+     "libpq connection string or URI (PG* variables apply when absent; the password best in PGPASSWORD or "
+     "~/.pgpass, not here: argv is visible to other users)"},
     {"table", OPT_STRING, OFF(table), FOR_LOAD, "NAME", "target table, may be schema-qualified (required)"},
     {"format", OPT_ENUM, OFF(format), FOR_LOAD, "auto|csv|text|ndjson",
      "input format; auto: by extension after stripping .zst, then by content (default auto)"},
@@ -111,8 +112,8 @@ static const struct opt_def opt_defs[] = {
     {"json", OPT_STRING, OFF(json), FOR_BENCH, "FILE", "also write the figures as JSON to FILE"},
     {"runs", OPT_U32, OFF(runs), FOR_BENCH, "N", "runs of each end-to-end figure; the median is reported (default 3)"},
     {"redis", OPT_STRING, OFF(redis), FOR_LOAD | FOR_BENCH, "URL",
-     "Redis for cache invalidation: redis://[:password@]host:port/db or unix:///path (bench: default a throwaway "
-     "server)"},
+     "Redis for cache invalidation: redis://[[user]:password@]host:port/db or unix:///path; without a password "
+     "in it, EDONU_REDIS_PASSWORD (bench: default a throwaway server)"},
     {"invalidate", OPT_LIST, OFF(invalidate), FOR_LOAD, "TEMPLATE",
      "after each commit UNLINK the keys this template renders from the committed rows, e.g. "
      "erp:{tenant_id}:order:{order_id} (repeatable)"},

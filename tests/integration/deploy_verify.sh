@@ -43,7 +43,10 @@ on_exit "rm -rf '$WORK'"
 # --- every file says what it is for -----------------------------------------
 
 while IFS= read -r -d '' f; do
-	if [[ "$(head -c 1 "$f")" != "#" ]]; then
+	# SQL comments start with --, the others' with #.
+	lead="#"
+	[[ "$f" == *.sql ]] && lead="--"
+	if [[ "$(head -c ${#lead} "$f")" != "$lead" ]]; then
 		fail "${f#"$SOURCE_ROOT"/}: does not start with a comment"
 	fi
 done < <(find "$DEPLOY" -type f -print0)
