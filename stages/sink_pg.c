@@ -24,6 +24,9 @@ struct pgsink {
 	long merged; /* rows written by merge in this batch (see pgsink_merged) */
 };
 
+/* The bytes of a failed statement that its error shows. */
+#define STATEMENT_SHOWN 48
+
 /* libpq's messages end in a newline and may span lines; keep the first line. */
 static void first_line(char *dst, size_t dstsz, const char *src)
 {
@@ -159,7 +162,11 @@ static int result_error(PGconn *c, PGresult *r, const char *what, struct err *e)
 	 * permission denied) is a matter of configuration. */
 	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	int code = transient ? EXIT_UNAVAILABLE : st && strncmp(st, "42", 2) == 0 ? EXIT_CONFIG : EXIT_SOFTWARE;
-	err_set(e, code, "%s: %s", what, m);
+	/* what may be a statement: its start names it, the rest would be a
+	 * dump in the user's face. */
+	size_t wlen = strlen(what);
+	int shown = wlen > STATEMENT_SHOWN ? STATEMENT_SHOWN : (int)wlen;
+	err_set(e, code, "%.*s%s: %s", shown, what, (size_t)shown < wlen ? "..." : "", m);
 	e->retryable = transient;
 	return -1;
 }
