@@ -132,14 +132,15 @@ int grants_target(PGconn *c, const struct grants_who *w, const struct table_info
 }
 
 /* One object of the ledger that its owner's code could run in, refused. */
-static int untrusted(const struct grants_who *w, const char *kind, const char *name, const char *owner, struct err *e)
+static int untrusted(const struct grants_who *w, const char *kind, const char *name, const char *owner,
+		     const char *owner_sql, struct err *e)
 {
 	return err_set(e, EXIT_CONFIG,
 		       "the ledger's %s %s belongs to role %s, which is not a superuser and of which role %s is not "
-		       "a member: its triggers, rules or views would run that role's code with %s's rights, so "
-		       "the ledger is not used; have a superuser drop it, or give it to a trusted role (ALTER ... "
-		       "OWNER TO), and create the ledger with deploy/ledger.sql",
-		       kind, name, owner, w->role, w->role);
+		       "a member: its triggers, rules or views would run %s's code with %s's rights, so the ledger "
+		       "is not used; if %s is to be trusted, GRANT %s TO %s, else have a superuser drop schema "
+		       "edonu_ingest and create the ledger with deploy/ledger.sql",
+		       kind, name, owner, w->role, owner, w->role, owner, owner_sql, w->role_sql);
 }
 
 int grants_ledger_inspect(PGconn *c, const struct grants_who *w, struct grants_ledger *l, struct err *e)
@@ -150,7 +151,7 @@ int grants_ledger_inspect(PGconn *c, const struct grants_who *w, struct grants_l
 		  "WITH RECURSIVE mine(oid) AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user "
 		  "UNION SELECT m.roleid FROM pg_catalog.pg_auth_members m JOIN mine ON m.member = mine.oid) "
 		  "SELECT x.kind, x.name, o.rolname, o.rolsuper OR x.owner IN (SELECT oid FROM mine), "
-		  "pg_catalog.pg_has_role(x.owner, 'USAGE') FROM ("
+		  "pg_catalog.pg_has_role(x.owner, 'USAGE'), pg_catalog.quote_ident(o.rolname) FROM ("
 		  "SELECT 's' AS kind, n.nspname::pg_catalog.text AS name, n.nspowner AS owner "
 		  "FROM pg_catalog.pg_namespace n WHERE n.nspname = '" GRANTS_LEDGER_SCHEMA "' UNION ALL "
 		  "SELECT 't', c.relname::pg_catalog.text, c.relowner FROM pg_catalog.pg_class c "
@@ -166,7 +167,7 @@ int grants_ledger_inspect(PGconn *c, const struct grants_who *w, struct grants_l
 		char name[160];
 		snprintf(name, sizeof name, "%s%s", schema ? "" : GRANTS_LEDGER_SCHEMA ".", PQgetvalue(r, i, 1));
 		if (PQgetvalue(r, i, 3)[0] != 't') {
-			untrusted(w, schema ? "schema" : "table", name, PQgetvalue(r, i, 2), e);
+			untrusted(w, schema ? "schema" : "table", name, PQgetvalue(r, i, 2), PQgetvalue(r, i, 5), e);
 			PQclear(r);
 			return -1;
 		}
