@@ -4,9 +4,9 @@
 #include "../core/buf.h"
 #include "../core/chunk.h"
 #include "../core/limits.h"
+#include "../core/secret.h"
 #include "../stages/codec.h"
 #include "../stages/encode.h"
-#include "../core/secret.h"
 #include "gen.h"
 
 #include <errno.h>
