@@ -13,6 +13,7 @@
 #include "monitor.h"
 #include "progress.h"
 #include "sources.h"
+#include "stats_load.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -415,6 +416,13 @@ static void job_free(struct load *ld)
 	free(ld);
 }
 
+/* A regular file's size (the dashboard's percent and ETA), else -1. */
+static int64_t source_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
+}
+
 /* --from-rejects: the rejects file's records, one source per group of
  * records that share a header line. */
 static int job_replay_sources(struct load *ld, struct err *e)
@@ -452,6 +460,7 @@ static int job_replay_sources(struct load *ld, struct err *e)
 		s->name = o->from_rejects;
 		s->path = s->path_buf;
 		s->header_forced = rp->groups[i].header != NULL;
+		s->size = source_size(s->path);
 	}
 	return 0;
 }
@@ -471,6 +480,7 @@ static int job_file_sources(struct load *ld, struct err *e)
 	for (uint32_t i = 0; i < n; i++) {
 		ld->sources[i].name = ld->sources[i].path = files[i];
 		ld->sources[i].header_forced = -1;
+		ld->sources[i].size = strcmp(files[i], "-") == 0 ? -1 : source_size(files[i]);
 	}
 	return 0;
 }
@@ -565,6 +575,9 @@ static void watch_tick(struct load *ld, bool show, double t_start)
 	    .table = ld->table.display,
 	    .source = ld->nsources ? ld->sources[atomic_load(&ld->cur_source)].name : "",
 	};
+	struct stats_worker per_worker[WORKERS_MAX];
+	struct stats_file files[STATS_FILES_MAX];
+	stats_load_collect(ld, &live, per_worker, files);
 	monitor_tick(ld->eng->mon, &live, false);
 	if (show) {
 		struct progress_state p = {

@@ -52,6 +52,7 @@ struct source {
 	bool rejects_unwritten;    /* its rejects of this run did not reach the rejects file */
 	uint64_t bytes;
 	bool read_whole; /* read to its end without error or interruption */
+	int64_t size;    /* at the job's start, for the dashboard; -1 unknown (a pipe) */
 };
 
 /* Counters a worker updates and the monitor reads; on a cache line of their own. */

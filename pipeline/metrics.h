@@ -1,4 +1,4 @@
-/* metrics.h - Prometheus metrics: a snapshot of the load's counters, its text exposition, a textfile writer and an HTTP /metrics server. */
+/* metrics.h - Prometheus metrics: a snapshot of the load's counters, its text exposition, a textfile writer and an HTTP server for /metrics and the dashboard. */
 #ifndef EDONU_METRICS_H
 #define EDONU_METRICS_H
 
@@ -108,10 +108,12 @@ double metrics_textfile_last_success(const char *path);
 
 /* The HTTP server: one thread, poll(2), at most METRICS_HTTP_CONNECTIONS
  * clients; each request must arrive within METRICS_HTTP_TIMEOUT_MS and fit
- * in METRICS_HTTP_REQUEST_BYTES. GET or HEAD /metrics is 200, other paths
- * 404, other methods 405, an oversized request 431, a client beyond the
- * connection limit 503; every response closes the connection. Before the
- * first publish, /metrics answers 503. */
+ * in METRICS_HTTP_REQUEST_BYTES. GET or HEAD of /metrics (the exposition),
+ * /stats (the dashboard's JSON, see stats.h) or / (the dashboard's page,
+ * dashboard.h) is 200, other paths 404, other methods 405, an oversized
+ * request 431, a client beyond the connection limit 503; every response
+ * closes the connection. Before their first publish, /metrics and /stats
+ * answer 503. */
 #define METRICS_HTTP_CONNECTIONS   8    /* a Prometheus pair plus a few curls */
 #define METRICS_HTTP_REQUEST_BYTES 8192 /* a scrape's request is ~300 bytes */
 #define METRICS_HTTP_TIMEOUT_MS    5000 /* per connection, request and response */
@@ -133,6 +135,10 @@ uint16_t metrics_server_port(const struct metrics_server *m);
  * outside the lock, the swap under it. Call from one thread at a time (the
  * monitor). */
 void metrics_server_publish(struct metrics_server *m, const struct metrics_snapshot *s);
+
+/* Makes json[0..len) the body of later GET /stats (copied). Call from
+ * the same thread as metrics_server_publish. */
+void metrics_server_publish_stats(struct metrics_server *m, const char *json, size_t len);
 
 /* Closes the listener and open connections, joins the thread, frees m.
  * Returns promptly even with idle clients connected. NULL is ignored. */

@@ -1,7 +1,8 @@
-/* metrics_http.c - the /metrics endpoint: a small HTTP/1.1 server on its own thread, serving the last published snapshot. */
+/* metrics_http.c - the /metrics endpoint, with the dashboard's / and /stats: a small HTTP/1.1 server on its own thread, serving the last published snapshot. */
 #include "metrics.h"
 
 #include "../core/buf.h"
+#include "dashboard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,17 +41,41 @@ struct conn {
 	size_t out_off;
 };
 
+/* What the server answers with: two published bodies and the page. */
+enum route { ROUTE_METRICS, ROUTE_STATS, ROUTE_PAGE, ROUTE_NONE };
+#define BODIES 2 /* ROUTE_METRICS and ROUTE_STATS */
+
+struct body {
+	struct buf cur;     /* under lock: what a request gets */
+	bool published;     /* under lock */
+	struct buf staging; /* the publisher's; swapped with cur */
+};
+
 struct metrics_server {
 	int listen_fd;
 	int wake[2]; /* a byte on wake[1] tells the thread to stop */
 	uint16_t port;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	struct buf body;    /* under lock: what a scrape gets */
-	bool published;     /* under lock */
-	struct buf staging; /* the publisher's; swapped with body */
+	struct body bodies[BODIES];
 	uint64_t accept_paused_until_ms;
 	struct conn conns[METRICS_HTTP_CONNECTIONS];
+};
+
+/* The page may run its own inline script and style and fetch from the
+ * loader that served it, nothing else: a browser refuses any other
+ * request the page might make. */
+#define PAGE_HEADERS                                                                                           \
+	"Content-Type: text/html; charset=utf-8\r\n"                                                           \
+	"Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " \
+	"connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'\r\n"                           \
+	"X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n"
+
+static const char *const route_headers[] = {
+    [ROUTE_METRICS] = "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n",
+    [ROUTE_STATS] = "Content-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n"
+		    "X-Content-Type-Options: nosniff\r\n",
+    [ROUTE_PAGE] = PAGE_HEADERS,
 };
 
 static uint64_t mono_ms(void)
@@ -101,23 +126,30 @@ static const char *status_text(int status)
 	}
 }
 
+/* A 200 with body[0..len) into c->out. */
+static void put_ok(struct conn *c, enum route r, const char *body, size_t len, bool head)
+{
+	buf_printf(&c->out, "HTTP/1.1 200 OK\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n", route_headers[r],
+		   len);
+	if (!head)
+		buf_put(&c->out, body, len);
+}
+
 /* Fills c->out with a whole response and starts sending it. A 200 copies
  * the published body under the lock; the copy lives in the connection so
- * that a publish during a slow send does not matter. */
-static void conn_respond(struct metrics_server *m, struct conn *c, int status, bool head)
+ * that a publish during a slow send does not matter. The page is a
+ * constant and needs no lock. */
+static void conn_respond(struct metrics_server *m, struct conn *c, int status, enum route r, bool head)
 {
 	c->out.len = 0;
 	c->out_off = 0;
-	if (status == 200) {
+	if (status == 200 && r == ROUTE_PAGE) {
+		put_ok(c, r, dashboard_page, dashboard_page_len, head);
+	} else if (status == 200) {
+		struct body *b = &m->bodies[r];
 		pthread_mutex_lock(&m->lock);
-		if (m->published) {
-			buf_printf(&c->out,
-				   "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-				   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-				   m->body.len);
-			if (!head)
-				buf_put(&c->out, m->body.data, m->body.len);
-		}
+		if (b->published)
+			put_ok(c, r, b->cur.data, b->cur.len, head);
 		pthread_mutex_unlock(&m->lock);
 		if (c->out.len == 0)
 			status = 503;
@@ -137,6 +169,21 @@ static void conn_respond(struct metrics_server *m, struct conn *c, int status, b
 	conn_write(c);
 }
 
+/* The route of a request target; the query string is ignored. */
+static enum route route_of(const char *target)
+{
+	static const struct {
+		const char *path;
+		enum route r;
+	} routes[] = {
+	    {"/metrics", ROUTE_METRICS}, {"/stats", ROUTE_STATS}, {"/", ROUTE_PAGE}, {"/index.html", ROUTE_PAGE}};
+	size_t path_len = strcspn(target, "?");
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+		if (path_len == strlen(routes[i].path) && strncmp(target, routes[i].path, path_len) == 0)
+			return routes[i].r;
+	return ROUTE_NONE;
+}
+
 /* The request line of a complete head: METHOD SP TARGET SP HTTP/1.x. */
 static void conn_handle_request(struct metrics_server *m, struct conn *c)
 {
@@ -149,20 +196,20 @@ static void conn_handle_request(struct metrics_server *m, struct conn *c)
 	char *sp1 = strchr(line, ' ');
 	char *sp2 = sp1 != NULL ? strchr(sp1 + 1, ' ') : NULL;
 	if (sp1 == NULL || sp2 == NULL || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
-		conn_respond(m, c, 400, false);
+		conn_respond(m, c, 400, ROUTE_NONE, false);
 		return;
 	}
 	*sp1 = '\0';
 	*sp2 = '\0';
 	const char *method = line, *target = sp1 + 1;
 	bool head = strcmp(method, "HEAD") == 0;
-	size_t path_len = strcspn(target, "?");
-	if (path_len != strlen("/metrics") || strncmp(target, "/metrics", path_len) != 0)
-		conn_respond(m, c, 404, head);
+	enum route r = route_of(target);
+	if (r == ROUTE_NONE)
+		conn_respond(m, c, 404, r, head);
 	else if (!head && strcmp(method, "GET") != 0)
-		conn_respond(m, c, 405, false);
+		conn_respond(m, c, 405, r, false);
 	else
-		conn_respond(m, c, 200, head);
+		conn_respond(m, c, 200, r, head);
 }
 
 static void conn_read(struct metrics_server *m, struct conn *c)
@@ -197,7 +244,7 @@ static void conn_read(struct metrics_server *m, struct conn *c)
 		}
 	}
 	if (c->req_len == sizeof c->req)
-		conn_respond(m, c, 431, false);
+		conn_respond(m, c, 431, ROUTE_NONE, false);
 }
 
 static void accept_clients(struct metrics_server *m, uint64_t now)
@@ -391,8 +438,10 @@ static void server_free(struct metrics_server *m)
 {
 	for (unsigned i = 0; i < METRICS_HTTP_CONNECTIONS; i++)
 		buf_free(&m->conns[i].out);
-	buf_free(&m->body);
-	buf_free(&m->staging);
+	for (unsigned i = 0; i < BODIES; i++) {
+		buf_free(&m->bodies[i].cur);
+		buf_free(&m->bodies[i].staging);
+	}
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
 	if (m->wake[0] >= 0)
@@ -417,7 +466,10 @@ struct metrics_server *metrics_server_start(const char *host_port, struct err *e
 	pthread_mutex_init(&m->lock, NULL);
 	for (unsigned i = 0; i < METRICS_HTTP_CONNECTIONS; i++)
 		m->conns[i].fd = -1;
-	bool mem = buf_init(&m->body, CONN_OUT_BYTES) == 0 && buf_init(&m->staging, CONN_OUT_BYTES) == 0;
+	bool mem = true;
+	for (unsigned i = 0; mem && i < BODIES; i++)
+		mem = buf_init(&m->bodies[i].cur, CONN_OUT_BYTES) == 0 &&
+		      buf_init(&m->bodies[i].staging, CONN_OUT_BYTES) == 0;
 	for (unsigned i = 0; mem && i < METRICS_HTTP_CONNECTIONS; i++)
 		mem = buf_init(&m->conns[i].out, CONN_OUT_BYTES) == 0;
 	if (!mem) {
@@ -454,16 +506,31 @@ uint16_t metrics_server_port(const struct metrics_server *m)
 	return m->port;
 }
 
+/* Makes the staging buffer the body under the lock. */
+static void swap_in(struct metrics_server *m, struct body *b)
+{
+	pthread_mutex_lock(&m->lock);
+	struct buf t = b->cur;
+	b->cur = b->staging;
+	b->staging = t;
+	b->published = true;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void metrics_server_publish(struct metrics_server *m, const struct metrics_snapshot *s)
 {
-	m->staging.len = 0;
-	metrics_render(s, &m->staging);
-	pthread_mutex_lock(&m->lock);
-	struct buf t = m->body;
-	m->body = m->staging;
-	m->staging = t;
-	m->published = true;
-	pthread_mutex_unlock(&m->lock);
+	struct body *b = &m->bodies[ROUTE_METRICS];
+	b->staging.len = 0;
+	metrics_render(s, &b->staging);
+	swap_in(m, b);
+}
+
+void metrics_server_publish_stats(struct metrics_server *m, const char *json, size_t len)
+{
+	struct body *b = &m->bodies[ROUTE_STATS];
+	b->staging.len = 0;
+	buf_put(&b->staging, json, len);
+	swap_in(m, b);
 }
 
 void metrics_server_stop(struct metrics_server *m)

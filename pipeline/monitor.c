@@ -1,10 +1,11 @@
 /* monitor.c - a command's metrics: totals of finished jobs plus the running one, written to the
- * textfile every 10 s and served on /metrics. */
+ * textfile every 10 s and served on /metrics, with the dashboard's /stats beside them. */
 #include "monitor.h"
 #include "../core/clock.h"
 
 #include "log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,10 @@ struct monitor {
 	struct summary done;  /* finished jobs */
 	bool textfile_failed; /* logged once */
 	struct metrics_histogram commit_seconds;
+	/* The dashboard, with --metrics-listen only. */
+	struct stats_history *history;
+	struct stats_run run; /* the run command's files */
+	struct buf stats;     /* the JSON being rendered */
 };
 
 static double wall_s(void)
@@ -55,6 +60,43 @@ static void fill(const struct monitor *mon, struct metrics_snapshot *s, const st
 	s->source = live ? live->source : NULL;
 }
 
+/* Renders /stats from s (and the live job's figures) and hands it to the
+ * endpoint; a sample joins the history first when one is due. */
+static void publish(struct monitor *mon, const struct metrics_snapshot *s, const struct monitor_live *live,
+		    bool force_sample)
+{
+	metrics_server_publish(mon->server, s);
+	stats_history_add(mon->history, clock_mono_s(), s->records_loaded + s->records_rejected + s->records_ignored,
+			  s->bytes_read, &s->commit_seconds, force_sample);
+	struct stats_view v = {
+	    .snap = s,
+	    .command = mon->o->cmd == CMD_RUN ? "run" : "load",
+	    .now_unix = wall_s(),
+	    .run = mon->o->cmd == CMD_RUN ? &mon->run : NULL,
+	};
+	if (live != NULL) {
+		v.job = true;
+		v.job_bytes = live->bytes;
+		v.job_bytes_total = live->bytes_total;
+		v.files = live->files;
+		v.nfiles = live->nfiles;
+		v.files_first = live->files_first;
+		v.files_total = live->files_total;
+		v.workers = live->per_worker;
+	}
+	mon->stats.len = 0;
+	stats_render_json(&v, mon->history, &mon->stats);
+	metrics_server_publish_stats(mon->server, mon->stats.data, mon->stats.len);
+}
+
+static void monitor_destroy(struct monitor *mon)
+{
+	metrics_server_stop(mon->server);
+	buf_free(&mon->stats);
+	free(mon->history);
+	free(mon);
+}
+
 struct monitor *monitor_create(const struct options *o, struct err *e)
 {
 	struct monitor *mon = calloc(1, sizeof *mon);
@@ -71,13 +113,20 @@ struct monitor *monitor_create(const struct options *o, struct err *e)
 		free(mon);
 		return NULL;
 	}
-	log_event(o->log_format, LOG_INFO, "metrics_listen", "serving /metrics on %s (port %u)", o->metrics_listen,
+	mon->history = calloc(1, sizeof *mon->history);
+	if (mon->history == NULL || buf_init(&mon->stats, 1 << 14) < 0) {
+		err_set(e, EXIT_SOFTWARE, "out of memory");
+		monitor_destroy(mon);
+		return NULL;
+	}
+	log_event(o->log_format, LOG_INFO, "metrics_listen",
+		  "serving /metrics, /stats and the dashboard / on %s (port %u)", o->metrics_listen,
 		  (unsigned)metrics_server_port(mon->server));
 	/* Scrapes get the figures from the start, not a 503 while the load
 	 * connects and reads the catalog. */
 	struct metrics_snapshot s;
 	fill(mon, &s, NULL, true);
-	metrics_server_publish(mon->server, &s);
+	publish(mon, &s, NULL, true);
 	return mon;
 }
 
@@ -105,7 +154,7 @@ void monitor_tick(struct monitor *mon, const struct monitor_live *live, bool fin
 	struct metrics_snapshot s;
 	fill(mon, &s, live, true);
 	if (mon->server)
-		metrics_server_publish(mon->server, &s);
+		publish(mon, &s, live, final);
 	if (o->metrics_textfile && (final || clock_mono_s() - mon->last_textfile >= TEXTFILE_INTERVAL_S))
 		write_textfile(mon, o->metrics_textfile, &s);
 }
@@ -118,6 +167,24 @@ void monitor_load_done(struct monitor *mon, const struct summary *s, bool succes
 		mon->last_success = wall_s();
 }
 
+void monitor_run_begin(struct monitor *mon, size_t files)
+{
+	mon->run.total = files;
+}
+
+void monitor_run_file_start(struct monitor *mon, const char *name)
+{
+	snprintf(mon->run.current, sizeof mon->run.current, "%s", name);
+}
+
+void monitor_run_file_end(struct monitor *mon, const char *name, enum stats_run_outcome outcome,
+			  const struct summary *s)
+{
+	stats_run_note(&mon->run, name, outcome, s->loaded, s->rejected);
+	/* Seen at once, not at the next file's first tick. */
+	monitor_tick(mon, NULL, false);
+}
+
 void monitor_free(struct monitor *mon)
 {
 	if (mon == NULL)
@@ -125,9 +192,8 @@ void monitor_free(struct monitor *mon)
 	struct metrics_snapshot s;
 	fill(mon, &s, NULL, false);
 	if (mon->server)
-		metrics_server_publish(mon->server, &s);
+		publish(mon, &s, NULL, true);
 	if (mon->o->metrics_textfile)
 		write_textfile(mon, mon->o->metrics_textfile, &s);
-	metrics_server_stop(mon->server);
-	free(mon);
+	monitor_destroy(mon);
 }

@@ -354,6 +354,12 @@ static int run_file(struct engine *eng, const struct options *o, const char *nam
 		log_event(o->log_format, LOG_WARN, "spool_file", "%s: left in place (exit %d): %s", name, code,
 			  s.error[0] ? s.error : "interrupted");
 	}
+	/* Once filed: the dashboard's counts follow the spool's directories. */
+	monitor_run_file_end(eng->mon, name,
+			     d == TO_DONE     ? STATS_RUN_DONE
+			     : d == TO_FAILED ? STATS_RUN_FAILED
+					      : STATS_RUN_LEFT,
+			     &s);
 	if (code != EXIT_OK && (total->exit_code == EXIT_OK || severity(code) > severity(total->exit_code))) {
 		total->exit_code = code;
 		if (s.error[0])
@@ -441,8 +447,10 @@ int run_main(const struct options *o)
 	if ((mon = monitor_create(o, &e)) == NULL || (eng = engine_create(o, mon, &e)) == NULL ||
 	    engine_check(eng, o, &e) < 0)
 		goto fail;
+	monitor_run_begin(mon, n);
 	for (size_t i = 0; i < n && !load_interrupted(); i++) {
 		bool stop;
+		monitor_run_file_start(mon, names[i]);
 		run_file(eng, o, names[i], &total, &stop);
 		if (stop)
 			break;

@@ -1,4 +1,5 @@
-/* test_metrics.c - the exposition names every metric and escapes labels, the histogram is cumulative, the textfile is replaced atomically and keeps the last success, and the HTTP server answers, bounds and stops. */
+/* test_metrics.c - the exposition names every metric and escapes labels, the histogram is cumulative, the textfile is replaced atomically and keeps the last success, and the HTTP server answers (/metrics, /stats and the dashboard), bounds and stops. */
+#include "../../pipeline/dashboard.h"
 #include "../../pipeline/metrics.h"
 
 #include <CUnit/Basic.h>
@@ -515,8 +516,9 @@ static void test_http_responses(void)
 	CU_ASSERT_EQUAL(content_length(&resp), (long)want.len);
 	CU_ASSERT_STRING_EQUAL(body_of(&resp), "");
 
-	CU_ASSERT_EQUAL(http(AF_INET, port, "GET / HTTP/1.1\r\n\r\n", &resp), 404);
+	CU_ASSERT_EQUAL(http(AF_INET, port, "GET /nothing HTTP/1.1\r\n\r\n", &resp), 404);
 	CU_ASSERT_EQUAL(http(AF_INET, port, "GET /metricsx HTTP/1.1\r\n\r\n", &resp), 404);
+	CU_ASSERT_EQUAL(http(AF_INET, port, "GET /stats/x HTTP/1.1\r\n\r\n", &resp), 404);
 	CU_ASSERT_EQUAL(http(AF_INET, port, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &resp), 405);
 	CU_ASSERT_PTR_NOT_NULL(strstr(resp.data, "\r\nAllow: GET, HEAD\r\n"));
 	CU_ASSERT_EQUAL(http(AF_INET, port, "hello\r\n\r\n", &resp), 400);
@@ -723,6 +725,53 @@ static void test_http_ipv6(void)
 	buf_free(&resp);
 }
 
+/* GET / is the dashboard's page as HTML with a policy that keeps it to the
+ * loader; GET /stats is 503 until a publish, then the JSON last published,
+ * which a later publish replaces; HEAD has no body; POST is 405. */
+static void test_http_dashboard(void)
+{
+	struct err e = {0};
+	struct metrics_server *m = metrics_server_start("127.0.0.1:0", &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	uint16_t port = metrics_server_port(m);
+	struct buf resp;
+	CU_ASSERT_EQUAL_FATAL(buf_init(&resp, 4096), 0);
+
+	CU_ASSERT_EQUAL(http(AF_INET, port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &resp), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(resp.data, "\r\nContent-Type: text/html; charset=utf-8\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(resp.data, "\r\nContent-Security-Policy: default-src 'none';"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(resp.data, "connect-src 'self'"));
+	CU_ASSERT_EQUAL(content_length(&resp), (long)dashboard_page_len);
+	CU_ASSERT_EQUAL(strlen(body_of(&resp)), dashboard_page_len);
+	CU_ASSERT_EQUAL(memcmp(body_of(&resp), dashboard_page, dashboard_page_len), 0);
+	CU_ASSERT_EQUAL(strlen(dashboard_page), dashboard_page_len);
+	CU_ASSERT_PTR_NULL(strstr(dashboard_page, "http://"));
+	CU_ASSERT_PTR_NULL(strstr(dashboard_page, "https://"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dashboard_page, "fetch(\"stats\""));
+	CU_ASSERT_EQUAL(http(AF_INET, port, "GET /index.html?x=1 HTTP/1.1\r\n\r\n", &resp), 200);
+	CU_ASSERT_EQUAL(http(AF_INET, port, "HEAD / HTTP/1.1\r\n\r\n", &resp), 200);
+	CU_ASSERT_STRING_EQUAL(body_of(&resp), "");
+	CU_ASSERT_EQUAL(http(AF_INET, port, "POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &resp), 405);
+
+	CU_ASSERT_EQUAL(http(AF_INET, port, "GET /stats HTTP/1.1\r\n\r\n", &resp), 503);
+	const char one[] = "{\"up\":true}\n", two[] = "{\"up\":false}\n";
+	metrics_server_publish_stats(m, one, strlen(one));
+	CU_ASSERT_EQUAL(http(AF_INET, port, "GET /stats HTTP/1.1\r\n\r\n", &resp), 200);
+	CU_ASSERT_STRING_EQUAL(body_of(&resp), one);
+	CU_ASSERT_PTR_NOT_NULL(strstr(resp.data, "\r\nContent-Type: application/json; charset=utf-8\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(resp.data, "\r\nCache-Control: no-store\r\n"));
+	metrics_server_publish_stats(m, two, strlen(two));
+	CU_ASSERT_EQUAL(http(AF_INET, port, "GET /stats?t=1 HTTP/1.1\r\n\r\n", &resp), 200);
+	CU_ASSERT_STRING_EQUAL(body_of(&resp), two);
+	CU_ASSERT_EQUAL(http(AF_INET, port, "HEAD /stats HTTP/1.1\r\n\r\n", &resp), 200);
+	CU_ASSERT_EQUAL(content_length(&resp), (long)strlen(two));
+	/* /metrics is still unpublished: the two bodies are apart. */
+	CU_ASSERT_EQUAL(http(AF_INET, port, "GET /metrics HTTP/1.1\r\n\r\n", &resp), 503);
+
+	metrics_server_stop(m);
+	buf_free(&resp);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -742,6 +791,7 @@ int main(void)
 	CU_add_test(s, "http stop", test_http_stop);
 	CU_add_test(s, "http bind errors", test_http_bind_errors);
 	CU_add_test(s, "http ipv6", test_http_ipv6);
+	CU_add_test(s, "http dashboard and stats", test_http_dashboard);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
