@@ -509,6 +509,10 @@ static int job_setup(struct load *ld, struct err *e)
 		src->batch_rows = o->batch_rows;
 		if (sources_begin(ld, conn, src, e) < 0 || sources_rewrite_rejects(ld, conn, src, e) < 0)
 			return -1;
+		/* Skipped whole: counted from the start, as the reader counts
+		 * the committed chunks it skips in a resumed one. */
+		if (src->ledger.complete)
+			atomic_fetch_add(&ld->skipped_total, src->skipped);
 		if (src->batch_rows > batch_rows)
 			batch_rows = src->batch_rows;
 	}

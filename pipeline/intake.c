@@ -303,6 +303,9 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 	struct reader *r = reader_open(s->path, e);
 	if (r == NULL)
 		return -1;
+	/* ld->bytes_read counts every input: the earlier ones (intake_main
+	 * stored their sum) plus this one so far. */
+	uint64_t before = atomic_load(&ld->bytes_read);
 	reader_watch_stop(r, &ld->stop);
 	const char *data;
 	long n = reader_next(r, &data, e);
@@ -332,7 +335,7 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 		uint64_t t1 = clock_mono_ns();
 		atomic_fetch_add(&ld->read_ns, t1 - t0);
 		t0 = t1;
-		atomic_store(&ld->bytes_read, reader_bytes_read(r));
+		atomic_store(&ld->bytes_read, before + reader_bytes_read(r));
 		if (rc != 0 || c == NULL || ended || atomic_load(&ld->stop))
 			break;
 		n = reader_next(r, &data, e);
