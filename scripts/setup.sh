@@ -9,7 +9,8 @@ set -euo pipefail
 # Build tools and libraries, the servers the tests and the demo start, and
 # the tools the scripts use (zstd, jq, python3 for the fidelity corpus and JSON
 # checks, procps for pgrep/ps, util-linux for runuser, tzdata for the
-# server's time zones, locales for C.UTF-8 tooling).
+# server's time zones, locales for C.UTF-8 tooling, chromium for the pages'
+# browser tests).
 PACKAGES=(
 	build-essential
 	meson
@@ -25,7 +26,8 @@ PACKAGES=(
 	postgresql-client-15
 	redis-server
 	redis-tools
-	prometheus # promtool, which checks the metrics exposition
+	prometheus # promtool, which checks the metrics exposition and the alert rules
+	chromium   # headless, renders the dashboard and the bench report in the tests
 	zstd
 	jq # the tests and bench scripts read the loader's JSON summaries
 	clang-format # the format check of the sources
