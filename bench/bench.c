@@ -1,4 +1,4 @@
-/* bench.c - the benchmark suite: its options and set-up, the data, and the report as a table and as --json; the figures come from bench_stages.c and bench_e2e.c. */
+/* bench.c - the benchmark suite: its options and set-up, the data, and the report as a table, as --json and (bench_html.c) as --html; the figures come from bench_stages.c and bench_e2e.c. */
 #include "bench.h"
 
 #include "../io/atomic_file.h"
@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Ctrl-C or SIGTERM: the children see it too (or finish), then the suite
@@ -346,6 +348,10 @@ static void json_figure(FILE *f, const struct figure *fig, const struct bench *b
 	if (!figure_measured(fig)) {
 		fprintf(f, "{\"records_per_minute\": null, \"available\": false, \"reason\": ");
 		json_string(f, fig->why_not ? fig->why_not : "not measured");
+		if (fig->label != NULL) {
+			fprintf(f, ", \"label\": ");
+			json_string(f, fig->label);
+		}
 		fprintf(f, "}");
 		return;
 	}
@@ -353,6 +359,10 @@ static void json_figure(FILE *f, const struct figure *fig, const struct bench *b
 		"{\"records_per_minute\": %.0f, \"mb_per_s\": %.2f, \"records\": %" PRIu64 ", \"bytes\": %" PRIu64
 		", \"seconds_median\": %.4f",
 		figure_rpm(fig), figure_mbps(fig), fig->records, fig->bytes, figure_median_s(fig));
+	if (fig->label != NULL) {
+		fprintf(f, ", \"label\": ");
+		json_string(f, fig->label);
+	}
 	if (fig->workers > 0)
 		fprintf(f, ", \"workers\": %u", fig->workers);
 	if (fig->keys_invalidated > 0)
@@ -393,22 +403,35 @@ static void json_machine(FILE *f, const struct bench *b)
 	fprintf(f, ", \"postgresql\": ");
 	const char *version = PQparameterStatus(b->conn, "server_version");
 	json_string(f, version ? version : "");
+	/* The report names every server the figures came from. */
+	char redis[64];
+	if (b->has_invalidate && b->redis != NULL && bench_redis_version(b->redis, redis, sizeof redis) == 0) {
+		fprintf(f, ", \"redis\": ");
+		json_string(f, redis);
+	}
+	fprintf(f, ", \"edonu_ingest\": ");
+	json_string(f, EDONU_VERSION);
 	fprintf(f, "}");
 }
 
-static int write_json(const struct bench *b, const char *path, bool passed, struct err *e)
+/* The --json document, built in memory (*text, malloc'd; the --html page
+ * carries it too). */
+static int json_build(const struct bench *b, bool passed, char **text, size_t *len, struct err *e)
 {
-	/* Built in memory, then written as the summaries are (io/atomic_file.c):
-	 * a device such as /dev/null is written to, never replaced. */
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	*text = NULL;
+	*len = 0;
+	FILE *f = open_memstream(text, len);
 	if (f == NULL)
-		return err_set(e, EXIT_SOFTWARE, "cannot write --json %s: %s", path, strerror(errno));
+		return err_set(e, EXIT_SOFTWARE, "cannot build the figures' JSON: %s", strerror(errno));
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 	fprintf(f,
 		"{\"quick\": %s, \"rows\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"zstd_bytes\": %" PRIu64
-		", \"runs\": %u, \"cpus\": %u, \"workers\": %u,\n \"machine\": ",
-		b->o->quick ? "true" : "false", b->rows, b->csv_bytes, b->zst_bytes, b->runs, b->cpus, b->workers);
+		", \"runs\": %u, \"cpus\": %u, \"workers\": %u, \"finished_at\": \"%s\",\n \"machine\": ",
+		b->o->quick ? "true" : "false", b->rows, b->csv_bytes, b->zst_bytes, b->runs, b->cpus, b->workers,
+		when);
 	json_machine(f, b);
 	/* Only figures inside "stages", so that a reader can walk it. */
 	fprintf(f, ",\n \"stage_threads\": 1,\n \"stages\": {");
@@ -432,13 +455,30 @@ static int write_json(const struct bench *b, const char *path, bool passed, stru
 	}
 	fprintf(f, "],\n \"floor_records_per_minute\": %.0f, \"passed\": %s}\n", BENCH_FLOOR_RECORDS_PER_MIN,
 		passed ? "true" : "false");
-	const char *what = "write";
-	int rc = fclose(f) == 0 ? atomic_file_write(path, text, len, &what) : -1;
-	int saved = errno;
-	free(text);
-	if (rc < 0)
-		return err_set(e, EXIT_CONFIG, "cannot %s --json %s: %s", what, path, strerror(saved));
+	if (fclose(f) != 0) {
+		free(*text);
+		*text = NULL;
+		return err_set(e, EXIT_SOFTWARE, "cannot build the figures' JSON: %s", strerror(errno));
+	}
 	return 0;
+}
+
+/* --json and --html, written as the summaries are (io/atomic_file.c): a
+ * device such as /dev/null is written to, never replaced. */
+static int write_outputs(const struct bench *b, bool passed, struct err *e)
+{
+	char *text;
+	size_t len;
+	if (json_build(b, passed, &text, &len, e) < 0)
+		return -1;
+	const char *what = "write";
+	int rc = 0;
+	if (b->o->json != NULL && atomic_file_write(b->o->json, text, len, &what) < 0)
+		rc = err_set(e, EXIT_CONFIG, "cannot %s --json %s: %s", what, b->o->json, strerror(errno));
+	if (rc == 0 && b->o->html != NULL)
+		rc = bench_html_write(b->o->html, text, len, e);
+	free(text);
+	return rc;
 }
 
 /* Every end-to-end edonu-ingest figure against the floor; names the ones
@@ -478,6 +518,32 @@ static void probe_loader(struct bench *b)
 		b->pgloader[0] = '\0';
 }
 
+/* --json and --html are written at the end: a path that cannot be written
+ * fails now, not after the whole suite ran. */
+static int output_check(const char *opt, const char *path, struct err *e)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return err_set(e, EXIT_CONFIG, "cannot write --%s %s: it is a directory", opt, path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* a device or FIFO is written to as it is */
+		return access(path, W_OK) == 0
+			   ? 0
+			   : err_set(e, EXIT_CONFIG, "cannot write --%s %s: %s", opt, path, strerror(errno));
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof dir, ".");
+	/* The file is replaced by a rename from beside it: the directory must take new files. */
+	if (access(dir, W_OK | X_OK) < 0)
+		return err_set(e, EXIT_CONFIG, "cannot write --%s %s: %s: %s", opt, path, dir, strerror(errno));
+	return 0;
+}
+
 static int setup(struct bench *b, const struct options *o, const char *self_path, struct err *e)
 {
 	b->o = o;
@@ -499,6 +565,9 @@ static int setup(struct bench *b, const struct options *o, const char *self_path
 		return err_set(e, EXIT_USAGE, "--runs is at most %u", BENCH_RUNS_MAX);
 	if (b->rows > UINT64_MAX / BENCH_SCALE_ROWS_FACTOR)
 		return err_set(e, EXIT_USAGE, "--rows is too large");
+	if ((o->json != NULL && output_check("json", o->json, e) < 0) ||
+	    (o->html != NULL && output_check("html", o->html, e) < 0))
+		return -1;
 	char path[PATH_MAX];
 	if (!bench_find_in_path("psql", path))
 		return err_set(e, EXIT_UNAVAILABLE,
@@ -610,9 +679,10 @@ int bench_main(const struct options *o, const char *self_path)
 	if (rc == 0) {
 		print_report(&b);
 		bool passed = check_floor(&b);
-		if (o->json != NULL && write_json(&b, o->json, passed, &e) < 0)
+		if ((o->json != NULL || o->html != NULL) && write_outputs(&b, passed, &e) < 0) {
+			fprintf(stderr, "edonu-ingest: bench: %s\n", e.msg);
 			code = e.code;
-		else
+		} else
 			code = passed ? EXIT_OK : 1;
 		fflush(stdout);
 	}

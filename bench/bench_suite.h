@@ -156,6 +156,14 @@ int bench_end_to_end(struct bench *b, struct err *e);
 /* The full run: edonu-ingest at 1x and 4x the rows, 1, 2, 4, ... workers. */
 int bench_scaling(struct bench *b, struct err *e);
 
+/* bench_html.c: the --html report of the figures' JSON (json[0..len))
+ * to path. 0, or -1 with e (EXIT_CONFIG naming path). */
+int bench_html_write(const char *path, const char *json, size_t len, struct err *e);
+
+/* bench_versions.c: the version a Redis server reports (INFO server), into
+ * out. 0, or -1 when it cannot be asked. */
+int bench_redis_version(const char *url, char *out, size_t cap);
+
 /* bench_proc.c: files, child processes and the throwaway servers. */
 void bench_remove_tree(const char *path);
 int64_t bench_file_size(const char *path);

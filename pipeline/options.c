@@ -110,6 +110,8 @@ static const struct opt_def opt_defs[] = {
      "random seed; the same seed gives the same bytes (default 1)"},
     {"quick", OPT_TRUE, OFF(quick), FOR_BENCH, NULL, "a short run that fits in a minute on 2 cores"},
     {"json", OPT_STRING, OFF(json), FOR_BENCH, "FILE", "also write the figures as JSON to FILE"},
+    {"html", OPT_STRING, OFF(html), FOR_BENCH, "FILE",
+     "also write a report to FILE: one self-contained HTML page with charts, the machine and the raw figures"},
     {"runs", OPT_U32, OFF(runs), FOR_BENCH, "N", "runs of each end-to-end figure; the median is reported (default 3)"},
     {"redis", OPT_STRING, OFF(redis), FOR_LOAD | FOR_BENCH, "URL",
      "Redis for cache invalidation: redis://[[user]:password@]host:port/db or unix:///path; without a password "

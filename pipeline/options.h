@@ -82,6 +82,7 @@ struct options {
 	/* bench */
 	int quick;
 	const char *json;
+	const char *html; /* bench --html: the report page */
 	uint32_t runs;
 	int rows_set; /* --rows was given (bench picks its own default) */
 	int workers_set;

@@ -89,8 +89,11 @@ const Chart = (() => {
 			out += `<text class="tick" x="${L - 6}" y="${Y(v) + 4}" text-anchor="end">${esc(yf(v))}</text>`;
 		}
 		const xticks = opts.xTicks || [x0, x0 + (x1 - x0) / 3, x0 + (2 * (x1 - x0)) / 3, x1];
-		for (const x of xticks)
-			out += `<text class="tick" x="${X(x)}" y="${H - B + 16}" text-anchor="middle">${esc(xf(x))}</text>`;
+		for (const x of xticks) {
+			// The ends' labels stay inside the chart.
+			const anchor = x <= x0 ? "start" : x >= x1 ? "end" : "middle";
+			out += `<text class="tick" x="${X(x)}" y="${H - B + 16}" text-anchor="${anchor}">${esc(xf(x))}</text>`;
+		}
 		if (opts.xLabel)
 			out += `<text class="axis-label" x="${(L + W - R) / 2}" y="${H - 4}" text-anchor="middle">${esc(opts.xLabel)}</text>`;
 		opts.series.forEach((s, i) => {
@@ -125,8 +128,11 @@ const Chart = (() => {
 		const H = T + opts.items.length * row + 8;
 		const vals = opts.items.map((it) => it.value).filter((v) => typeof v === "number" && isFinite(v));
 		const refs = opts.refs || [];
-		const max = opts.max || Math.max(1e-9, ...vals, ...refs.map((r) => r.value)) * 1.15;
-		const X = (v) => LW + (Math.max(0, v) / max) * (W - LW - 110);
+		const max = opts.max || Math.max(1e-9, ...vals, ...refs.map((r) => r.value));
+		// Room right of the longest bar for its value (about 6.6 px a
+		// character at 11 px).
+		const room = Math.min(W / 2, 16 + 6.6 * Math.max(4, ...opts.items.map((it) => String(it.text || "").length)));
+		const X = (v) => LW + (Math.max(0, v) / max) * (W - LW - room);
 		let out = svgOpen(W, H, opts.title, "bars");
 		opts.items.forEach((it, i) => {
 			const y = T + i * row;
