@@ -38,11 +38,11 @@ const Chart = (() => {
 		return (u === 0 ? v.toFixed(0) : v.toFixed(1)) + " " + units[u];
 	};
 
-	// Seconds -> "1h 02m", "3m 05s", "42s", "2.5 s", "850 ms".
+	// Seconds -> "1h 02m", "3m 05s", "42s", "2.5s", "850ms".
 	const duration = (s) => {
 		if (typeof s !== "number" || !isFinite(s) || s < 0) return "–";
-		if (s < 1) return +(s * 1000).toPrecision(3) + " ms";
-		if (s < 10) return +s.toPrecision(2) + " s";
+		if (s < 1) return +(s * 1000).toPrecision(3) + "ms";
+		if (s < 10) return +s.toPrecision(2) + "s";
 		s = Math.round(s);
 		const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
 		const two = (n) => (n < 10 ? "0" : "") + n;

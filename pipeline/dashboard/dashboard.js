@@ -8,6 +8,9 @@
 
 (() => {
 	const POLL_MS = 1000;
+	// Charts in a half-width panel are drawn this wide, so that their text
+	// keeps the size of the full-width ones'.
+	const HALF = 480;
 	const $ = (id) => document.getElementById(id);
 
 	const setValue = (id, value, text) => {
@@ -65,8 +68,9 @@
 			xMax: 0,
 			xTicks: [-span, -span / 2, 0],
 			xFormat: (x) => (x === 0 ? "now" : "-" + Chart.duration(-x)),
-			yFormat: (v) => Chart.si(v) + " ms",
-			height: 160,
+			yFormat: (v) => Chart.si(v) + "ms",
+			width: HALF,
+			height: 180,
 		});
 	};
 
@@ -121,8 +125,8 @@
 		}
 		const loaded = s.workers.map((w) => ({label: "worker " + w.id + " loaded", value: w.loaded, text: Chart.int(w.loaded) + " in " + Chart.int(w.batches) + " batches", cls: "redis"}));
 		depth.innerHTML =
-			Chart.bars({title: "chunks waiting per worker", items, max: Math.max(3, ...s.workers.map((w) => w.queue_depth)), labelWidth: 150}) +
-			Chart.bars({title: "records loaded per worker", items: loaded, labelWidth: 150});
+			Chart.bars({title: "chunks waiting per worker", items, max: Math.max(3, ...s.workers.map((w) => w.queue_depth)), labelWidth: 130, width: HALF}) +
+			Chart.bars({title: "records loaded per worker", items: loaded, labelWidth: 130, width: HALF});
 	};
 
 	const renderCommit = (s) => {
@@ -136,7 +140,7 @@
 			value: b.count,
 			text: Chart.int(b.count),
 		}));
-		$("chart-commit-hist").innerHTML = Chart.bars({title: "batches by commit latency", items, labelWidth: 90});
+		$("chart-commit-hist").innerHTML = Chart.bars({title: "batches by commit latency", items, labelWidth: 80, width: HALF});
 	};
 
 	const renderRun = (s) => {

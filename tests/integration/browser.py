@@ -17,11 +17,14 @@ prints one JSON object on stdout:
                                       requests, refused by the page's CSP)
    "requests": [url, ...]}            every request the page made
 
---dom FILE writes the document as rendered (outerHTML) to FILE.
+--dom FILE writes the document as rendered (outerHTML) to FILE, and
+--screenshot FILE a PNG of the whole page (for a person looking into a
+failure; the tests check the DOM).
 Exit status: 0 when the page loaded and EXPR became true, 1 otherwise,
 77 when no chromium is installed (CHROMIUM names another binary).
 """
 import argparse
+import base64
 import json
 import os
 import select
@@ -156,6 +159,8 @@ def run(a, b, out):
     })["sessionId"]
     for domain in ("Runtime", "Log", "Network", "Page"):
         b.call(domain + ".enable", session=session)
+    b.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+           session)
     b.call("Page.navigate", {"url": a.url}, session)
     b.wait_event("Page.loadEventFired", a.timeout)
     deadline = time.monotonic() + a.timeout
@@ -170,6 +175,10 @@ def run(a, b, out):
     if a.dom:
         with open(a.dom, "w", encoding="utf-8") as f:
             f.write(evaluate(b, session, "document.documentElement.outerHTML"))
+    if a.screenshot:
+        shot = b.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session)
+        with open(a.screenshot, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
     # Whatever the page logged up to now, including what came with the
     # last answers.
     b.call("Runtime.evaluate", {"expression": "0"}, session)
@@ -182,6 +191,7 @@ def main():
     ap.add_argument("--wait")
     ap.add_argument("--eval", action="append", default=[])
     ap.add_argument("--dom")
+    ap.add_argument("--screenshot")
     ap.add_argument("url")
     a = ap.parse_args()
     binary = os.environ.get("CHROMIUM") or shutil.which("chromium")
