@@ -104,6 +104,7 @@ main() {
 	check "a bar per measured end-to-end line" "$e2e" "$(jq '.values[1]' "$WORK/browser.json")"
 	check "a bar per measured stage" "$stages" "$(jq '.values[2]' "$WORK/browser.json")"
 	check "the floor drawn on the end-to-end chart" 1 "$(jq '.values[3]' "$WORK/browser.json")"
+	# shellcheck disable=SC2016 # $pg and $r are jq's variables
 	check_true "the machine table names PostgreSQL $pg and Redis $redis" \
 		jq_true "$WORK/browser.json" '.values[4] | contains($pg) and contains($r)' --arg pg "$pg" --arg r "$redis"
 	# --quick measures no scaling: its section has no figure, hence no table.

@@ -118,7 +118,7 @@ check_page() {
 # (a) load: a skipped file, a fresh one and a pipe.
 live_load() {
 	local done_csv="$WORK/a-done.csv" fresh="$WORK/b-fresh.csv" pipe_csv="$WORK/pipe.csv" fifo="$WORK/in" port
-	local opts=(--table orders --workers 2 --on-conflict ignore --key tenant_id,order_id --batch-rows "$BATCH"
+	local opts=(--table orders --workers 2 --on-conflict ignore --key "tenant_id,order_id" --batch-rows "$BATCH"
 		--redis "$EDONU_TEST_REDIS" --invalidate "$TEMPLATE" --state-dir "$WORK/state")
 	"$EDONU_INGEST" gen --rows 600 --seed 41 --bad-every 100 -o "$done_csv"
 	"$EDONU_INGEST" gen --rows 400 --seed 42 --bad-every 50 -o "$fresh"
