@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Proves that the files in deploy/ are valid for the tools that read them:
+# Proves that the files in deploy/ are valid for the tools that read them
+# (deploy/grafana/ has a test of its own, alert_rules.sh) and each says what
+# it is for (a comment first; a JSON file: its description):
 # `systemd-analyze verify` accepts the systemd units without a single warning
 # (with ExecStart pointed at the built binary, which verify requires to
 # exist); the Kubernetes manifests parse as YAML and hold the fields the
@@ -42,15 +44,20 @@ on_exit "rm -rf '$WORK'"
 
 # --- every file says what it is for -----------------------------------------
 
+# JSON has no comments: a .json file (the Grafana dashboard) says it in its
+# top-level "description".
 while IFS= read -r -d '' f; do
 	# SQL comments start with --, the others' with #.
 	lead="#"
 	[[ "$f" == *.sql ]] && lead="--"
-	if [[ "$(head -c ${#lead} "$f")" != "$lead" ]]; then
+	if [[ "$f" == *.json ]]; then
+		python3 -c 'import json, sys; sys.exit(0 if str(json.load(open(sys.argv[1])).get("description", "")).strip() else 1)' \
+			"$f" 2>/dev/null || fail "${f#"$SOURCE_ROOT"/}: is not JSON with a description"
+	elif [[ "$(head -c ${#lead} "$f")" != "$lead" ]]; then
 		fail "${f#"$SOURCE_ROOT"/}: does not start with a comment"
 	fi
 done < <(find "$DEPLOY" -type f -print0)
-note "ok: deploy/ files start with a comment"
+note "ok: deploy/ files start with a comment (JSON: have a description)"
 
 # --- known option names -------------------------------------------------------
 
