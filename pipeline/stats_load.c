@@ -41,7 +41,9 @@ static void file_of(const struct load *ld, uint32_t i, uint32_t cur, bool reader
 void stats_load_collect(const struct load *ld, struct monitor_live *live, struct stats_worker *workers,
 			struct stats_file *files)
 {
-	for (uint32_t i = 0; i < ld->nworkers && i < WORKERS_MAX; i++) {
+	/* The engine never makes more (engine_create clamps --workers). */
+	ASSERT(ld->nworkers <= WORKERS_MAX);
+	for (uint32_t i = 0; i < ld->nworkers; i++) {
 		const struct worker *w = &ld->workers[i];
 		workers[i] = (struct stats_worker){
 		    .queue_depth = ring_count(w->todo),
