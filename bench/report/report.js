@@ -60,19 +60,37 @@
 		const refs = typeof data.floor_records_per_minute === "number" ? [{value: data.floor_records_per_minute, label: perMinute(data.floor_records_per_minute) + " floor"}] : [];
 		$("chart-e2e").innerHTML = Chart.bars({title: "end to end, records per minute", items, refs, labelWidth: 260});
 		const notes = [];
-		if (typeof data.end_to_end.ratio_to_psql === "number") notes.push(`edonu-ingest takes ${data.end_to_end.ratio_to_psql.toFixed(2)}× the time of psql \\copy on the same file.`);
+		// ratio_to_X: edonu-ingest's time over X's, for each X the bench compares with.
+		for (const [k, v] of Object.entries(data.end_to_end || {})) {
+			const m = /^ratio_to_(.+)$/.exec(k);
+			if (m && typeof v === "number") {
+				const other = data.end_to_end[m[1]] || Object.entries(data.end_to_end).find(([key]) => key.includes(m[1]))?.[1];
+				const name = isFigure(other) ? labelOf(m[1], other) : m[1].replace(/_/g, " ");
+				notes.push(`edonu-ingest takes ${v.toFixed(2)}× the time of ${name}.`);
+			}
+		}
 		for (const [key, f] of figs) if (f.keys_invalidated) notes.push(`${labelOf(key, f)}: ${Chart.int(f.keys_invalidated)} cache keys invalidated per run (${f.invalidate || "template"}).`);
 		$("e2e-notes").textContent = notes.join(" ");
 		cpu(figs);
 	};
 
+	// Fields named cpu: seconds (cpu_loader_s, cpu_seconds.server, ...) in
+	// one chart, figures per million records (..._per_million_records) in
+	// another, so that no chart mixes units.
 	const cpu = (figs) => {
-		const items = [];
+		const seconds = [], perMillion = [];
 		for (const [key, f] of figs)
-			for (const [path, v] of leaves(f))
-				if (/cpu/i.test(path)) items.push({label: labelOf(key, f) + " · " + path.replace(/_/g, " "), value: v, text: v.toFixed(2) + " s", cls: /server|postgres/i.test(path) ? "them" : e2eClass(key)});
-		$("cpu-panel").hidden = items.length === 0;
-		if (items.length) $("chart-cpu").innerHTML = Chart.bars({title: "CPU seconds", items, labelWidth: 320});
+			for (const [path, v] of leaves(f)) {
+				if (!/cpu/i.test(path)) continue;
+				const item = {label: labelOf(key, f) + " · " + path.replace(/_/g, " "), value: v, text: v.toFixed(2) + " s", cls: /server|postgres/i.test(path) ? "them" : e2eClass(key)};
+				if (/per_?million/i.test(path)) perMillion.push(item);
+				else if (!/per_/i.test(path)) seconds.push(item);
+			}
+		$("cpu-panel").hidden = seconds.length + perMillion.length === 0;
+		let html = "";
+		if (seconds.length) html += Chart.bars({title: "CPU seconds per run", items: seconds, labelWidth: 200});
+		if (perMillion.length) html += `<h3 class="small">per million records</h3>` + Chart.bars({title: "CPU seconds per million records", items: perMillion, labelWidth: 200});
+		$("chart-cpu").innerHTML = html;
 	};
 
 	const stages = () => {
@@ -113,7 +131,7 @@
 		const names = {cpu_model: "CPU", cpus: "CPUs", memory_bytes: "memory", kernel: "Linux", postgresql: "PostgreSQL", redis: "Redis", edonu_ingest: "edonu-ingest"};
 		keyValueTable("machine", Object.entries(data.machine || {}).map(([k, v]) => [names[k] || k, k === "memory_bytes" ? Chart.bytes(v) : v]));
 		const run = Object.entries(data).filter(([, v]) => v === null || typeof v !== "object");
-		if (data.end_to_end && typeof data.end_to_end.ratio_to_psql === "number") run.push(["ratio_to_psql", data.end_to_end.ratio_to_psql]);
+		for (const [k, v] of Object.entries(data.end_to_end || {})) if (typeof v === "number") run.push([k, v]);
 		keyValueTable("run", run.map(([k, v]) => [k.replace(/_/g, " "), typeof v === "number" && Math.abs(v) >= 1e4 ? Chart.int(v) : String(v)]));
 	};
 

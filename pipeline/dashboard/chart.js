@@ -124,7 +124,11 @@ const Chart = (() => {
 	// (value null: the bar is left out and text says why), refs: [{value,
 	// label}] drawn as vertical lines, max, width, labelWidth}.
 	const bars = (opts) => {
-		const W = opts.width || 720, LW = opts.labelWidth || 230, row = 26, T = opts.refs && opts.refs.length ? 22 : 6;
+		const W = opts.width || 720, row = 26, T = opts.refs && opts.refs.length ? 22 : 6;
+		// Labels get the room they need (about 6.2 px a character at
+		// 11 px), at least labelWidth, at most half the chart and a bit.
+		const longest = Math.max(0, ...opts.items.map((it) => String(it.label).length));
+		const LW = Math.min(W * 0.55, Math.max(opts.labelWidth || 0, 14 + 6.2 * longest));
 		const H = T + opts.items.length * row + 8;
 		const vals = opts.items.map((it) => it.value).filter((v) => typeof v === "number" && isFinite(v));
 		const refs = opts.refs || [];

@@ -3,9 +3,10 @@
 # self-contained page: it names no other host (no http:// or https://), it
 # carries exactly the figures --json writes, and headless Chromium renders
 # it without a console error or a request beyond the file itself, with SVG
-# charts holding a bar for every measured end-to-end line and stage, the
-# PostgreSQL and Redis versions in its machine table and a raw table per
-# section. Also that an --html path that cannot be written fails at once
+# charts holding a bar for every measured end-to-end line (the binary-COPY
+# floor among them) and stage, a CPU chart when the figures carry CPU
+# seconds, the PostgreSQL and Redis versions in its machine table and a raw
+# table per section. Also that an --html path that cannot be written fails at once
 # (exit 78, naming it), before the suite runs. Exits 77 (skip) when
 # Chromium is not installed (Debian: apt-get install chromium, which
 # scripts/setup.sh does), after every other check passed.
@@ -95,6 +96,7 @@ main() {
 		--eval "document.getElementById('machine').textContent" \
 		--eval "[...document.querySelectorAll('#raw-tables table')].map(t => t.dataset.section).join(' ')" \
 		--eval "document.getElementById('verdict').className" \
+		--eval "!document.getElementById('cpu-panel').hidden && document.querySelectorAll('#chart-cpu svg rect.bar').length > 0" \
 		--dom "$WORK/report.dom.html" "file://$html" >"$WORK/browser.json" 2>"$WORK/browser.err" || rc=$?
 	[[ "$rc" == 0 ]] || cat "$WORK/browser.json" "$WORK/browser.err" >&2
 	check "chromium rendered the report" 0 "$rc"
@@ -110,6 +112,10 @@ main() {
 	# --quick measures no scaling: its section has no figure, hence no table.
 	check "raw tables" "stages end_to_end" "$(jq -r '.values[5]' "$WORK/browser.json")"
 	check "verdict" "badge pass" "$(jq -r '.values[6]' "$WORK/browser.json")"
+	# The CPU chart is there exactly when the figures have CPU fields.
+	check "a CPU chart when the figures have CPU seconds" \
+		"$(jq '[.end_to_end[] | objects | keys[] | select(test("cpu"))] | length > 0' "$json")" \
+		"$(jq '.values[7]' "$WORK/browser.json")"
 	finish
 }
 
