@@ -197,7 +197,11 @@ void load_note_rejects_written(struct load *ld, const struct source *src, uint64
  * and where workers are pinned: never outside what the process was given. */
 uint32_t workers_cpus(cpu_set_t *set);
 
-/* The engine's workers (pipeline/engine.c): their connections, chunks and
+/* A new PostgreSQL session for the engine, waiting for the server up to
+ * --connect-timeout (reconnect: --retry-timeout), logging each retry. */
+PGconn *engine_connect(const struct options *o, bool reconnect, struct err *e);
+
+/* The engine's workers (pipeline/engine_workers.c): their connections, chunks and
  * buffers, made once; a job attaches to them (per-job state reset, cache
  * workers made) and detaches at its end. */
 int workers_create(struct engine *eng, struct err *e);
