@@ -599,8 +599,15 @@ static void worker_job(struct worker *w)
 {
 	struct load *ld = w->ld;
 	for (;;) {
-		while (sem_wait(&w->todo_sem) < 0 && errno == EINTR)
-			;
+		/* No chunk waiting (a stream that pauses, the reader behind):
+		 * take the replies of the keys in flight now, so that they are
+		 * not shown pending until the next chunk comes. */
+		if (w->cache == NULL || sem_trywait(&w->todo_sem) < 0) {
+			if (w->cache != NULL)
+				cache_worker_flush(w->cache);
+			while (sem_wait(&w->todo_sem) < 0 && errno == EINTR)
+				;
+		}
 		struct chunk *c = ring_pop(w->todo);
 		if (c == NULL) {
 			if (atomic_load(&ld->reader_done))
