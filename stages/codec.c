@@ -16,7 +16,9 @@
 
 struct codec {
 	uint32_t records_max;
-	size_t chunk_bytes;
+	size_t record_bytes_max; /* named in the message for a record too long */
+	/* Start-up sizes of the buffers below, which codec_trim returns to. */
+	size_t scratch_cap, bin_cap, txt_cap;
 	struct buf scratch;   /* parsed fields that needed rewriting, one record at a time */
 	struct buf bin;       /* binary COPY tuples, no header or trailer */
 	struct buf txt;       /* text COPY lines */
@@ -26,19 +28,22 @@ struct codec {
 	uint32_t *bin_off, *bin_rec, *txt_off, *txt_rec;
 };
 
-struct codec *codec_create(uint32_t records_max, size_t chunk_bytes)
+struct codec *codec_create(uint32_t records_max, size_t chunk_bytes, size_t record_bytes_max)
 {
 	struct codec *k = calloc(1, sizeof *k);
 	if (k == NULL)
 		return NULL;
 	k->records_max = records_max;
-	k->chunk_bytes = chunk_bytes;
+	k->record_bytes_max = record_bytes_max;
 	size_t offs = ((size_t)records_max + 1) * sizeof(uint32_t);
 	/* Encoded tuples take about as much room as their text; start there
 	 * and let a rare wide chunk grow the buffer. Deferred records are
 	 * rare: their lines start small. */
-	bool ok = buf_init(&k->scratch, chunk_bytes) == 0 && buf_init(&k->bin, chunk_bytes + chunk_bytes / 2) == 0 &&
-		  buf_init(&k->txt, 64 << 10) == 0;
+	k->scratch_cap = chunk_bytes;
+	k->bin_cap = chunk_bytes + chunk_bytes / 2;
+	k->txt_cap = (size_t)64 << 10;
+	bool ok = buf_init(&k->scratch, k->scratch_cap) == 0 && buf_init(&k->bin, k->bin_cap) == 0 &&
+		  buf_init(&k->txt, k->txt_cap) == 0;
 	k->fields = calloc(FIELDS_MAX, sizeof *k->fields);
 	k->bin_off = malloc(offs);
 	k->bin_rec = malloc(offs);
@@ -66,6 +71,26 @@ void codec_free(struct codec *k)
 	free(k);
 }
 
+/* A buffer grown past its start-up size goes back to it (emptied). */
+static void trim_buf(struct buf *b, size_t cap)
+{
+	b->len = 0;
+	if (b->cap <= cap)
+		return;
+	char *p = realloc(b->data, cap);
+	if (p == NULL)
+		return; /* it stays larger: harmless */
+	b->data = p;
+	b->cap = cap;
+}
+
+void codec_trim(struct codec *k)
+{
+	trim_buf(&k->scratch, k->scratch_cap);
+	trim_buf(&k->bin, k->bin_cap);
+	trim_buf(&k->txt, k->txt_cap);
+}
+
 /* Record i parsed into k->fields and its field count checked (see
  * codec_parse_record); inline in the chunk's loop. */
 static inline int parse_record(struct codec *k, const struct codec_source *s, const struct chunk *c, uint32_t i,
@@ -73,7 +98,7 @@ static inline int parse_record(struct codec *k, const struct codec_source *s, co
 {
 	*column = NULL;
 	if (c->rec_flags[i] & REC_TOO_LONG) {
-		snprintf(msg, msgsz, "record is longer than %zu bytes, the most a chunk holds", k->chunk_bytes);
+		snprintf(msg, msgsz, "record is longer than %zu bytes (--max-record-bytes)", k->record_bytes_max);
 		return -1;
 	}
 	k->scratch.len = 0;

@@ -44,14 +44,21 @@ struct codec_stats {
 
 /* One thread's work space: fields, parse scratch, encoded tuples and text
  * lines and their offsets, sized at start-up for a full chunk. The buffers
- * of tuples and lines grow only for a chunk of unusually wide values. */
+ * grow only for a chunk of unusually wide values or for a record longer
+ * than a chunk (one copy of it each at most: the parse's when a field had
+ * to be rewritten, the encoded tuple or text line). */
 struct codec;
 
-/* Work space for chunks of up to records_max records in chunk_bytes bytes
- * (the chunk buffers' size, named in the message for a record too long);
- * NULL on ENOMEM. */
-struct codec *codec_create(uint32_t records_max, size_t chunk_bytes);
+/* Work space for chunks of up to records_max records in chunk_bytes bytes;
+ * record_bytes_max is the bound a REC_TOO_LONG record broke, named in its
+ * message. NULL on ENOMEM. */
+struct codec *codec_create(uint32_t records_max, size_t chunk_bytes, size_t record_bytes_max);
 void codec_free(struct codec *k);
+
+/* Returns buffers that a record longer than a chunk grew to their start-up
+ * sizes, so that its copies do not outlive its chunk. What the last
+ * codec_encode_chunk or codec_parse_record handed out is invalid after. */
+void codec_trim(struct codec *k);
 
 /* Parses, maps and encodes every record of c, as COPY would take it: a
  * record the server would certainly refuse (malformed, wrong field count,
