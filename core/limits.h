@@ -57,7 +57,11 @@ _Static_assert((CACHE_LINE_BYTES & (CACHE_LINE_BYTES - 1)) == 0, "cache lines ar
 /* A record longer than a chunk is carried in a buffer of its own, grown as
  * it is read and freed once its chunk has committed; one such chunk is in
  * flight at a time, so memory stays the fixed budget plus about twice the
- * largest record (its bytes, and their encoded copy). --max-record-bytes
+ * largest record: its bytes, and the parse's copy of values with quotes or
+ * escapes. Long text and JSON values are sent from where they lie
+ * (stages/codec.c); long bytea and numeric values encode smaller than their
+ * text; a text COPY line (the server decides) is one more copy, escaped,
+ * for the rare record that needs one. --max-record-bytes
  * bounds it: 256 MiB by default, a large JSON document or text several
  * times over. PostgreSQL takes at most 1 GB for one value and for one COPY
  * line (MaxAllocSize), so a larger bound could only load what the server
