@@ -614,6 +614,7 @@ static void test_record_over_bound(void)
 	CU_ASSERT_EQUAL(r->ch[2].first_line, 2 + big / 1000 + 1);
 	CU_ASSERT_EQUAL(r->ch[2].byte_offset, len - 8);
 	free_result(r);
+	free(r);
 	/* Bounded above a chunk but below the record: it grows up to the bound, then is cut. */
 	r = run_split(2, CHUNK_BYTES_MIN, READ_BUF_BYTES + READ_BUF_BYTES / 2, in, len);
 	CU_ASSERT_EQUAL_FATAL(r->nchunks, 3);
