@@ -254,7 +254,7 @@ int bench_floor_files(struct bench *b, struct err *e)
 	    .rows = b->rows};
 	size_t chunk_bytes = chunk_bytes_for(BATCH_ROWS_DEFAULT);
 	struct chunk *c = chunk_create(BATCH_ROWS_DEFAULT, chunk_bytes);
-	f.codec = codec_create(BATCH_ROWS_DEFAULT, chunk_bytes);
+	f.codec = codec_create(BATCH_ROWS_DEFAULT, chunk_bytes, RECORD_BYTES_DEFAULT);
 	f.part = calloc(f.nparts, sizeof *f.part);
 	int rc = c == NULL || f.codec == NULL || f.part == NULL ? err_set(e, EXIT_SOFTWARE, "out of memory") : 0;
 	if (rc == 0)

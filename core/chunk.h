@@ -10,13 +10,18 @@ struct source;
 
 /* Flags of a record in a chunk. */
 enum {
-	/* The record was longer than a chunk can hold; data keeps its first
-	 * bytes only and the record is rejected without being parsed. */
+	/* The record is longer than --max-record-bytes: it is rejected
+	 * without being parsed. */
 	REC_TOO_LONG = 1u << 0,
+	/* And data keeps only its first RECORD_CUT_BYTES (limits.h), end of
+	 * line excluded; a record flagged REC_TOO_LONG alone is whole. */
+	REC_CUT = 1u << 1,
 };
 
 /* Filled by the framer on the reader thread, consumed by one worker, then
- * handed back to the reader. All arrays are allocated once by chunk_create. */
+ * handed back to the reader. All arrays are allocated once by chunk_create;
+ * only a record longer than the data buffer gets one of its own
+ * (chunk_grow), which lives until the chunk is reset. */
 struct chunk {
 	const struct source *src; /* which input this chunk came from */
 	uint64_t seq;             /* chunk number within the source, from 0 */
@@ -31,15 +36,29 @@ struct chunk {
 	char *data;           /* records as read, end-of-line bytes included */
 	size_t data_len;
 	size_t data_cap;
-	uint8_t eol;    /* line-ending style of the input, FRAME_EOL_* (stages/frame.h) */
-	uint32_t owner; /* index of the worker that owns this chunk's memory */
+	char *base;      /* the data buffer made by chunk_create; data is base unless grown */
+	size_t base_cap; /* its size */
+	uint8_t eol;     /* line-ending style of the input, FRAME_EOL_* (stages/frame.h) */
+	uint32_t owner;  /* index of the worker that owns this chunk's memory */
 };
 
 /* Allocates a chunk for records_max records in data_cap bytes; NULL on ENOMEM. */
 struct chunk *chunk_create(uint32_t records_max, size_t data_cap);
 void chunk_free(struct chunk *c);
-/* Empties the chunk for reuse; keeps its memory. */
+/* Empties the chunk for reuse; keeps the memory chunk_create made and
+ * frees a buffer chunk_grow made. */
 void chunk_reset(struct chunk *c);
+
+/* Gives c a data buffer of its own of cap bytes (more than data_cap), for a
+ * record longer than its buffer; the bytes it holds are kept. Returns 0, or
+ * -1 on ENOMEM with c unchanged. */
+int chunk_grow(struct chunk *c, size_t cap);
+
+/* Whether c holds a buffer of chunk_grow's. */
+static inline bool chunk_grown(const struct chunk *c)
+{
+	return c->data != c->base;
+}
 
 /* Chunk buffer size for a --batch-rows value (see limits.h). */
 size_t chunk_bytes_for(uint32_t batch_rows);

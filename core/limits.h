@@ -54,6 +54,28 @@ _Static_assert((WORKER_RING_SLOTS & (WORKER_RING_SLOTS - 1)) == 0, "ring sizes a
  * aligned block of defines above. */
 _Static_assert((CACHE_LINE_BYTES & (CACHE_LINE_BYTES - 1)) == 0, "cache lines are a power of two");
 
+/* A record longer than a chunk is carried in a buffer of its own, grown as
+ * it is read and freed once its chunk has committed; one such chunk is in
+ * flight at a time, so memory stays the fixed budget plus about twice the
+ * largest record: its bytes, and the parse's copy of values with quotes or
+ * escapes. Long text and JSON values are sent from where they lie
+ * (stages/codec.c); long bytea and numeric values encode smaller than their
+ * text; a text COPY line (the server decides) is one more copy, escaped,
+ * for the rare record that needs one. --max-record-bytes
+ * bounds it: 256 MiB by default, a large JSON document or text several
+ * times over. PostgreSQL takes at most 1 GB for one value and for one COPY
+ * line (MaxAllocSize), so a larger bound could only load what the server
+ * refuses. Counted without the line end (LF, CR or CRLF). */
+#define RECORD_BYTES_DEFAULT ((size_t)256 << 20)
+#define RECORD_BYTES_LIMIT   ((size_t)1 << 30)
+/* Bytes of a record over the bound kept for its reject: a few past what a
+ * rejects line holds, so that the line says it was cut. The rest of the
+ * record is read and dropped. */
+#define RECORD_CUT_BYTES     (REJECT_RAW_BYTES_MAX + 4)
+/* rec_off and the batch's offsets are 32 bits: one record, escaped twice
+ * over as a text COPY line at worst, still fits them. */
+_Static_assert(2 * RECORD_BYTES_LIMIT + 2 < UINT32_MAX, "a record's offsets fit 32 bits");
+
 /* A reject line keeps at most this many bytes of the source's header line,
  * which --from-rejects needs whole to map the fields. The longest header that
  * can map to a table names 1600 columns of at most 63 bytes, each byte

@@ -389,7 +389,7 @@ static void watch_signals(struct load *ld, double *stop_at)
 			  "%s received: finishing the chunks in flight, then stopping",
 			  sig == SIGINT ? "SIGINT" : "SIGTERM");
 		atomic_store(&ld->stop, true);
-		sem_post(&ld->free_sem);
+		load_wake_reader(ld);
 		*stop_at = clock_mono_s();
 	}
 	int seen = load_signals_seen();

@@ -24,9 +24,10 @@ static void worker_free_capacity(struct worker *w)
 	w->refused = NULL;
 }
 
-static int worker_alloc_capacity(struct worker *w, uint32_t rmax, size_t chunk_bytes, struct err *e)
+static int worker_alloc_capacity(struct worker *w, uint32_t rmax, size_t chunk_bytes, size_t record_bytes_max,
+				 struct err *e)
 {
-	w->codec = codec_create(rmax, chunk_bytes);
+	w->codec = codec_create(rmax, chunk_bytes, record_bytes_max);
 	w->refused = calloc(rmax ? rmax : 1, 1);
 	if (w->codec == NULL || w->refused == NULL)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
@@ -51,7 +52,7 @@ static int worker_create(struct engine *eng, struct worker *w, struct err *e)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	if (buf_init(&w->pending, 16 << 10) < 0 || buf_init(&w->ledger_rows, 16 << 10) < 0)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
-	if (worker_alloc_capacity(w, eng->batch_rows, eng->chunk_bytes, e) < 0)
+	if (worker_alloc_capacity(w, eng->batch_rows, eng->chunk_bytes, eng->o->max_record_bytes, e) < 0)
 		return -1;
 	PGconn *conn = engine_connect(eng->o, false, e);
 	if (conn == NULL)
@@ -86,7 +87,8 @@ int workers_reserve(struct engine *eng, uint32_t batch_rows, struct err *e)
 	eng->chunk_bytes = chunk_bytes_for(batch_rows);
 	for (uint32_t i = 0; i < eng->nworkers; i++) {
 		worker_free_capacity(&eng->workers[i]);
-		if (worker_alloc_capacity(&eng->workers[i], eng->batch_rows, eng->chunk_bytes, e) < 0)
+		if (worker_alloc_capacity(&eng->workers[i], eng->batch_rows, eng->chunk_bytes, eng->o->max_record_bytes,
+					  e) < 0)
 			return -1;
 	}
 	return 0;
@@ -100,7 +102,8 @@ int workers_attach(struct load *ld, struct err *e)
 	ld->batch_rows = eng->batch_rows;
 	ld->chunk_bytes = eng->chunk_bytes;
 	/* Every chunk is in its owner's done ring between jobs. */
-	if (sem_init(&ld->free_sem, 0, eng->nworkers * CHUNKS_PER_WORKER) < 0 || sem_init(&ld->finished_sem, 0, 0) < 0)
+	if (sem_init(&ld->free_sem, 0, eng->nworkers * CHUNKS_PER_WORKER) < 0 ||
+	    sem_init(&ld->finished_sem, 0, 0) < 0 || sem_init(&ld->big_sem, 0, 1) < 0)
 		return err_set(e, EXIT_SOFTWARE, "sem_init: %s", strerror(errno));
 	for (uint32_t i = 0; i < eng->nworkers; i++) {
 		struct worker *w = &eng->workers[i];
@@ -135,6 +138,7 @@ void workers_detach(struct load *ld)
 	}
 	sem_destroy(&ld->free_sem);
 	sem_destroy(&ld->finished_sem);
+	sem_destroy(&ld->big_sem);
 	ld->workers = NULL;
 }
 

@@ -84,7 +84,7 @@ static struct chunk *acquire_chunk(struct load *ld, uint32_t *rr)
 /* A chunk taken but not filled goes back to its owner. */
 static void release_chunk(struct load *ld, struct chunk *c)
 {
-	chunk_reset(c);
+	load_chunk_reset(ld, c);
 	ASSERT(ring_push(ld->workers[c->owner].done, c));
 	sem_post(&ld->free_sem);
 }
@@ -252,16 +252,43 @@ static struct chunk *chunk_framed(struct load *ld, struct source *s, struct chun
 	if (ledger_chunk_done(&s->ledger, c->seq)) {
 		s->skipped += c->nrecords;
 		atomic_fetch_add(&ld->skipped_total, c->nrecords);
-		chunk_reset(c);
+		load_chunk_reset(ld, c);
 		return c;
 	}
 	emit_chunk(ld, c, s);
 	return acquire_chunk(ld, rr);
 }
 
+/* A record longer than its chunk's buffer: the chunk gets a buffer of its
+ * own, of cap bytes. One chunk at a time holds one (ld->big_sem), so that
+ * memory stays the fixed budget plus about twice the largest record: the
+ * reader waits here until the chunk that holds the last one is committed
+ * and reset. -1 when the load stops meanwhile (e not set), or out of
+ * memory. */
+static int grow_chunk(struct load *ld, struct chunk *c, size_t cap, struct err *e)
+{
+	if (!chunk_grown(c)) {
+		double w0 = clock_mono_s();
+		while (sem_wait(&ld->big_sem) < 0 && errno == EINTR)
+			;
+		ld->reader_wait_s += clock_mono_s() - w0;
+		if (atomic_load(&ld->stop)) {
+			sem_post(&ld->big_sem);
+			return -1;
+		}
+	}
+	if (chunk_grow(c, cap) == 0)
+		return 0;
+	if (!chunk_grown(c))
+		sem_post(&ld->big_sem);
+	return err_set(e, EXIT_SOFTWARE, "out of memory for a record of more than %zu bytes (--max-record-bytes %zu)",
+		       c->data_len, ld->o->max_record_bytes);
+}
+
 /* Frames one block of input into chunks. Returns -1 (e set) on a bad
- * header, 1 at an end-of-data line, else 0; *cp is the chunk being filled
- * (NULL when the load stops). */
+ * header or no memory for a long record (e not set when the load stops
+ * while a long record waits for its buffer), 1 at an end-of-data line, else
+ * 0; *cp is the chunk being filled (NULL when the load stops). */
 static int feed_block(struct load *ld, struct source *s, struct framer *f, const char *data, size_t n,
 		      struct chunk **cp, uint32_t *rr, struct err *e)
 {
@@ -274,6 +301,8 @@ static int feed_block(struct load *ld, struct source *s, struct framer *f, const
 			return -1;
 		if (ev == FRAME_CHUNK)
 			*cp = chunk_framed(ld, s, *cp, rr);
+		if (ev == FRAME_GROW && grow_chunk(ld, *cp, frame_grow_bytes(f), e) < 0)
+			return -1;
 		if (ev == FRAME_END)
 			return 1;
 	}
@@ -315,7 +344,8 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 	}
 	/* The source's own batch_rows and chunk size: with them its chunk
 	 * numbers are those of every earlier run. */
-	struct framer *f = frame_create(&s->dialect, s->batch_rows, chunk_bytes_for(s->batch_rows));
+	struct framer *f =
+	    frame_create(&s->dialect, s->batch_rows, chunk_bytes_for(s->batch_rows), ld->o->max_record_bytes);
 	if (f == NULL) {
 		reader_close(r);
 		return err_set(e, EXIT_SOFTWARE, "out of memory");

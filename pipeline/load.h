@@ -150,7 +150,11 @@ struct load {
 	_Atomic uint32_t rejects_shown;  /* without --rejects: shown on stderr so far */
 	size_t chunk_bytes;
 	struct worker *workers;
-	sem_t free_sem;     /* counts chunks in the workers' done rings */
+	sem_t free_sem; /* counts chunks in the workers' done rings */
+	/* 1 while no chunk holds a buffer of its own (a record longer than a
+	 * chunk): the reader takes it before growing one, and resetting that
+	 * chunk gives it back (load_chunk_reset). */
+	sem_t big_sem;
 	sem_t finished_sem; /* posted when the last worker has finished the job */
 	_Atomic uint32_t workers_alive;
 	_Atomic bool reader_done;
@@ -188,6 +192,14 @@ struct load {
 
 /* Records the first fatal error and asks everyone to stop. */
 void load_fail(struct load *ld, const struct err *e);
+
+/* Wakes the reader if it waits for a free chunk or for the buffer of a long
+ * record, after ld->stop was set. */
+void load_wake_reader(struct load *ld);
+
+/* Empties chunk c for reuse (chunk_reset); a buffer of its own is freed and
+ * ld->big_sem given back. */
+void load_chunk_reset(struct load *ld, struct chunk *c);
 
 /* Chunk chunk of src had its rejects written to the rejects file. */
 void load_note_rejects_written(struct load *ld, const struct source *src, uint64_t chunk);

@@ -23,6 +23,7 @@ enum opt_type {
 	OPT_U32Z,   /* uint32_t, 0 allowed */
 	OPT_SHARD,  /* K/N into shard_k, shard_n */
 	OPT_ENC,    /* const char *, an encoding charset_open accepts; opens o->charset */
+	OPT_BYTES,  /* size_t, 1 to RECORD_BYTES_LIMIT: bytes, or kB, MB, GB (1024-based, as PostgreSQL) */
 };
 
 /* Commands an option belongs to. */
@@ -68,6 +69,9 @@ static const struct opt_def opt_defs[] = {
     {"workers", OPT_U32, OFF(workers), FOR_LOAD | FOR_BENCH, "N",
      "worker threads and connections (default: the cores this process may run on)"},
     {"batch-rows", OPT_U32, OFF(batch_rows), FOR_LOAD, "N", "records per chunk and transaction (default 20000)"},
+    {"max-record-bytes", OPT_BYTES, OFF(max_record_bytes), FOR_LOAD, "N",
+     "reject records longer than this, line end not counted: bytes, or with kB, MB, GB (default 256MB, at most "
+     "1GB, PostgreSQL's limit for one value)"},
     {"rejects", OPT_STRING, OFF(rejects), FOR_LOAD, "FILE", "append rejected records here, one JSON object a line"},
     {"progress", OPT_ENUM, OFF(progress), FOR_LOAD, "auto|always|never",
      "progress on stderr (auto: when stderr is a terminal)"},
@@ -190,6 +194,33 @@ static int set_encoding(struct options *o, const char *what, const char *name, s
 	return 0;
 }
 
+/* A size: a whole number, then optionally a unit as PostgreSQL's settings
+ * write them (kB, MB, GB: powers of 1024) or as KiB, MiB, GiB. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		unsigned shift;
+	} units[] = {{"", 0},    {"B", 0},    {"kB", 10}, {"KB", 10}, {"KiB", 10},
+		     {"MB", 20}, {"MiB", 20}, {"GB", 30}, {"GiB", 30}};
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (strcmp(end, units[i].unit) != 0)
+			continue;
+		if (v > UINT64_MAX >> units[i].shift)
+			return -1;
+		*out = (uint64_t)v << units[i].shift;
+		return 0;
+	}
+	return -1;
+}
+
 static int set_option(struct options *o, const struct opt_def *d, const char *arg, struct err *e)
 {
 	char *base = (char *)o + d->offset;
@@ -236,6 +267,19 @@ static int set_option(struct options *o, const struct opt_def *d, const char *ar
 		o->shard_n = (uint32_t)n;
 		return 0;
 	}
+	case OPT_BYTES:
+		if (parse_bytes(arg, &v) < 0 || v == 0)
+			return err_set(
+			    e, EXIT_USAGE,
+			    "--%s needs a size greater than 0: bytes, or a whole number with kB, MB or GB, not "
+			    "\"%s\"",
+			    d->name, arg);
+		if (v > RECORD_BYTES_LIMIT)
+			return err_set(e, EXIT_USAGE,
+				       "--%s is at most 1GB (%zu bytes), PostgreSQL's limit for one value, not \"%s\"",
+				       d->name, RECORD_BYTES_LIMIT, arg);
+		*(size_t *)(void *)base = (size_t)v;
+		return 0;
 	case OPT_U64:
 		if (parse_u64(arg, &v) < 0)
 			return err_set(e, EXIT_USAGE, "--%s needs a whole number, not \"%s\"", d->name, arg);
@@ -332,6 +376,7 @@ static void set_defaults(struct options *o)
 	memset(o, 0, sizeof *o);
 	o->header = -1;
 	o->batch_rows = BATCH_ROWS_DEFAULT;
+	o->max_record_bytes = RECORD_BYTES_DEFAULT;
 	o->connect_timeout_s = 60;
 	o->retry_timeout_s = 60;
 	o->max_rejects = UINT64_MAX;

@@ -51,6 +51,7 @@ struct options {
 	struct charset *charset;
 	uint32_t workers; /* 0: the cores the process may run on */
 	uint32_t batch_rows;
+	size_t max_record_bytes; /* longer records (line end excluded) are rejected */
 	const char *rejects;
 	enum progress_mode progress;
 	const char *summary;

@@ -31,10 +31,24 @@ void load_fail(struct load *ld, const struct err *e)
 	atomic_store(&ld->stop, true);
 	/* Wake the reader if it waits for a chunk, and workers waiting for
 	 * their turn. */
-	sem_post(&ld->free_sem);
+	load_wake_reader(ld);
 	pthread_mutex_lock(&ld->turn_lock);
 	pthread_cond_broadcast(&ld->turn_cond);
 	pthread_mutex_unlock(&ld->turn_lock);
+}
+
+void load_wake_reader(struct load *ld)
+{
+	sem_post(&ld->free_sem);
+	sem_post(&ld->big_sem);
+}
+
+void load_chunk_reset(struct load *ld, struct chunk *c)
+{
+	bool grown = chunk_grown(c);
+	chunk_reset(c);
+	if (grown)
+		sem_post(&ld->big_sem);
 }
 
 /* Upserts: waits until the chunks before chunk order have committed. -1
@@ -158,7 +172,7 @@ static bool next_reject(struct worker *w, const struct chunk *c, struct pending_
 	uint32_t rec = p->rec;
 	const char *raw = c->data + c->rec_off[rec];
 	size_t raw_len = c->rec_off[rec + 1] - c->rec_off[rec];
-	if (!(c->rec_flags[rec] & REC_TOO_LONG)) {
+	if (!(c->rec_flags[rec] & REC_CUT)) {
 		/* An NDJSON record may carry blank lines after its own
 		 * (stages/frame.h): it is its first line. */
 		const char *nl = c->src->dialect.format == FORMAT_NDJSON ? memchr(raw, '\n', raw_len) : NULL;
@@ -618,7 +632,11 @@ static void worker_job(struct worker *w)
 		 * reader can notice the stop and end. */
 		if (!atomic_load(&ld->fatal_code))
 			process_chunk(w, c);
-		chunk_reset(c);
+		/* A record longer than a chunk leaves no memory behind: its
+		 * chunk's buffer and the codec's copies of it go now. */
+		if (chunk_grown(c))
+			codec_trim(w->codec);
+		load_chunk_reset(ld, c);
 		ASSERT(ring_push(w->done, c));
 		sem_post(&ld->free_sem);
 	}

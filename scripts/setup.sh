@@ -35,6 +35,7 @@ PACKAGES=(
 	python3-yaml # the deploy test reads the Kubernetes manifests
 	systemd # systemd-analyze verify checks the units
 	procps
+	time # GNU time: a load's peak RSS (tests/integration/large_records.sh)
 	util-linux
 	tzdata
 )

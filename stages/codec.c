@@ -12,11 +12,17 @@
 
 /* Bytes of a message about one record (encoders and parsers cut theirs to
  * fit). */
-#define CODEC_MSG_BYTES 512
+#define CODEC_MSG_BYTES    512
+/* A text or JSON value at least this long is sent from where it lies
+ * rather than copied into the batch (struct sink_extent): one send's worth,
+ * below which the copy costs less than the splice. */
+#define CODEC_SPLICE_BYTES COPY_SEND_BYTES
 
 struct codec {
 	uint32_t records_max;
-	size_t chunk_bytes;
+	size_t record_bytes_max; /* named in the message for a record too long */
+	/* Start-up sizes of the buffers below, which codec_trim returns to. */
+	size_t scratch_cap, bin_cap, txt_cap;
 	struct buf scratch;   /* parsed fields that needed rewriting, one record at a time */
 	struct buf bin;       /* binary COPY tuples, no header or trailer */
 	struct buf txt;       /* text COPY lines */
@@ -24,27 +30,38 @@ struct codec {
 	/* records_max + 1 each: tuple k is bin[bin_off[k] .. bin_off[k+1]),
 	 * from record bin_rec[k]; the same for lines. */
 	uint32_t *bin_off, *bin_rec, *txt_off, *txt_rec;
+	/* Values spliced into the tuples, FIELDS_MAX at most: one record's
+	 * fields, or in a chunk of several records values of at least
+	 * CODEC_SPLICE_BYTES in the chunk's own bytes (at most 128 of them in
+	 * the largest chunk buffer). */
+	struct sink_extent *ext;
+	uint32_t next;
 };
+_Static_assert(CHUNK_BYTES_MAX / CODEC_SPLICE_BYTES <= FIELDS_MAX, "a chunk's spliced values fit the codec");
 
-struct codec *codec_create(uint32_t records_max, size_t chunk_bytes)
+struct codec *codec_create(uint32_t records_max, size_t chunk_bytes, size_t record_bytes_max)
 {
 	struct codec *k = calloc(1, sizeof *k);
 	if (k == NULL)
 		return NULL;
 	k->records_max = records_max;
-	k->chunk_bytes = chunk_bytes;
+	k->record_bytes_max = record_bytes_max;
 	size_t offs = ((size_t)records_max + 1) * sizeof(uint32_t);
 	/* Encoded tuples take about as much room as their text; start there
 	 * and let a rare wide chunk grow the buffer. Deferred records are
 	 * rare: their lines start small. */
-	bool ok = buf_init(&k->scratch, chunk_bytes) == 0 && buf_init(&k->bin, chunk_bytes + chunk_bytes / 2) == 0 &&
-		  buf_init(&k->txt, 64 << 10) == 0;
+	k->scratch_cap = chunk_bytes;
+	k->bin_cap = chunk_bytes + chunk_bytes / 2;
+	k->txt_cap = (size_t)64 << 10;
+	bool ok = buf_init(&k->scratch, k->scratch_cap) == 0 && buf_init(&k->bin, k->bin_cap) == 0 &&
+		  buf_init(&k->txt, k->txt_cap) == 0;
 	k->fields = calloc(FIELDS_MAX, sizeof *k->fields);
+	k->ext = calloc(FIELDS_MAX, sizeof *k->ext);
 	k->bin_off = malloc(offs);
 	k->bin_rec = malloc(offs);
 	k->txt_off = malloc(offs);
 	k->txt_rec = malloc(offs);
-	if (!ok || !k->fields || !k->bin_off || !k->bin_rec || !k->txt_off || !k->txt_rec) {
+	if (!ok || !k->fields || !k->ext || !k->bin_off || !k->bin_rec || !k->txt_off || !k->txt_rec) {
 		codec_free(k);
 		return NULL;
 	}
@@ -59,11 +76,32 @@ void codec_free(struct codec *k)
 	buf_free(&k->bin);
 	buf_free(&k->txt);
 	free(k->fields);
+	free(k->ext);
 	free(k->bin_off);
 	free(k->bin_rec);
 	free(k->txt_off);
 	free(k->txt_rec);
 	free(k);
+}
+
+/* A buffer grown past its start-up size goes back to it (emptied). */
+static void trim_buf(struct buf *b, size_t cap)
+{
+	b->len = 0;
+	if (b->cap <= cap)
+		return;
+	char *p = realloc(b->data, cap);
+	if (p == NULL)
+		return; /* it stays larger: harmless */
+	b->data = p;
+	b->cap = cap;
+}
+
+void codec_trim(struct codec *k)
+{
+	trim_buf(&k->scratch, k->scratch_cap);
+	trim_buf(&k->bin, k->bin_cap);
+	trim_buf(&k->txt, k->txt_cap);
 }
 
 /* Record i parsed into k->fields and its field count checked (see
@@ -73,7 +111,7 @@ static inline int parse_record(struct codec *k, const struct codec_source *s, co
 {
 	*column = NULL;
 	if (c->rec_flags[i] & REC_TOO_LONG) {
-		snprintf(msg, msgsz, "record is longer than %zu bytes, the most a chunk holds", k->chunk_bytes);
+		snprintf(msg, msgsz, "record is longer than %zu bytes (--max-record-bytes)", k->record_bytes_max);
 		return -1;
 	}
 	k->scratch.len = 0;
@@ -122,12 +160,25 @@ enum record_outcome {
 	RECORD_REJECTED, /* msg and *column say why */
 };
 
+/* Whether field f of a record of c is sent from where it lies: a long value
+ * whose bytes stay as they are until the batch is done. The chunk's own
+ * bytes do; the parse's scratch holds one record at a time, so only when c
+ * holds that record alone (a record longer than a chunk); parsing it again
+ * (workers.c, rebuild_keys) writes the same bytes to the same place. */
+static inline bool splice_field(const struct chunk *c, const struct field *f)
+{
+	return f->len >= CODEC_SPLICE_BYTES &&
+	       (c->nrecords == 1 || (f->ptr >= c->data && f->ptr + f->len <= c->data + c->data_len));
+}
+
 /* Encodes a parsed record's fields as a binary COPY tuple of nf fields, plus
  * one for the upsert's index when staged. Every field is tried, so that a
  * certain reject wins over a deferral of an earlier field; only a binary
- * record leaves bytes in k->bin. */
-static enum record_outcome encode_record(struct codec *k, const struct codec_source *s, const struct field *f, int nf,
-					 bool staged, char *msg, size_t msgsz, const char **column)
+ * record leaves bytes in k->bin, and extents in k->ext for its long text
+ * and JSON values. */
+static enum record_outcome encode_record(struct codec *k, const struct codec_source *s, const struct chunk *c,
+					 const struct field *f, int nf, bool staged, char *msg, size_t msgsz,
+					 const char **column)
 {
 	if (!s->map->all_binary)
 		return RECORD_DEFERRED;
@@ -138,6 +189,7 @@ static enum record_outcome encode_record(struct codec *k, const struct codec_sou
 	const struct table_column *cols = s->table->cols;
 	const struct enc_session *sess = &s->table->session;
 	size_t start = bin->len;
+	uint32_t ext0 = k->next;
 	encode_tuple_begin(bin, (uint16_t)(nf + staged));
 	bool defer = false;
 	for (const struct field *end = f + nf; f < end; f++, to_col++) {
@@ -147,20 +199,28 @@ static enum record_outcome encode_record(struct codec *k, const struct codec_sou
 			continue;
 		}
 		const struct enc_column *col = &cols[*to_col].enc;
-		size_t before = bin->len;
-		enum enc_status st = encode_binary(col, sess, f->ptr, f->len, bin, msg, msgsz);
+		size_t before = bin->len, tail = 0;
+		enum enc_status st = splice_field(c, f)
+					 ? encode_binary_head(col, sess, f->ptr, f->len, bin, &tail, msg, msgsz)
+					 : encode_binary(col, sess, f->ptr, f->len, bin, msg, msgsz);
 		if (st == ENC_REJECT) {
 			bin->len = start;
+			k->next = ext0;
 			*column = col->name;
 			return RECORD_REJECTED;
 		}
 		if (st == ENC_DEFER)
 			defer = true;
-		if (defer)
+		if (defer) {
 			bin->len = before;
+		} else if (tail > 0) {
+			ASSERT(k->next < FIELDS_MAX);
+			k->ext[k->next++] = (struct sink_extent){.at = (uint32_t)bin->len, .p = f->ptr, .len = tail};
+		}
 	}
 	if (defer) {
 		bin->len = start;
+		k->next = ext0;
 		return RECORD_DEFERRED;
 	}
 	return RECORD_BINARY;
@@ -176,6 +236,7 @@ int codec_encode_chunk(struct codec *k, const struct codec_source *s, const stru
 	uint32_t nbin = 0, ntxt = 0;
 	k->bin.len = 0;
 	k->txt.len = 0;
+	k->next = 0;
 	k->bin_off[0] = 0;
 	k->txt_off[0] = 0;
 	*st = (struct codec_stats){0};
@@ -184,7 +245,7 @@ int codec_encode_chunk(struct codec *k, const struct codec_source *s, const stru
 		const char *column;
 		int nf = parse_record(k, s, c, i, &st->unknown_keys, msg, sizeof msg, &column);
 		enum record_outcome out =
-		    nf < 0 ? RECORD_REJECTED : encode_record(k, s, f, nf, staged, msg, sizeof msg, &column);
+		    nf < 0 ? RECORD_REJECTED : encode_record(k, s, c, f, nf, staged, msg, sizeof msg, &column);
 		if (out == RECORD_REJECTED) {
 			if (h->reject != NULL)
 				h->reject(h->ctx, i, column, msg);
@@ -209,6 +270,8 @@ int codec_encode_chunk(struct codec *k, const struct codec_source *s, const stru
 	    .bin_off = k->bin_off,
 	    .bin_rec = k->bin_rec,
 	    .nbin = nbin,
+	    .ext = k->ext,
+	    .next = k->next,
 	    .txt = &k->txt,
 	    .txt_off = k->txt_off,
 	    .txt_rec = k->txt_rec,

@@ -44,14 +44,22 @@ struct codec_stats {
 
 /* One thread's work space: fields, parse scratch, encoded tuples and text
  * lines and their offsets, sized at start-up for a full chunk. The buffers
- * of tuples and lines grow only for a chunk of unusually wide values. */
+ * grow only for a chunk of unusually wide values or for a record longer
+ * than a chunk: the parse's copy of its fields that had to be rewritten
+ * (quotes, escapes), and its text line when the server decides it; its
+ * long text and JSON values are not copied into the tuples. */
 struct codec;
 
-/* Work space for chunks of up to records_max records in chunk_bytes bytes
- * (the chunk buffers' size, named in the message for a record too long);
- * NULL on ENOMEM. */
-struct codec *codec_create(uint32_t records_max, size_t chunk_bytes);
+/* Work space for chunks of up to records_max records in chunk_bytes bytes;
+ * record_bytes_max is the bound a REC_TOO_LONG record broke, named in its
+ * message. NULL on ENOMEM. */
+struct codec *codec_create(uint32_t records_max, size_t chunk_bytes, size_t record_bytes_max);
 void codec_free(struct codec *k);
+
+/* Returns buffers that a record longer than a chunk grew to their start-up
+ * sizes, so that its copies do not outlive its chunk. What the last
+ * codec_encode_chunk or codec_parse_record handed out is invalid after. */
+void codec_trim(struct codec *k);
 
 /* Parses, maps and encodes every record of c, as COPY would take it: a
  * record the server would certainly refuse (malformed, wrong field count,
@@ -59,9 +67,11 @@ void codec_free(struct codec *k);
  * accept hook, then into *b as a binary tuple, or as a text COPY line when
  * an encoder cannot decide one of its values (or the mapping is not all
  * binary). Upserts (map->stage_sql) end each tuple and line with the
- * record's index. Fills b's tuples and lines (pointing into k, valid until
- * k's next use) and zeroes the rest of *b. Nothing is allocated per record.
- * Returns 0, or -1 when the accept hook stopped it. */
+ * record's index. Text and JSON values of at least 256 KiB are not copied
+ * into the tuples: b's extents point at them, in c or in k (sink_pg.h).
+ * Fills b's tuples, extents and lines (valid until k's next use, and while
+ * c is unchanged) and zeroes the rest of *b. Nothing is allocated per
+ * record. Returns 0, or -1 when the accept hook stopped it. */
 int codec_encode_chunk(struct codec *k, const struct codec_source *s, const struct chunk *c,
 		       const struct codec_hooks *h, struct sink_batch *b, struct codec_stats *st);
 

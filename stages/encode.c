@@ -361,17 +361,25 @@ int encode_clip_string(const char *p, size_t len, size_t maxchars, size_t *kept,
 }
 
 /* varchar(n): varchar_input. A value of n bytes or fewer has n characters
- * or fewer; a longer one goes through the length rule. */
-static enum enc_status encode_varchar(const char *p, size_t len, int32_t typmod, struct buf *out, char *msg,
-				      size_t msgsz)
+ * or fewer; a longer one goes through the length rule. *len becomes the
+ * bytes kept. */
+static enum enc_status varchar_clip(const char *p, size_t *len, int32_t typmod, char *msg, size_t msgsz)
 {
-	if (typmod >= 4 && len > (size_t)(typmod - 4)) {
+	if (typmod >= 4 && *len > (size_t)(typmod - 4)) {
 		size_t maxlen = (size_t)(typmod - 4), chars;
-		if (encode_clip_string(p, len, maxlen, &len, &chars) < 0) {
+		if (encode_clip_string(p, *len, maxlen, len, &chars) < 0) {
 			encode_set_msg(msg, msgsz, "value too long for type character varying(%zu)", maxlen);
 			return ENC_REJECT;
 		}
 	}
+	return ENC_OK;
+}
+
+static enum enc_status encode_varchar(const char *p, size_t len, int32_t typmod, struct buf *out, char *msg,
+				      size_t msgsz)
+{
+	if (varchar_clip(p, &len, typmod, msg, msgsz) != ENC_OK)
+		return ENC_REJECT;
 	put_field(out, p, len);
 	return ENC_OK;
 }
@@ -543,4 +551,28 @@ enum enc_status encode_binary(const struct enc_column *col, const struct enc_ses
 	case ENC_NONE:
 	default: return ENC_DEFER;
 	}
+}
+
+enum enc_status encode_binary_head(const struct enc_column *col, const struct enc_session *s, const char *p, size_t len,
+				   struct buf *out, size_t *tail, char *msg, size_t msgsz)
+{
+	*tail = 0;
+	enum enc_status st = ENC_OK;
+	switch (col->kind) {
+	case ENC_TEXT: break;
+	case ENC_VARCHAR: st = varchar_clip(p, &len, col->typmod, msg, msgsz); break;
+	case ENC_JSON:
+	case ENC_JSONB: st = json_validate(p, len, col->kind == ENC_JSONB, msg, msgsz); break;
+	default: return encode_binary(col, s, p, len, out, msg, msgsz);
+	}
+	if (st != ENC_OK)
+		return st;
+	/* jsonb_recv reads a version byte, then the text (see encode_json). */
+	bool jsonb = col->kind == ENC_JSONB;
+	buf_reserve(out, 5);
+	buf_put_be32(out, (uint32_t)(len + jsonb));
+	if (jsonb)
+		buf_putc(out, 1);
+	*tail = len;
+	return ENC_OK;
 }

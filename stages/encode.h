@@ -29,6 +29,16 @@ enum enc_kind encode_kind_for(uint32_t type_oid);
 enum enc_status encode_binary(const struct enc_column *col, const struct enc_session *s, const char *p, size_t len,
 			      struct buf *out, char *msg, size_t msgsz);
 
+/* encode_binary for a value sent from where it lies: for the types whose
+ * binary form is a header and then the value's own bytes (text, varchar(n),
+ * json, jsonb), appends the header only and sets *tail to the bytes of p
+ * that follow it in the field (the first *tail; varchar(n) may keep fewer
+ * than len). For the other types the whole field is appended, as
+ * encode_binary does, and *tail is 0. The checks and messages are
+ * encode_binary's. */
+enum enc_status encode_binary_head(const struct enc_column *col, const struct enc_session *s, const char *p, size_t len,
+				   struct buf *out, size_t *tail, char *msg, size_t msgsz);
+
 /* ------------------------------------------------------------------ input rules
  * The reading halves of the encoders: PostgreSQL's input rules, each written
  * once, for the encoders and for key rendering (stages/key_template.c),

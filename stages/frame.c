@@ -39,7 +39,7 @@ struct scan {
 	bool last_was_esc; /* csv: the previous byte was an escape inside quotes */
 	bool bs_pending;   /* text: the previous byte was a backslash, this one is escaped */
 	bool cr_pending;   /* a CR that may end the record: the next byte decides */
-	bool skipping;     /* the record outgrew a chunk: its remaining bytes are dropped */
+	bool skipping;     /* the record outgrew its bound: its remaining bytes are dropped */
 };
 
 struct framer {
@@ -49,7 +49,10 @@ struct framer {
 	int escape; /* -1 when it equals quote: then a quote simply toggles, as in PostgreSQL */
 	uint32_t batch_rows;
 	size_t chunk_bytes;
-	bool special[256]; /* bytes the scanner must look at; all others are copied as they are */
+	size_t record_bytes_max; /* longer records are flagged REC_TOO_LONG */
+	size_t hold_bytes;       /* the longest record kept whole: chunk_bytes, or the bound plus a line end */
+	size_t grow_bytes;       /* after FRAME_GROW: the capacity the chunk needs */
+	bool special[256];       /* bytes the scanner must look at; all others are copied as they are */
 
 	struct scan st;
 	uint64_t records;  /* records completed, header excluded */
@@ -69,10 +72,11 @@ struct framer {
 	size_t header_len;
 };
 
-struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes)
+struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes, size_t record_bytes_max)
 {
 	ASSERT(d->format == FORMAT_CSV || d->format == FORMAT_TEXT || d->format == FORMAT_NDJSON);
 	ASSERT(batch_rows > 0 && chunk_bytes > 0);
+	ASSERT(record_bytes_max > 0 && record_bytes_max <= RECORD_BYTES_LIMIT);
 	struct framer *f = calloc(1, sizeof *f);
 	if (f == NULL)
 		return NULL;
@@ -83,6 +87,9 @@ struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t
 	f->escape = esc == f->quote ? -1 : (unsigned char)esc;
 	f->batch_rows = batch_rows;
 	f->chunk_bytes = chunk_bytes;
+	f->record_bytes_max = record_bytes_max;
+	/* Two bytes more for a CRLF, which the bound does not count. */
+	f->hold_bytes = record_bytes_max + 2 > chunk_bytes ? record_bytes_max + 2 : chunk_bytes;
 	f->special['\n'] = true;
 	f->special['\r'] = true;
 	if (f->csv) {
@@ -160,23 +167,37 @@ static void open_chunk(struct framer *f, struct chunk *c)
 	f->chunk_open = true;
 }
 
-/* Appends n bytes of the current record to c. Returns -1 when they do not fit
- * and c already holds whole records (the caller closes c); a record alone in
- * its chunk that outgrows it is cut to its first REJECT_RAW_BYTES_MAX bytes
- * and the rest of it is skipped. */
-static int append(struct framer *f, struct chunk *c, const char *p, size_t n)
+/* What append did. */
+enum append { APPEND_OK, APPEND_FULL, APPEND_GROW };
+
+/* Appends n bytes of the current record to c. A record shares a chunk only
+ * within chunk_bytes: past that, APPEND_FULL when c already holds whole
+ * records (the caller closes c). A record alone in c may go on up to
+ * hold_bytes (the header: chunk_bytes), in a buffer that grows
+ * (APPEND_GROW: the caller grows c to f->grow_bytes and feeds the bytes
+ * again); past that its first RECORD_CUT_BYTES are kept and the rest of it
+ * is skipped. */
+static enum append append(struct framer *f, struct chunk *c, const char *p, size_t n)
 {
 	if (n == 0 || f->st.skipping)
-		return 0;
-	size_t cap = f->chunk_bytes;
-	if (n <= cap - c->data_len) {
+		return APPEND_OK;
+	size_t need = c->data_len + n;
+	size_t hold = f->header_pending ? f->chunk_bytes : f->hold_bytes;
+	if (need <= f->chunk_bytes || (c->nrecords == 0 && need <= hold)) {
+		if (need > c->data_cap) {
+			/* Doubling: a record of n bytes costs log2(n / chunk_bytes)
+			 * growths, each feeding one block again. */
+			size_t want = c->data_cap * 2 > need ? c->data_cap * 2 : need;
+			f->grow_bytes = want < hold ? want : hold;
+			return APPEND_GROW;
+		}
 		memcpy(c->data + c->data_len, p, n);
-		c->data_len += n;
-		return 0;
+		c->data_len = need;
+		return APPEND_OK;
 	}
 	if (c->nrecords > 0)
-		return -1;
-	size_t keep = cap < REJECT_RAW_BYTES_MAX ? cap : REJECT_RAW_BYTES_MAX;
+		return APPEND_FULL;
+	size_t keep = f->chunk_bytes < RECORD_CUT_BYTES ? f->chunk_bytes : RECORD_CUT_BYTES;
 	if (c->data_len < keep) {
 		size_t k = keep - c->data_len < n ? keep - c->data_len : n;
 		memcpy(c->data + c->data_len, p, k);
@@ -185,7 +206,7 @@ static int append(struct framer *f, struct chunk *c, const char *p, size_t n)
 		c->data_len = keep;
 	}
 	f->st.skipping = true;
-	return 0;
+	return APPEND_OK;
 }
 
 /* Moves the partial record out of the full chunk c so that c can leave. */
@@ -205,6 +226,17 @@ static bool blank_line(const char *p, size_t n)
 		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
 			return false;
 	return true;
+}
+
+/* The length of a record that is all in the chunk, without its line end
+ * (an LF, a CR, or both): what --max-record-bytes bounds. */
+static size_t record_length(const char *p, size_t n)
+{
+	if (n > 0 && p[n - 1] == '\n')
+		n--;
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	return n;
 }
 
 /* Outcome of completing a record. */
@@ -247,12 +279,18 @@ static enum done finish_record(struct framer *f, struct chunk *c)
 			c->first_line = f->st.rec_line0;
 			c->byte_offset = f->st.rec_off0;
 		}
-		c->rec_flags[i] = f->st.skipping ? REC_TOO_LONG : 0;
+		uint8_t flags = 0;
+		if (f->st.skipping)
+			flags = REC_TOO_LONG | REC_CUT;
+		else if (record_length(c->data + start, c->data_len - start) > f->record_bytes_max)
+			flags = REC_TOO_LONG;
+		c->rec_flags[i] = flags;
 		c->nrecords = i + 1;
 		c->eol = f->st.eol;
 		c->rec_off[i + 1] = (uint32_t)c->data_len;
 		f->records++;
-		if (c->nrecords == f->batch_rows)
+		/* A record longer than a chunk fills its own. */
+		if (c->nrecords == f->batch_rows || f->st.rec_len > f->chunk_bytes)
 			r = DONE_FULL;
 	}
 	f->st.skipping = false;
@@ -416,10 +454,25 @@ static void skip_bom(struct framer *f, struct chunk *c, const char **pos, const 
 			}
 		} else {
 			f->bom_done = true;
-			ASSERT(append(f, c, bom, f->bom_held) == 0);
+			ASSERT(append(f, c, bom, f->bom_held) == APPEND_OK);
 			f->st.rec_len = f->bom_held;
 		}
 	}
+}
+
+/* The bytes from the last record boundary (at offset at of the caller's
+ * buffer, scanner state *saved) did not go into c: the scanner goes back
+ * there, and the caller feeds them again into the next chunk (FRAME_CHUNK,
+ * the partial record carried over) or into c grown (FRAME_GROW). */
+static enum frame_event stop_in_record(struct framer *f, struct chunk *c, enum append a, const struct scan *saved,
+				       size_t at, size_t *consumed)
+{
+	f->st = *saved;
+	*consumed = at;
+	if (a == APPEND_GROW)
+		return FRAME_GROW;
+	close_full_chunk(f, c);
+	return FRAME_CHUNK;
 }
 
 enum frame_event frame_feed(struct framer *f, struct chunk *c, const char *buf, size_t len, size_t *consumed)
@@ -463,12 +516,9 @@ enum frame_event frame_feed(struct framer *f, struct chunk *c, const char *buf, 
 		}
 		if (st == STEP_ON)
 			continue;
-		if (append(f, c, run, (size_t)(pos - run)) < 0) {
-			f->st = saved;
-			close_full_chunk(f, c);
-			*consumed = (size_t)(run - buf);
-			return FRAME_CHUNK;
-		}
+		enum append a = append(f, c, run, (size_t)(pos - run));
+		if (a != APPEND_OK)
+			return stop_in_record(f, c, a, &saved, (size_t)(run - buf), consumed);
 		run = pos;
 		enum done d = st == STEP_EOD ? end_of_data(f, c) : finish_record(f, c);
 		saved = f->st;
@@ -486,12 +536,9 @@ enum frame_event frame_feed(struct framer *f, struct chunk *c, const char *buf, 
 			return FRAME_CHUNK;
 		}
 	}
-	if (append(f, c, run, (size_t)(pos - run)) < 0) {
-		f->st = saved;
-		close_full_chunk(f, c);
-		*consumed = (size_t)(run - buf);
-		return FRAME_CHUNK;
-	}
+	enum append a = append(f, c, run, (size_t)(pos - run));
+	if (a != APPEND_OK)
+		return stop_in_record(f, c, a, &saved, (size_t)(run - buf), consumed);
 	*consumed = len;
 	return FRAME_MORE;
 }
@@ -504,7 +551,7 @@ enum frame_event frame_finish(struct framer *f, struct chunk *c)
 		struct scan *s = &f->st;
 		if (!f->bom_done && f->bom_held > 0) {
 			f->bom_done = true;
-			ASSERT(append(f, c, "\xef\xbb\xbf", f->bom_held) == 0);
+			ASSERT(append(f, c, "\xef\xbb\xbf", f->bom_held) == APPEND_OK);
 			s->rec_len = f->bom_held;
 		}
 		if (s->eod == EOD_DOT || s->eod == EOD_DOT_CR) {
@@ -535,6 +582,11 @@ void frame_header(const struct framer *f, const char **p, size_t *len)
 {
 	*p = f->header;
 	*len = f->header_len;
+}
+
+size_t frame_grow_bytes(const struct framer *f)
+{
+	return f->grow_bytes;
 }
 
 uint64_t frame_records(const struct framer *f)

@@ -17,28 +17,44 @@ enum frame_event {
 	FRAME_HEADER,   /* the header record is complete: frame_header() has it */
 	FRAME_CHUNK,    /* the chunk is complete: hand it on, feed a fresh one */
 	FRAME_END,      /* an end-of-data line "\." was seen: ignore the rest of the input */
+	FRAME_GROW,     /* the record alone in the chunk outgrows its buffer: chunk_grow it to
+			 * frame_grow_bytes(), then feed the rest again */
 };
 
 /* Creates a framer for the dialect (format CSV, TEXT or NDJSON; the dialect
  * must outlive the framer). NDJSON records are lines ending at LF, with no
  * quote or backslash rules; lines of JSON white space only are not records
  * (their bytes end the record before them, or are dropped at the start of
- * a chunk). Chunks fed to it must have room for batch_rows records.
- * Returns NULL on ENOMEM. */
-struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes);
+ * a chunk). Chunks fed to it must have room for batch_rows records and
+ * chunk_bytes bytes.
+ *
+ * A chunk closes at batch_rows records or before a record that does not fit
+ * in chunk_bytes with the others; a record longer than chunk_bytes has a
+ * chunk of its own, which it alone fills. So chunk boundaries depend only on
+ * the input, batch_rows and chunk_bytes, never on record_bytes_max, which
+ * bounds the records loaded: a record longer than that (line end excluded)
+ * is flagged REC_TOO_LONG, and when it is also longer than chunk_bytes only
+ * its first RECORD_CUT_BYTES are kept (REC_CUT). A header line is never
+ * longer than chunk_bytes: a longer one is cut there. Returns NULL on
+ * ENOMEM. */
+struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes, size_t record_bytes_max);
 void frame_free(struct framer *f);
 
 /* Consumes bytes of buf into chunk c, record by record. Stops when all of buf
  * is consumed (FRAME_MORE), when the header is complete (FRAME_HEADER), when c
- * holds batch_rows records or cannot take the next record (FRAME_CHUNK), or at
- * an end-of-data marker (FRAME_END). *consumed says how much of buf was used;
- * the caller feeds the rest next time. A record split across calls is kept by
- * the framer (in c or in its own carry buffer) and completed later. A record
- * longer than a chunk buffer is stored truncated with REC_TOO_LONG.
- * Sets c->seq, first_record, first_line, byte_offset for each new chunk.
- * A UTF-8 byte order mark at the start of the stream is skipped (when the
- * dialect's input is UTF-8). */
+ * holds batch_rows records or cannot take the next record (FRAME_CHUNK), at
+ * an end-of-data marker (FRAME_END), or when a record longer than c's buffer
+ * needs more room (FRAME_GROW: c stays open). *consumed says how much of buf
+ * was used; the caller feeds the rest next time, to the same c after
+ * FRAME_GROW. A record split across calls is kept by the framer (in c or in
+ * its own carry buffer) and completed later. Sets c->seq, first_record,
+ * first_line, byte_offset for each new chunk. A UTF-8 byte order mark at the
+ * start of the stream is skipped (when the dialect's input is UTF-8). */
 enum frame_event frame_feed(struct framer *f, struct chunk *c, const char *buf, size_t len, size_t *consumed);
+
+/* After FRAME_GROW: the data capacity c needs (the next doubling, at most
+ * record_bytes_max plus a line end). */
+size_t frame_grow_bytes(const struct framer *f);
 
 /* At end of input: completes a last record that has no end-of-line. Returns
  * FRAME_HEADER if that record was the header, FRAME_CHUNK if c holds records,

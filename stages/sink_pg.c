@@ -294,6 +294,23 @@ static int put_copy(PGconn *c, const char *p, size_t n)
 	return 0;
 }
 
+/* Sends binary tuples [lo, hi) of b: the bytes of bin with the extents that
+ * fall among them spliced in, so a large value goes from where it lies to
+ * libpq's buffer, COPY_SEND_BYTES at a time, with no copy of its own. */
+static int put_tuples(PGconn *c, const struct sink_batch *b, uint32_t lo, uint32_t hi)
+{
+	size_t at = b->bin_off[lo], end = b->bin_off[hi];
+	for (uint32_t x = 0; x < b->next; x++) {
+		const struct sink_extent *ex = &b->ext[x];
+		if (ex->at <= b->bin_off[lo] || ex->at > end)
+			continue;
+		if (put_copy(c, b->bin->data + at, ex->at - at) < 0 || put_copy(c, ex->p, ex->len) < 0)
+			return -1;
+		at = ex->at;
+	}
+	return put_copy(c, b->bin->data + at, end - at);
+}
+
 int pg_copy_text(PGconn *c, const char *sql, const char *data, size_t len, struct err *e)
 {
 	PGresult *r = PQexec(c, sql);
@@ -381,7 +398,7 @@ static enum copy_outcome copy_range(struct pgsink *s, bool binary, const struct 
 		static const unsigned char trailer[2] = {0xff, 0xff};
 		rc = put_copy(c, s->hdr.data, s->hdr.len);
 		if (rc == 0)
-			rc = put_copy(c, b->bin->data + b->bin_off[lo], b->bin_off[hi] - b->bin_off[lo]);
+			rc = put_tuples(c, b, lo, hi);
 		if (rc == 0)
 			rc = put_copy(c, (const char *)trailer, sizeof trailer);
 	} else {

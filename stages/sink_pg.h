@@ -39,15 +39,28 @@ int pg_exec(PGconn *c, const char *sql, struct err *e);
 /* Runs COPY ... FROM STDIN (sql) with data as its input; -1 with e. */
 int pg_copy_text(PGconn *c, const char *sql, const char *data, size_t len, struct err *e);
 
+/* Bytes of a binary COPY tuple that are not in the batch's buffer: a large
+ * value sent from where it lies (stages/codec.c), spliced in at offset at of
+ * bin, after the field's header. */
+struct sink_extent {
+	uint32_t at;
+	const char *p;
+	size_t len;
+};
+
 /* One batch: tuples already encoded for binary COPY (tuple k is
- * bin->data[bin_off[k] .. bin_off[k+1])) and, for records an encoder left to
- * the server, text COPY lines (txt->data[txt_off[k] .. txt_off[k+1])).
- * bin_rec/txt_rec give each tuple's record index in its chunk. */
+ * bin->data[bin_off[k] .. bin_off[k+1]) with the extents that fall in it, at
+ * > bin_off[k] and at <= bin_off[k+1]; a tuple starts with its field count,
+ * never with an extent) and, for records an encoder left to the server,
+ * text COPY lines (txt->data[txt_off[k] .. txt_off[k+1])). bin_rec/txt_rec
+ * give each tuple's record index in its chunk. */
 struct sink_batch {
 	const struct buf *bin;
 	const uint32_t *bin_off;
 	const uint32_t *bin_rec;
 	uint32_t nbin;
+	const struct sink_extent *ext; /* in order of at; NULL when next is 0 */
+	uint32_t next;
 	const struct buf *txt;
 	const uint32_t *txt_off;
 	const uint32_t *txt_rec;

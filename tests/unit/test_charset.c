@@ -1,5 +1,6 @@
 /* test_charset.c - input encodings: PostgreSQL's names and aliases resolve as the server resolves them, unsupported ones are refused with the list of supported ones, single-byte input converts to the UTF-8 the server makes of it (unmapped bytes and NULs refused with its messages), and the parsers and the framer see the conversion as COPY's parser does. */
 #include "../../core/chunk.h"
+#include "../../core/limits.h"
 #include "../../stages/charset.h"
 #include "../../stages/format.h"
 #include "../../stages/frame.h"
@@ -265,7 +266,7 @@ static void test_parse_converted(void)
 static int frame_parse(const struct dialect *d, const struct ndjson_map *m, const char *in, size_t n, struct field *f,
 		       uint32_t fields_max, struct buf *scratch, char *msg, size_t msgsz, struct chunk **cp)
 {
-	struct framer *fr = frame_create(d, 4, 4096);
+	struct framer *fr = frame_create(d, 4, 4096, RECORD_BYTES_DEFAULT);
 	struct chunk *c = chunk_create(4, 4096);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fr);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);

@@ -1058,6 +1058,46 @@ static void test_float_locale(void)
 	buf_free(&b);
 }
 
+/* encode_binary_head agrees with encode_binary on every case: the same status and message, and on ENC_OK its header
+ * followed by the first *tail bytes of the input is encode_binary's field; only text, varchar, json and jsonb leave
+ * a tail. */
+static void test_head_matches(void)
+{
+	size_t checked = 0, tails = 0;
+	for (size_t i = 0; i < NCASES; i++) {
+		const struct enc_case *c = &cases[i];
+		struct enc_column col = {.kind = c->kind, .typmod = c->typmod};
+		struct enc_session s = {.tz_utc = c->tz_utc};
+		struct buf whole, head;
+		CU_ASSERT_FATAL(buf_init(&whole, 16) == 0 && buf_init(&head, 16) == 0);
+		char m1[512], m2[512];
+		strcpy(m1, "");
+		strcpy(m2, "");
+		size_t tail = 99;
+		enum enc_status st = encode_binary(&col, &s, c->in, c->len, &whole, m1, sizeof m1);
+		enum enc_status sh = encode_binary_head(&col, &s, c->in, c->len, &head, &tail, m2, sizeof m2);
+		bool spliced =
+		    c->kind == ENC_TEXT || c->kind == ENC_VARCHAR || c->kind == ENC_JSON || c->kind == ENC_JSONB;
+		bool ok = st == sh && (st != ENC_REJECT || strcmp(m1, m2) == 0);
+		if (ok && st == ENC_OK) {
+			ok = tail <= c->len && (tail > 0 || !spliced || c->len == 0) && (tail == 0 || spliced);
+			buf_put(&head, c->in, ok ? tail : 0);
+			ok = ok && head.len == whole.len && memcmp(head.data, whole.data, whole.len) == 0;
+			tails += tail > 0;
+		} else if (ok) {
+			ok = head.len == 0;
+		}
+		if (!ok)
+			fprintf(stderr, "\n  kind %d input \"%.*s\": status %d/%d tail %zu", (int)c->kind, (int)c->len,
+				c->in, (int)st, (int)sh, tail);
+		CU_ASSERT_TRUE(ok);
+		checked++;
+		buf_free(&whole);
+		buf_free(&head);
+	}
+	CU_ASSERT_TRUE(checked > 100 && tails > 10);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -1083,6 +1123,7 @@ int main(void)
 	CU_add_test(suite, "msg_truncated", test_msg_truncated);
 	CU_add_test(suite, "json_depth", test_json_depth);
 	CU_add_test(suite, "float_locale", test_float_locale);
+	CU_add_test(suite, "head_matches", test_head_matches);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();

@@ -30,6 +30,8 @@ struct result {
 	bool ended;
 	uint64_t records;
 	uint64_t bytes;
+	size_t cap_max; /* the largest data buffer a chunk was grown to (0: none grown) */
+	int grows;      /* FRAME_GROW events */
 };
 
 static const struct dialect csv_dialect = {FORMAT_CSV, ',', '"', '"', "", 0, false, NULL};
@@ -65,12 +67,13 @@ static struct chunk *swap_chunk(struct chunk *pair[2], struct chunk *c)
 	return c == pair[0] ? pair[1] : pair[0];
 }
 
-/* Runs a framer over in, fed in blocks of block bytes (0: all at once). */
-static void run_framer(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes, const char *in, size_t len,
-		       size_t block, struct result *res)
+/* Runs a framer over in, fed in blocks of block bytes (0: all at once), with
+ * records bounded by record_max; a chunk is grown when the framer asks. */
+static void run_framer_max(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes, size_t record_max,
+			   const char *in, size_t len, size_t block, struct result *res)
 {
 	memset(res, 0, sizeof *res);
-	struct framer *f = frame_create(d, batch_rows, chunk_bytes);
+	struct framer *f = frame_create(d, batch_rows, chunk_bytes, record_max);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	struct chunk *pair[2] = {chunk_create(batch_rows, chunk_bytes), chunk_create(batch_rows, chunk_bytes)};
 	CU_ASSERT_FATAL(pair[0] != NULL && pair[1] != NULL);
@@ -99,6 +102,13 @@ static void run_framer(const struct dialect *d, uint32_t batch_rows, size_t chun
 				c = swap_chunk(pair, c);
 			} else if (ev == FRAME_END) {
 				res->ended = true;
+			} else if (ev == FRAME_GROW) {
+				size_t cap = frame_grow_bytes(f);
+				CU_ASSERT_FATAL(cap > c->data_cap);
+				CU_ASSERT_FATAL(chunk_grow(c, cap) == 0);
+				res->grows++;
+				if (cap > res->cap_max)
+					res->cap_max = cap;
 			} else {
 				CU_ASSERT_EQUAL(off, n);
 			}
@@ -120,6 +130,13 @@ static void run_framer(const struct dialect *d, uint32_t batch_rows, size_t chun
 	frame_free(f);
 	chunk_free(pair[0]);
 	chunk_free(pair[1]);
+}
+
+/* The same with the loader's default bound, far above these inputs. */
+static void run_framer(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes, const char *in, size_t len,
+		       size_t block, struct result *res)
+{
+	run_framer_max(d, batch_rows, chunk_bytes, RECORD_BYTES_DEFAULT, in, len, block, res);
 }
 
 static void free_result(struct result *res)
@@ -181,20 +198,26 @@ static bool same_results(const struct result *a, const struct result *b)
 }
 
 /* Runs the input whole and in blocks of 1, 2, 3, 7 and 4096 bytes and asserts every run matches the whole one. */
-static void check_split_invariant(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes, const char *in,
-				  size_t len, struct result *whole)
+static void check_split_invariant_max(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes,
+				      size_t record_max, const char *in, size_t len, struct result *whole)
 {
 	static const size_t blocks[] = {1, 2, 3, 7, 4096};
-	run_framer(d, batch_rows, chunk_bytes, in, len, 0, whole);
+	run_framer_max(d, batch_rows, chunk_bytes, record_max, in, len, 0, whole);
 	for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
 		struct result *r = malloc(sizeof *r);
-		run_framer(d, batch_rows, chunk_bytes, in, len, blocks[i], r);
+		run_framer_max(d, batch_rows, chunk_bytes, record_max, in, len, blocks[i], r);
 		if (!same_results(whole, r))
 			fprintf(stderr, "\nsplit into blocks of %zu bytes changed the chunks\n", blocks[i]);
 		CU_ASSERT_TRUE(same_results(whole, r));
 		free_result(r);
 		free(r);
 	}
+}
+
+static void check_split_invariant(const struct dialect *d, uint32_t batch_rows, size_t chunk_bytes, const char *in,
+				  size_t len, struct result *whole)
+{
+	check_split_invariant_max(d, batch_rows, chunk_bytes, RECORD_BYTES_DEFAULT, in, len, whole);
 }
 
 #define S(lit) lit, sizeof lit - 1
@@ -227,7 +250,7 @@ static void test_crlf(void)
 /* Frames in into one chunk and returns it (the caller frees it). */
 static struct chunk *frame_one(const struct dialect *d, const char *in, size_t len)
 {
-	struct framer *f = frame_create(d, 100, 1 << 16);
+	struct framer *f = frame_create(d, 100, 1 << 16, RECORD_BYTES_DEFAULT);
 	struct chunk *c = chunk_create(100, 1 << 16);
 	CU_ASSERT_FATAL(f != NULL && c != NULL);
 	size_t used = 0;
@@ -506,46 +529,254 @@ static void test_text_backslash_newline(void)
 	free(r);
 }
 
-/* A record larger than a read buffer and than a chunk is stored as its first bytes, flagged, and later records keep their numbers and lines. */
-static void test_record_too_long(void)
+/* "1,a\n2,\"<big bytes, a newline every 1000>\"\n3,b\n4,c\n" in a fresh
+ * allocation; *big_start is where record 2 starts. */
+static char *big_input(size_t big, size_t *len, size_t *big_start)
 {
-	size_t big = READ_BUF_BYTES * 2 + 12345;
-	size_t chunk_bytes = CHUNK_BYTES_MIN;
-	size_t len = 0;
 	char *in = malloc(big + 1000);
-	len += (size_t)sprintf(in + len, "1,a\n2,\"");
-	size_t big_start = 4;
+	size_t n = (size_t)sprintf(in, "1,a\n2,\"");
+	*big_start = 4;
 	for (size_t i = 0; i < big; i++)
-		in[len++] = i % 1000 == 999 ? '\n' : 'x';
-	len += (size_t)sprintf(in + len, "\"\n3,b\n4,c\n");
-	struct result *r = malloc(sizeof *r);
-	static const size_t blocks[] = {0, READ_BUF_BYTES, 4096, 7};
+		in[n++] = i % 1000 == 999 ? '\n' : 'x';
+	n += (size_t)sprintf(in + n, "\"\n3,b\n4,c\n");
+	*len = n;
+	return in;
+}
+
+/* Runs in whole and in blocks of a read buffer, 4096 and 7 bytes, asserts
+ * the runs agree, and returns the whole run. */
+static struct result *run_split(uint32_t batch_rows, size_t chunk_bytes, size_t record_max, const char *in, size_t len)
+{
+	static const size_t blocks[] = {READ_BUF_BYTES, 4096, 7};
 	struct result *whole = malloc(sizeof *whole);
-	run_framer(&csv_dialect, 2, chunk_bytes, in, len, 0, whole);
-	for (size_t b = 1; b < sizeof blocks / sizeof blocks[0]; b++) {
-		run_framer(&csv_dialect, 2, chunk_bytes, in, len, blocks[b], r);
+	struct result *r = malloc(sizeof *r);
+	run_framer_max(&csv_dialect, batch_rows, chunk_bytes, record_max, in, len, 0, whole);
+	for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+		run_framer_max(&csv_dialect, batch_rows, chunk_bytes, record_max, in, len, blocks[b], r);
 		CU_ASSERT_TRUE(same_results(whole, r));
 		free_result(r);
 	}
 	free(r);
-	r = whole;
+	return whole;
+}
+
+/* A record larger than a read buffer and than a chunk, and within the bound, gets a chunk of its own whose buffer
+ * grows to hold it whole; the records around it keep their chunks, numbers, lines and offsets. */
+static void test_record_longer_than_chunk(void)
+{
+	size_t big = READ_BUF_BYTES * 2 + 12345, len, big_start;
+	size_t chunk_bytes = CHUNK_BYTES_MIN;
+	char *in = big_input(big, &len, &big_start);
+	struct result *r = run_split(2, chunk_bytes, RECORD_BYTES_DEFAULT, in, len);
 	CU_ASSERT_EQUAL(r->records, 4);
-	CU_ASSERT_EQUAL(r->nchunks, 3);
-	/* The long record does not fit after "1,a": it opens a chunk of its own. */
+	CU_ASSERT_EQUAL_FATAL(r->nchunks, 3);
+	/* It does not fit after "1,a": that chunk closes; it fills the next alone. */
 	CU_ASSERT_EQUAL(r->ch[0].n, 1);
-	CU_ASSERT_EQUAL(r->ch[1].n, 2);
+	CU_ASSERT_EQUAL(r->ch[1].n, 1);
 	CU_ASSERT_EQUAL(r->ch[1].first_record, 2);
 	CU_ASSERT_EQUAL(r->ch[1].byte_offset, big_start);
-	CU_ASSERT_EQUAL(r->ch[1].flags[0], REC_TOO_LONG);
-	CU_ASSERT_EQUAL(r->ch[1].flags[1], 0);
-	CU_ASSERT_EQUAL(r->ch[1].off[1], REJECT_RAW_BYTES_MAX);
-	CU_ASSERT_EQUAL(memcmp(r->ch[1].data, in + big_start, REJECT_RAW_BYTES_MAX), 0);
+	CU_ASSERT_EQUAL(r->ch[1].flags[0], 0);
+	CU_ASSERT_EQUAL(r->ch[1].len, big + 5);
+	CU_ASSERT_EQUAL(memcmp(r->ch[1].data, in + big_start, big + 5), 0);
+	/* Grown by doubling, never past what the record needed twice over. */
+	CU_ASSERT_TRUE(r->grows >= 1 && r->grows <= 3);
+	CU_ASSERT_TRUE(r->cap_max >= big + 5 && r->cap_max <= 2 * (big + 5));
+	CU_ASSERT_EQUAL(r->ch[2].n, 2);
+	CU_ASSERT_EQUAL(r->ch[2].first_record, 3);
+	CU_ASSERT_EQUAL(r->ch[2].first_line, 2 + big / 1000 + 1);
+	CU_ASSERT_EQUAL(r->ch[2].byte_offset, len - 8);
+	free_result(r);
+	free(r);
+	free(in);
+}
+
+/* A record over the bound and longer than a chunk is kept as its first RECORD_CUT_BYTES, flagged too long and cut,
+ * alone in its chunk, and the chunks around it are those of a load that takes it whole. */
+static void test_record_over_bound(void)
+{
+	size_t big = READ_BUF_BYTES * 2 + 12345, len, big_start;
+	char *in = big_input(big, &len, &big_start);
+	struct result *r = run_split(2, CHUNK_BYTES_MIN, 4096, in, len);
+	CU_ASSERT_EQUAL(r->records, 4);
+	CU_ASSERT_EQUAL_FATAL(r->nchunks, 3);
+	CU_ASSERT_EQUAL(r->ch[1].n, 1);
+	CU_ASSERT_EQUAL(r->ch[1].first_record, 2);
+	CU_ASSERT_EQUAL(r->ch[1].byte_offset, big_start);
+	CU_ASSERT_EQUAL(r->ch[1].flags[0], REC_TOO_LONG | REC_CUT);
+	CU_ASSERT_EQUAL(r->ch[1].len, RECORD_CUT_BYTES);
+	CU_ASSERT_EQUAL(memcmp(r->ch[1].data, in + big_start, RECORD_CUT_BYTES), 0);
+	/* Nothing grew: the bound is below a chunk. */
+	CU_ASSERT_EQUAL(r->grows, 0);
 	uint8_t fl = 1;
 	CU_ASSERT_STRING_EQUAL(rec(r, 2, &fl), "3,b\n");
 	CU_ASSERT_EQUAL(fl, 0);
-	CU_ASSERT_EQUAL(r->ch[2].first_record, 4);
-	CU_ASSERT_EQUAL(r->ch[2].first_line, 2 + big / 1000 + 2);
-	CU_ASSERT_EQUAL(r->ch[2].byte_offset, len - 4);
+	CU_ASSERT_EQUAL(r->ch[2].first_record, 3);
+	CU_ASSERT_EQUAL(r->ch[2].first_line, 2 + big / 1000 + 1);
+	CU_ASSERT_EQUAL(r->ch[2].byte_offset, len - 8);
+	free_result(r);
+	free(r);
+	/* Bounded above a chunk but below the record: it grows up to the bound, then is cut. */
+	r = run_split(2, CHUNK_BYTES_MIN, READ_BUF_BYTES + READ_BUF_BYTES / 2, in, len);
+	CU_ASSERT_EQUAL_FATAL(r->nchunks, 3);
+	CU_ASSERT_EQUAL(r->ch[1].flags[0], REC_TOO_LONG | REC_CUT);
+	CU_ASSERT_EQUAL(r->ch[1].len, RECORD_CUT_BYTES);
+	CU_ASSERT_TRUE(r->cap_max <= READ_BUF_BYTES + READ_BUF_BYTES / 2 + 2);
+	CU_ASSERT_EQUAL(r->ch[2].byte_offset, len - 8);
+	free_result(r);
+	free(r);
+	free(in);
+}
+
+/* Flags of the records of one framer run, in order, as a string: '.' loads, 'L' too long (whole), 'C' too long and
+ * cut; and the data length of each in lens. */
+static void flag_string(const struct result *r, char *out, size_t *lens)
+{
+	size_t k = 0;
+	for (int c = 0; c < r->nchunks; c++)
+		for (uint32_t i = 0; i < r->ch[c].n; i++) {
+			uint8_t f = r->ch[c].flags[i];
+			out[k] = f == 0 ? '.' : f == REC_TOO_LONG ? 'L' : f == (REC_TOO_LONG | REC_CUT) ? 'C' : '?';
+			lens[k++] = r->ch[c].off[i + 1] - r->ch[c].off[i];
+		}
+	out[k] = '\0';
+}
+
+/* n bytes of 'a' + k, then end, into in at *len. */
+static void put_record(char *in, size_t *len, size_t n, int k, const char *end)
+{
+	memset(in + *len, 'a' + k, n);
+	*len += n;
+	*len += (size_t)sprintf(in + *len, "%s", end);
+}
+
+/* The bound counts a record's bytes without its line end (LF, CRLF, or none at the end of the input): exactly at
+ * the bound loads, one byte more is too long, kept whole while it fits the bound plus a line end and cut past it;
+ * for records longer than a chunk (grown) and for records that share one. */
+static void test_record_bound_edges(void)
+{
+	static const struct {
+		size_t chunk_bytes, max;
+	} cases[] = {{64, 100}, {1 << 16, 100}};
+	for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+		size_t max = cases[t].max, chunk_bytes = cases[t].chunk_bytes, len = 0;
+		char in[2048];
+		put_record(in, &len, 3, 0, "\n");
+		put_record(in, &len, max, 1, "\n");
+		put_record(in, &len, max + 1, 2, "\n");
+		put_record(in, &len, max + 2, 3, "\n");
+		put_record(in, &len, 5, 4, "\n");
+		put_record(in, &len, max, 5, "");
+		struct result *r = malloc(sizeof *r);
+		check_split_invariant_max(&csv_dialect, 100, chunk_bytes, max, in, len, r);
+		char flags[16];
+		size_t lens[16];
+		flag_string(r, flags, lens);
+		/* Cut only when it is also longer than a chunk. */
+		CU_ASSERT_STRING_EQUAL(flags, chunk_bytes < max ? "..LC.." : "..LL..");
+		CU_ASSERT_EQUAL(lens[1], max + 1);
+		CU_ASSERT_EQUAL(lens[2], max + 2);
+		CU_ASSERT_EQUAL(lens[3], chunk_bytes < max ? chunk_bytes : max + 3);
+		CU_ASSERT_EQUAL(lens[5], max);
+		CU_ASSERT_EQUAL(r->records, 6);
+		if (chunk_bytes < max) {
+			/* Each record longer than a chunk is alone in its own. */
+			CU_ASSERT_EQUAL(r->nchunks, 6);
+			CU_ASSERT_TRUE(r->cap_max <= max + 2);
+		} else {
+			CU_ASSERT_EQUAL(r->nchunks, 1);
+			CU_ASSERT_EQUAL(r->grows, 0);
+		}
+		free_result(r);
+		/* CRLF: both bytes are the line end. */
+		len = 0;
+		put_record(in, &len, max, 1, "\r\n");
+		put_record(in, &len, max + 1, 2, "\r\n");
+		put_record(in, &len, 2, 3, "\r\n");
+		check_split_invariant_max(&csv_dialect, 100, chunk_bytes, max, in, len, r);
+		flag_string(r, flags, lens);
+		CU_ASSERT_STRING_EQUAL(flags, chunk_bytes < max ? ".C." : ".L.");
+		CU_ASSERT_EQUAL(lens[0], max + 2);
+		free_result(r);
+		free(r);
+	}
+}
+
+/* A long record starts and ends anywhere in a chunk's bytes: quoted newlines (CSV), escaped newlines (text), an
+ * NDJSON line and white-space lines longer than a chunk; every record's bytes are the input's, every chunk's offset
+ * and line right, for any split. */
+static void test_long_records_formats(void)
+{
+	static const struct dialect nd = {FORMAT_NDJSON, 0, 0, 0, "", 0, false, NULL};
+	size_t cap = 1 << 16, len = 0;
+	char *in = malloc(cap);
+	/* CSV: short records, a 300-byte quoted record with newlines, short ones. */
+	for (int i = 0; i < 3; i++)
+		len += (size_t)sprintf(in + len, "%d,short\n", i);
+	len += (size_t)sprintf(in + len, "9,\"");
+	for (int k = 0; k < 300; k++)
+		in[len++] = k % 40 == 39 ? '\n' : k % 7 == 0 ? ',' : 'q';
+	len += (size_t)sprintf(in + len, "\"\"x\"\n7,end\n");
+	struct result *r = malloc(sizeof *r);
+	check_split_invariant_max(&csv_dialect, 100, 32, 4096, in, len, r);
+	CU_ASSERT_EQUAL(r->records, 5);
+	size_t at = 0;
+	uint64_t line = 1, recs = 1;
+	for (int k = 0; k < r->nchunks; k++) {
+		CU_ASSERT_EQUAL(r->ch[k].byte_offset, at);
+		CU_ASSERT_EQUAL(r->ch[k].first_line, line);
+		CU_ASSERT_EQUAL(r->ch[k].first_record, recs);
+		CU_ASSERT_EQUAL(memcmp(r->ch[k].data, in + at, r->ch[k].len), 0);
+		for (size_t i = 0; i < r->ch[k].len; i++)
+			line += r->ch[k].data[i] == '\n';
+		at += r->ch[k].len;
+		recs += r->ch[k].n;
+	}
+	CU_ASSERT_EQUAL(at, len);
+	free_result(r);
+	/* Text: backslash-newline inside a 200-byte record. */
+	len = 0;
+	len += (size_t)sprintf(in, "a\tb\n");
+	for (int k = 0; k < 100; k++)
+		len += (size_t)sprintf(in + len, "%s", k % 10 == 9 ? "\\\n" : "xy");
+	len += (size_t)sprintf(in + len, "\nc\td\n");
+	check_split_invariant_max(&text_dialect, 100, 16, 4096, in, len, r);
+	CU_ASSERT_EQUAL(r->records, 3);
+	CU_ASSERT_EQUAL_FATAL(r->nchunks, 3);
+	CU_ASSERT_EQUAL(r->ch[1].n, 1);
+	CU_ASSERT_EQUAL(r->ch[1].flags[0], 0);
+	CU_ASSERT_EQUAL(r->ch[2].first_line, 2 + 10 + 1);
+	free_result(r);
+	/* NDJSON: a 500-byte line, white space lines of 100 bytes before and after it. */
+	len = 0;
+	len += (size_t)sprintf(in, "{\"a\":1}\n");
+	memset(in + len, ' ', 100);
+	len += 100;
+	in[len++] = '\n';
+	len += (size_t)sprintf(in + len, "{\"a\":\"");
+	memset(in + len, 'z', 500);
+	len += 500;
+	len += (size_t)sprintf(in + len, "\"}\n");
+	memset(in + len, '\t', 100);
+	len += 100;
+	len += (size_t)sprintf(in + len, "\n{\"a\":3}\n");
+	check_split_invariant_max(&nd, 100, 64, 4096, in, len, r);
+	CU_ASSERT_EQUAL(r->records, 3);
+	CU_ASSERT_EQUAL_FATAL(r->nchunks, 3);
+	CU_ASSERT_EQUAL(r->ch[1].n, 1);
+	CU_ASSERT_EQUAL(r->ch[1].flags[0], 0);
+	CU_ASSERT_EQUAL(r->ch[1].first_line, 3);
+	CU_ASSERT_EQUAL(r->ch[1].byte_offset, 8 + 101);
+	CU_ASSERT_EQUAL(r->ch[2].first_line, 5);
+	CU_ASSERT_EQUAL(r->ch[2].first_record, 3);
+	CU_ASSERT_STRING_EQUAL(rec(r, 2, NULL), "{\"a\":3}\n");
+	free_result(r);
+	/* A white space line over the bound is a record too long, as the long line is. */
+	check_split_invariant_max(&nd, 100, 64, 80, in, len, r);
+	CU_ASSERT_EQUAL(r->records, 5);
+	char flags[16];
+	size_t lens[16];
+	flag_string(r, flags, lens);
+	CU_ASSERT_STRING_EQUAL(flags, ".CCC.");
 	free_result(r);
 	free(r);
 	free(in);
@@ -582,25 +813,34 @@ static void test_split_invariance(void)
 	}
 	len += (size_t)sprintf(in + len, "last,no,newline");
 	struct result *r = malloc(sizeof *r);
-	check_split_invariant(&csv_header_dialect, 7, 512, in, len, r);
+	/* Bounded below some records: those longer than a chunk are cut, others too long are kept whole. */
+	check_split_invariant_max(&csv_header_dialect, 7, 512, 400, in, len, r);
 	CU_ASSERT_TRUE(r->nchunks > 100);
-	/* Records end to end are the input without BOM, header and the cut tails of long records. */
-	bool any_long = false;
+	bool any_long = false, any_cut = false;
 	for (int k = 0; k < r->nchunks; k++)
-		for (uint32_t i = 0; i < r->ch[k].n; i++)
+		for (uint32_t i = 0; i < r->ch[k].n; i++) {
 			any_long |= r->ch[k].flags[i] == REC_TOO_LONG;
-	CU_ASSERT_TRUE(any_long);
+			any_cut |= r->ch[k].flags[i] == (REC_TOO_LONG | REC_CUT);
+		}
+	CU_ASSERT_TRUE(any_long && any_cut);
 	free_result(r);
-	check_split_invariant(&csv_header_dialect, 1000, 1 << 16, in, len, r);
-	size_t at = 3 + strlen("id,name,note\r\n");
-	for (int k = 0; k < r->nchunks; k++) {
-		CU_ASSERT_EQUAL(r->ch[k].byte_offset, at);
-		CU_ASSERT_EQUAL(memcmp(r->ch[k].data, in + at, r->ch[k].len), 0);
-		at += r->ch[k].len;
+	/* Records end to end are the input without BOM and header, for chunks of any size, long records grown. */
+	static const size_t chunk_sizes[] = {1 << 16, 512};
+	for (size_t t = 0; t < 2; t++) {
+		check_split_invariant(&csv_header_dialect, t == 0 ? 1000 : 7, chunk_sizes[t], in, len, r);
+		size_t at = 3 + strlen("id,name,note\r\n");
+		for (int k = 0; k < r->nchunks; k++) {
+			CU_ASSERT_EQUAL(r->ch[k].byte_offset, at);
+			CU_ASSERT_EQUAL(memcmp(r->ch[k].data, in + at, r->ch[k].len), 0);
+			for (uint32_t i = 0; i < r->ch[k].n; i++)
+				CU_ASSERT_EQUAL(r->ch[k].flags[i], 0);
+			at += r->ch[k].len;
+		}
+		CU_ASSERT_EQUAL(at, len);
+		CU_ASSERT_TRUE(t == 0 || r->cap_max > 512);
+		free_result(r);
 	}
-	CU_ASSERT_EQUAL(at, len);
-	free_result(r);
-	check_split_invariant(&text_dialect, 5, 300, in, len, r);
+	check_split_invariant_max(&text_dialect, 5, 300, 200, in, len, r);
 	CU_ASSERT_TRUE(r->nchunks > 100);
 	free_result(r);
 	free(r);
@@ -624,7 +864,10 @@ int main(void)
 	CU_add_test(s, "header", test_header);
 	CU_add_test(s, "end_marker", test_end_marker);
 	CU_add_test(s, "text_backslash_newline", test_text_backslash_newline);
-	CU_add_test(s, "record_too_long", test_record_too_long);
+	CU_add_test(s, "record_longer_than_chunk", test_record_longer_than_chunk);
+	CU_add_test(s, "record_over_bound", test_record_over_bound);
+	CU_add_test(s, "record_bound_edges", test_record_bound_edges);
+	CU_add_test(s, "long_records_formats", test_long_records_formats);
 	CU_add_test(s, "split_invariance", test_split_invariance);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -1,5 +1,6 @@
 /* test_ndjson.c - NDJSON lines map to fields exactly as PostgreSQL 15's json_populate_record(null::table, line) maps them, and the framer cuts NDJSON into lines without counting blank ones. */
 #include "../../core/chunk.h"
+#include "../../core/limits.h"
 #include "../../stages/frame.h"
 #include "../../stages/parse_ndjson.h"
 
@@ -240,7 +241,7 @@ static uint64_t frame_all(const char *s, size_t step, uint64_t *first_line, uint
 			  char *first_rec, size_t first_cap)
 {
 	static const struct dialect nd = {FORMAT_NDJSON, 0, 0, 0, "", 0, false, NULL};
-	struct framer *fr = frame_create(&nd, 3, 4096);
+	struct framer *fr = frame_create(&nd, 3, 4096, RECORD_BYTES_DEFAULT);
 	struct chunk *c = chunk_create(3, 4096);
 	CU_ASSERT_FATAL(fr != NULL && c != NULL);
 	size_t len = strlen(s), off = 0;

@@ -1,4 +1,4 @@
-/* test_options.c - --from-rejects: parsed for load only, exclusive with FILE operands, needs --format, set by config files too, documented in --help; --delimiter takes a tab as \t, tab or itself, on the command line and in a config file; --encoding: PostgreSQL's names, PGCLIENTENCODING when absent, refusals with their exit codes, the config key. */
+/* test_options.c - --from-rejects: parsed for load only, exclusive with FILE operands, needs --format, set by config files too, documented in --help; --delimiter takes a tab as \t, tab or itself, on the command line and in a config file; --encoding: PostgreSQL's names, PGCLIENTENCODING when absent, refusals with their exit codes, the config key; --max-record-bytes: sizes with units, bounded, defaulted. */
 #include "../../pipeline/options.h"
 #include "../../stages/charset.h"
 
@@ -269,6 +269,44 @@ static void test_encoding_config(void)
 	expect_error(args, EXIT_CONFIG, "\"EBCDIC\" is not an encoding PostgreSQL knows", NULL);
 }
 
+/* --max-record-bytes takes bytes or kB/MB/GB (1024-based, as PostgreSQL writes them), 256MB by default, at most
+ * 1GB; zero, junk, unknown units and more than 1GB are usage errors naming the option. */
+static void test_max_record_bytes(void)
+{
+	static const struct {
+		const char *arg;
+		size_t bytes;
+	} ok[] = {{"1", 1},
+		  {"1048577", 1048577},
+		  {"64kB", (size_t)64 << 10},
+		  {"64KiB", (size_t)64 << 10},
+		  {"300MB", (size_t)300 << 20},
+		  {"300MiB", (size_t)300 << 20},
+		  {"1GB", (size_t)1 << 30},
+		  {"1073741824", (size_t)1 << 30}};
+	struct options o;
+	struct err e;
+	const char *dflt[] = {"load", "--table", "t", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, dflt), 0);
+	CU_ASSERT_EQUAL(o.max_record_bytes, (size_t)256 << 20);
+	options_free(&o);
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		const char *args[] = {"load", "--table", "t", "--max-record-bytes", ok[i].arg, NULL};
+		CU_ASSERT_EQUAL_FATAL(parse(&o, &e, args), 0);
+		CU_ASSERT_EQUAL(o.max_record_bytes, ok[i].bytes);
+		options_free(&o);
+	}
+	static const char *const bad[] = {"0", "0MB", "-1", "12x", "1 MB", "MB", "1TB", "1mb", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const char *args[] = {"load", "--table", "t", "--max-record-bytes", bad[i], NULL};
+		expect_error(args, EXIT_USAGE, "--max-record-bytes needs a size greater than 0", NULL);
+	}
+	const char *big[] = {"load", "--table", "t", "--max-record-bytes", "1025MB", NULL};
+	expect_error(big, EXIT_USAGE, "--max-record-bytes is at most 1GB", "PostgreSQL");
+	const char *big2[] = {"load", "--table", "t", "--max-record-bytes", "1073741825", NULL};
+	expect_error(big2, EXIT_USAGE, "--max-record-bytes is at most 1GB", NULL);
+}
+
 int main(void)
 {
 	/* The caller's client encoding would change what load parses to. */
@@ -288,6 +326,7 @@ int main(void)
 	CU_add_test(s, "encoding from PGCLIENTENCODING", test_encoding_environment);
 	CU_add_test(s, "encoding errors", test_encoding_errors);
 	CU_add_test(s, "encoding config", test_encoding_config);
+	CU_add_test(s, "max-record-bytes", test_max_record_bytes);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();

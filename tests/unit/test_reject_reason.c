@@ -1,5 +1,6 @@
 /* test_reject_reason.c - every kind of refusal the loader's parsers, mapping and encoders make counts under a stable key: the SQLSTATE the server gives the same message (checked against PostgreSQL 15's errcodes), or a word for a record's shape; server SQLSTATEs are their own keys; tallies merge, stay bounded and sort. The messages come from the real stages, so a reworded message that no rule knows fails here. */
 #include "../../core/chunk.h"
+#include "../../core/limits.h"
 #include "../../stages/codec.h"
 #include "../../stages/encode.h"
 #include "../../stages/frame.h"
@@ -111,7 +112,7 @@ static void check_chunk(const struct dialect *d, const struct ndjson_map *nm, co
 	CU_ASSERT_EQUAL_FATAL(transform_map_list(&m, &tbl, NULL, &e), 0);
 	struct codec_source s = {
 	    .format = format_ops_for(d->format), .conf = {.dialect = d, .ndjson = nm}, .map = &m, .table = &tbl};
-	struct framer *fr = frame_create(d, RECORDS_MAX, CHUNK_BYTES);
+	struct framer *fr = frame_create(d, RECORDS_MAX, CHUNK_BYTES, RECORD_BYTES_DEFAULT);
 	struct chunk *c = chunk_create(RECORDS_MAX, CHUNK_BYTES);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fr);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -120,7 +121,7 @@ static void check_chunk(const struct dialect *d, const struct ndjson_map *nm, co
 	CU_ASSERT_EQUAL(used, strlen(text));
 	CU_ASSERT_EQUAL(frame_finish(fr, c), FRAME_CHUNK);
 	CU_ASSERT_EQUAL_FATAL(c->nrecords, nrecords);
-	struct codec *k = codec_create(RECORDS_MAX, CHUNK_BYTES);
+	struct codec *k = codec_create(RECORDS_MAX, CHUNK_BYTES, RECORD_BYTES_DEFAULT);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
 	struct sink_batch b;
 	struct codec_stats st;
@@ -204,7 +205,7 @@ static void test_keys(void)
 	CU_ASSERT_STRING_EQUAL(reject_reason(NULL, "something new"), REJECT_REASON_OTHER);
 	CU_ASSERT_STRING_EQUAL(reject_reason("", "invalid input syntax for type integer: \"x\""), "22P02");
 	CU_ASSERT_STRING_EQUAL(reject_reason(NULL, NULL), REJECT_REASON_OTHER);
-	CU_ASSERT_STRING_EQUAL(reject_reason(NULL, "record is longer than 1048576 bytes, the most a chunk holds"),
+	CU_ASSERT_STRING_EQUAL(reject_reason(NULL, "record is longer than 1048576 bytes (--max-record-bytes)"),
 			       REJECT_REASON_TOO_LONG);
 	CU_ASSERT_STRING_EQUAL(reject_reason(NULL, "character with byte sequence 0x80 in encoding \"WIN1252\" has no "
 						   "equivalent in encoding \"UTF8\""),

@@ -573,7 +573,7 @@ static uint8_t frame_all(const struct dialect *d, const char *in, size_t len, st
 	/* Sized to the input, so that framing many small inputs stays cheap. */
 	size_t chunk_bytes = len + 1 > FR_CHUNK_BYTES ? FR_CHUNK_BYTES : len + 1;
 	uint32_t rows = len + 1 > FR_BATCH_ROWS ? FR_BATCH_ROWS : (uint32_t)len + 1;
-	struct framer *f = frame_create(d, rows, chunk_bytes);
+	struct framer *f = frame_create(d, rows, chunk_bytes, RECORD_BYTES_DEFAULT);
 	struct chunk *c = chunk_create(rows, chunk_bytes);
 	CU_ASSERT_FATAL(f != NULL && c != NULL);
 	uint8_t eol = FRAME_EOL_UNKNOWN;
