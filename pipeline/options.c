@@ -23,6 +23,7 @@ enum opt_type {
 	OPT_U32Z,   /* uint32_t, 0 allowed */
 	OPT_SHARD,  /* K/N into shard_k, shard_n */
 	OPT_ENC,    /* const char *, an encoding charset_open accepts; opens o->charset */
+	OPT_MS,     /* uint32_t milliseconds: N or Ns (seconds), Nms; 0 allowed */
 };
 
 /* Commands an option belongs to. */
@@ -95,6 +96,9 @@ static const struct opt_def opt_defs[] = {
      "on a lost connection or server restart, reconnect and retry for this long (default 60)"},
     {"connect-timeout", OPT_U32, OFF(connect_timeout_s), FOR_LOAD, "SECONDS",
      "give up connecting to PostgreSQL after this long (default 60)"},
+    {"flush-interval", OPT_MS, OFF(flush_interval_ms), LOAD_ONLY, "DURATION",
+     "on a pipe or standard input a chunk also closes this long after its first record arrived, with the "
+     "whole records it has: rows show up while the stream pauses (2, 2s, 250ms; 0: only when full; default 1s)"},
 
     {"config", OPT_STRING, OFF(config), FOR_LOAD, "FILE",
      "read options from an INI file (keys are these long names); the command line wins"},
@@ -190,6 +194,27 @@ static int set_encoding(struct options *o, const char *what, const char *name, s
 	return 0;
 }
 
+int options_parse_ms(const char *s, uint32_t *ms)
+{
+	size_t n = strspn(s, "0123456789");
+	uint64_t v, scale;
+	if (n == 0 || n > 10)
+		return -1;
+	if (strcmp(s + n, "") == 0 || strcmp(s + n, "s") == 0)
+		scale = 1000;
+	else if (strcmp(s + n, "ms") == 0)
+		scale = 1;
+	else
+		return -1;
+	char digits[11];
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	if (parse_u64(digits, &v) < 0 || v > UINT32_MAX / scale)
+		return -1;
+	*ms = (uint32_t)(v * scale);
+	return 0;
+}
+
 static int set_option(struct options *o, const struct opt_def *d, const char *arg, struct err *e)
 {
 	char *base = (char *)o + d->offset;
@@ -236,6 +261,14 @@ static int set_option(struct options *o, const struct opt_def *d, const char *ar
 		o->shard_n = (uint32_t)n;
 		return 0;
 	}
+	case OPT_MS:
+		if (options_parse_ms(arg, (uint32_t *)(void *)base) < 0)
+			return err_set(
+			    e, EXIT_USAGE,
+			    "--%s needs a duration: whole seconds (2 or 2s) or milliseconds (250ms), 0 to turn "
+			    "it off; not \"%s\"",
+			    d->name, arg);
+		return 0;
 	case OPT_U64:
 		if (parse_u64(arg, &v) < 0)
 			return err_set(e, EXIT_USAGE, "--%s needs a whole number, not \"%s\"", d->name, arg);
@@ -334,6 +367,10 @@ static void set_defaults(struct options *o)
 	o->batch_rows = BATCH_ROWS_DEFAULT;
 	o->connect_timeout_s = 60;
 	o->retry_timeout_s = 60;
+	/* Rows of a trickling pipe show up within about a second, while a busy
+	 * stream still fills whole chunks well within it (20,000 records are
+	 * ~2 MiB, read in milliseconds). */
+	o->flush_interval_ms = 1000;
 	o->max_rejects = UINT64_MAX;
 	o->rows = 1000000;
 	o->seed = 1;
