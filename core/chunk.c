@@ -46,6 +46,7 @@ void chunk_reset(struct chunk *c)
 	c->first_record = 0;
 	c->first_line = 0;
 	c->byte_offset = 0;
+	c->byte_end = 0;
 	c->nrecords = 0;
 	c->rec_off[0] = 0;
 	c->data_len = 0;

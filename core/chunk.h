@@ -29,6 +29,8 @@ struct chunk {
 	uint64_t first_record;    /* record number (1-based, header excluded) of record 0 */
 	uint64_t first_line;      /* physical line (1-based) where record 0 starts */
 	uint64_t byte_offset;     /* offset of record 0 in the (decompressed) input */
+	uint64_t byte_end;        /* offset just past its last record: the chunk's place in the input is
+				   * [byte_offset, byte_end), the ledger's identity of it */
 	uint32_t nrecords;
 	uint32_t records_max; /* capacity of rec_off/rec_flags: --batch-rows */
 	uint32_t *rec_off;    /* nrecords + 1 entries; record i is data[rec_off[i] .. rec_off[i+1]) */

@@ -47,8 +47,8 @@ DECLARE
 BEGIN
 	SELECT version INTO v FROM edonu_ingest.version;
 	v := coalesce(v, 0);
-	IF v > 3 THEN
-		RAISE EXCEPTION 'ledger schema edonu_ingest is at version %, newer than this script (3)', v;
+	IF v > 4 THEN
+		RAISE EXCEPTION 'ledger schema edonu_ingest is at version %, newer than this script (4)', v;
 	END IF;
 	IF v < 1 THEN
 		INSERT INTO edonu_ingest.version VALUES (1);
@@ -123,6 +123,13 @@ BEGIN
 		FROM moved x JOIN edonu_ingest.target_map m ON m.old = x.target;
 		DROP TABLE edonu_ingest.target_map;
 		UPDATE edonu_ingest.version SET version = 3;
+	END IF;
+	-- 4: where each chunk lies in its input (first record, byte range), so that a stream cut by
+	-- time resumes by position. Chunks of earlier versions have none: they are matched by number.
+	IF v < 4 THEN
+		ALTER TABLE edonu_ingest.chunks ADD COLUMN IF NOT EXISTS first_record bigint,
+			ADD COLUMN IF NOT EXISTS byte_offset bigint, ADD COLUMN IF NOT EXISTS byte_end bigint;
+		UPDATE edonu_ingest.version SET version = 4;
 	END IF;
 END
 $ledger$;

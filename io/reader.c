@@ -1,6 +1,7 @@
 /* reader.c - reads one input through its own io_uring, several large reads in flight for files, and decodes zstd on the fly. */
 #include "reader.h"
 
+#include "../core/clock.h"
 #include "../core/limits.h"
 #include "zstd_stream.h"
 
@@ -38,6 +39,7 @@ struct slot {
 
 struct reader {
 	const _Atomic bool *stop; /* see reader_watch_stop; NULL: not watched */
+	uint64_t deadline_ns;     /* streams, during reader_next_until: when to give up waiting; 0: never */
 	char *name;
 	int fd;
 	bool own_fd;
@@ -249,8 +251,31 @@ static int stop_error(const struct reader *r, struct err *e)
 	return err_set(e, EXIT_TEMPFAIL, "%s: reading stopped before the end of the input", r->name);
 }
 
+static bool deadline_passed(const struct reader *r)
+{
+	return r->deadline_ns != 0 && clock_mono_ns() >= r->deadline_ns;
+}
+
+/* How long a wait for a stream's next bytes may last before the stop flag
+ * or the deadline must be looked at: nanoseconds, or -1 for no bound. */
+static int64_t stream_wait_ns(const struct reader *r)
+{
+	int64_t ns = r->stop != NULL ? STOP_POLL_MS * 1000000LL : -1;
+	if (r->deadline_ns != 0) {
+		uint64_t now = clock_mono_ns();
+		int64_t left = r->deadline_ns > now ? (int64_t)(r->deadline_ns - now) : 0;
+		if (ns < 0 || left < ns)
+			ns = left;
+	}
+	return ns;
+}
+
 /* Waits for the next completion. A pipe may stay silent for ever: its
- * wait wakes every STOP_POLL_MS to look at the stop flag. */
+ * wait wakes every STOP_POLL_MS to look at the stop flag, and at the
+ * deadline returns READER_WAITING with its read still queued (a timed
+ * wait for the completion rather than a timeout linked to the read: a
+ * canceled pipe read would have to be queued again, and one that raced
+ * its cancellation could have taken bytes). */
 static int wait_cqe(struct reader *r, struct io_uring_cqe **cqe, struct err *e)
 {
 	int rc;
@@ -260,10 +285,11 @@ static int wait_cqe(struct reader *r, struct io_uring_cqe **cqe, struct err *e)
 	if (rc < 0)
 		return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", r->name, strerror(-rc));
 	for (;;) {
-		if (r->regular || r->stop == NULL) {
+		int64_t ns = r->regular ? -1 : stream_wait_ns(r);
+		if (ns < 0) {
 			rc = io_uring_wait_cqe(&r->ring, cqe);
 		} else {
-			struct __kernel_timespec ts = {0, STOP_POLL_MS * 1000000LL};
+			struct __kernel_timespec ts = {ns / 1000000000LL, ns % 1000000000LL};
 			rc = io_uring_wait_cqe_timeout(&r->ring, cqe, &ts);
 		}
 		if (rc == 0)
@@ -272,15 +298,19 @@ static int wait_cqe(struct reader *r, struct io_uring_cqe **cqe, struct err *e)
 			return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", r->name, strerror(-rc));
 		if (stopped(r))
 			return stop_error(r, e);
+		if (deadline_passed(r))
+			return READER_WAITING;
 	}
 }
 
-/* Waits for one completion and files it. Returns -1 on a read error. */
+/* Waits for one completion and files it. Returns -1 on a read error,
+ * READER_WAITING at the deadline. */
 static int reap_one(struct reader *r, struct err *e)
 {
 	struct io_uring_cqe *cqe;
-	if (wait_cqe(r, &cqe, e) < 0)
-		return -1;
+	int rc = wait_cqe(r, &cqe, e);
+	if (rc < 0)
+		return rc;
 	unsigned i = (unsigned)io_uring_cqe_get_data64(cqe);
 	int res = cqe->res;
 	io_uring_cqe_seen(&r->ring, cqe);
@@ -315,21 +345,25 @@ static int reap_one(struct reader *r, struct err *e)
 	return 0;
 }
 
-/* Plain read(2) into slot i; for a pipe's first block reads until the magic fits. */
+/* Plain read(2) into slot i; for a pipe's first block reads until the
+ * magic fits. READER_WAITING at the deadline, nothing read. */
 static int plain_fill(struct reader *r, unsigned i, struct err *e)
 {
 	struct slot *s = &r->slots[i];
 	s->got = 0;
 	s->want = READ_BUF_BYTES;
 	for (;;) {
-		if (!r->regular && r->stop != NULL) {
+		int64_t ns = r->regular ? -1 : stream_wait_ns(r);
+		if (ns >= 0) {
 			struct pollfd p = {.fd = r->fd, .events = POLLIN};
-			int ready = poll(&p, 1, STOP_POLL_MS);
+			int ready = poll(&p, 1, (int)((ns + 999999) / 1000000));
 			if (ready <= 0) {
 				if (ready < 0 && errno != EINTR)
 					return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", r->name, strerror(errno));
 				if (stopped(r))
 					return stop_error(r, e);
+				if (s->got == 0 && deadline_passed(r))
+					return READER_WAITING;
 				continue;
 			}
 		}
@@ -364,8 +398,9 @@ static long raw_next(struct reader *r, const char **data, struct err *e)
 		if (r->plain) {
 			if (r->raw_eof)
 				return 0;
-			if (plain_fill(r, i, e) < 0)
-				return -1;
+			int rc = plain_fill(r, i, e);
+			if (rc < 0)
+				return rc;
 		} else if (r->regular) {
 			submit_regular(r);
 			if (s->state == SLOT_FREE)
@@ -381,9 +416,12 @@ static long raw_next(struct reader *r, const char **data, struct err *e)
 				s->want = READ_BUF_BYTES;
 				submit_slot(r, i);
 			}
-			while (s->state == SLOT_BUSY)
-				if (reap_one(r, e) < 0)
-					return -1;
+			while (s->state == SLOT_BUSY) {
+				/* At the deadline the read stays queued in s. */
+				int rc = reap_one(r, e);
+				if (rc < 0)
+					return rc;
+			}
 			/* Keep one read of the pipe going while this block is used:
 			 * one at a time, since parallel pipe reads have no order. */
 			unsigned nx = (i + 1) % READ_SLOTS;
@@ -449,7 +487,7 @@ static long zstd_next(struct reader *r, const char **data, struct err *e)
 		}
 		long n = raw_next(r, &r->zin, e);
 		if (n < 0)
-			return -1;
+			return n; /* an error, or READER_WAITING with all input decoded */
 		r->zin_len = (size_t)n;
 		r->zin_pos = 0;
 		if (n == 0)
@@ -464,6 +502,8 @@ long reader_next(struct reader *r, const char **data, struct err *e)
 	if (r->zkind == ZSTD_UNKNOWN) {
 		/* A pipe: its first block tells. */
 		long n = raw_next(r, data, e);
+		if (n == READER_WAITING)
+			return n;
 		if (n <= 0) {
 			r->zkind = ZSTD_NO;
 			return n;
@@ -486,6 +526,21 @@ long reader_next(struct reader *r, const char **data, struct err *e)
 		return err_set(e, EXIT_SOFTWARE, "out of memory reading %s", r->name);
 	r->started = true;
 	return zstd_next(r, data, e);
+}
+
+long reader_next_until(struct reader *r, const char **data, uint64_t deadline_ns, struct err *e)
+{
+	/* The first block is waited for: it may be only the first bytes of
+	 * what decides zstd. */
+	r->deadline_ns = r->started && !r->regular ? deadline_ns : 0;
+	long n = reader_next(r, data, e);
+	r->deadline_ns = 0;
+	return n;
+}
+
+bool reader_is_stream(const struct reader *r)
+{
+	return !r->regular;
 }
 
 void reader_close(struct reader *r)

@@ -23,6 +23,20 @@ struct reader *reader_open(const char *path, struct err *e);
  * valid until the next call. Blocks from a file arrive in file order. */
 long reader_next(struct reader *r, const char **data, struct err *e);
 
+/* What reader_next_until returns when its deadline passed first. */
+#define READER_WAITING (-2)
+
+/* reader_next for a stream (reader_is_stream) whose bytes may pause: when
+ * none have arrived by deadline_ns (clock_mono_ns; 0: no deadline) it
+ * returns READER_WAITING, and the read stays queued, so that calling it
+ * again goes on waiting for the same bytes and none are lost. Files, and
+ * a stream's first block (it decides zstd), ignore the deadline. */
+long reader_next_until(struct reader *r, const char **data, uint64_t deadline_ns, struct err *e);
+
+/* Whether the input is a stream (a pipe, a FIFO, a socket, a terminal):
+ * its bytes arrive as a writer writes them, and its end is the writer's. */
+bool reader_is_stream(const struct reader *r);
+
 /* Total size of the input file in bytes, or -1 when unknown (a pipe). */
 int64_t reader_size(const struct reader *r);
 /* Raw bytes read from the file so far (compressed bytes for zstd). */

@@ -402,8 +402,9 @@ static void watch_signals(struct load *ld, double *stop_at)
 	}
 }
 
-/* One look at the running job: metrics and the progress line. */
-static void watch_tick(struct load *ld, bool show, double t_start)
+/* One look at the running job: metrics and the progress line (rate: the
+ * recent records/s, NULL when no progress is shown). */
+static void watch_tick(struct load *ld, struct progress_rate *rate, double t_start)
 {
 	struct cache_stats cs;
 	job_cache_stats(ld, &cs);
@@ -431,14 +432,17 @@ static void watch_tick(struct load *ld, bool show, double t_start)
 	struct stats_file files[STATS_FILES_MAX];
 	stats_load_collect(ld, &live, per_worker, files);
 	monitor_tick(ld->eng->mon, &live, false);
-	if (show) {
+	if (rate != NULL) {
+		double now = clock_mono_s();
 		struct progress_state p = {
 		    .bytes = atomic_load(&ld->bytes_read),
 		    .bytes_total = ld->total_bytes,
 		    .records = live.loaded + live.rejected + live.ignored,
+		    .loaded = live.loaded,
 		    .rejected = live.rejected,
-		    .elapsed_s = clock_mono_s() - t_start,
+		    .elapsed_s = now - t_start,
 		};
+		p.recent_per_s = progress_rate_add(rate, now, p.records);
 		progress_draw(&p);
 	}
 }
@@ -463,6 +467,7 @@ static int job_execute(struct load *ld, double t_start, struct err *e)
 	}
 	bool show = o->progress == PROGRESS_ALWAYS || (o->progress == PROGRESS_AUTO && isatty(STDERR_FILENO));
 	double stop_at = 0;
+	struct progress_rate rate = {0};
 	for (;;) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -472,7 +477,7 @@ static int job_execute(struct load *ld, double t_start, struct err *e)
 			ts.tv_nsec -= 1000000000L;
 		}
 		watch_signals(ld, &stop_at);
-		watch_tick(ld, show, t_start);
+		watch_tick(ld, show ? &rate : NULL, t_start);
 		/* Workers end only after the reader said it was done. */
 		if (atomic_load(&ld->workers_alive) == 0) {
 			pthread_join(reader, NULL);

@@ -1,6 +1,7 @@
 /* intake.c - the reader thread of a job: reads each source (io/reader.c), decodes and frames it into
- * chunks of whole records, maps the header to columns, skips the chunks an earlier run committed,
- * and hands the rest to the workers in turn. */
+ * chunks of whole records, maps the header to columns, skips the records an earlier run committed,
+ * closes a stream's chunks when its flush interval passes, and hands the chunks to the workers in
+ * turn. */
 #include "intake.h"
 
 #include "../core/clock.h"
@@ -89,8 +90,11 @@ static void release_chunk(struct load *ld, struct chunk *c)
 	sem_post(&ld->free_sem);
 }
 
-static void emit_chunk(struct load *ld, struct chunk *c, const struct source *s)
+static void emit_chunk(struct load *ld, struct chunk *c, struct source *s)
 {
+	/* The framer numbers chunks as it cuts them; the ledger's number is
+	 * one no earlier run of the source committed (see ledger.h). */
+	c->seq = ledger_chunk_number(&s->ledger, &s->next_chunk);
 	c->src = s;
 	c->order = ld->emitted++;
 	struct worker *w = &ld->workers[c->owner];
@@ -245,11 +249,62 @@ static int prepare_source(struct load *ld, struct source *s, const char *data, l
 	return 0;
 }
 
+/* A chunk the ledger places at other bytes than this input does: not the
+ * input the source id committed before. */
+static int other_input(const struct load *ld, const struct source *s, const char *what, uint64_t rec, uint64_t then,
+		       uint64_t now, struct err *e)
+{
+	return err_set(e, EXIT_CONFIG,
+		       "%s: not the input that source %s committed into %s earlier: record %llu %s at byte %llu then, "
+		       "at byte %llu now; give other data another --source-id, or --force to load this input again "
+		       "whole as a new load",
+		       s->name, s->ledger.source_id, ld->table.display, (unsigned long long)rec, what,
+		       (unsigned long long)then, (unsigned long long)now);
+}
+
+/* Whether an earlier run committed the records of chunk c: 1 yes, 0 no,
+ * -1 (e set) when the ledger places them elsewhere in the input. By
+ * position; by number for a source whose earlier chunks have none. */
+static int committed_earlier(const struct load *ld, const struct source *s, const struct chunk *c, struct err *e)
+{
+	const struct ledger_source *ls = &s->ledger;
+	if (ls->by_number)
+		return ledger_chunk_done(ls, c->seq);
+	enum spans_cover cover = spans_cover(&ls->committed, c->first_record, c->nrecords);
+	/* Chunks are cut where committed spans begin and end. */
+	ASSERT(cover != SPANS_PART);
+	if (cover == SPANS_NONE)
+		return 0;
+	uint64_t last = c->first_record + c->nrecords - 1;
+	const struct span *sp = spans_starting_at(&ls->committed, c->first_record);
+	if (sp != NULL && sp->byte_first != c->byte_offset)
+		return other_input(ld, s, "began", c->first_record, sp->byte_first, c->byte_offset, e);
+	sp = spans_ending_at(&ls->committed, last);
+	if (sp != NULL && sp->byte_end != c->byte_end)
+		return other_input(ld, s, "ended", last, sp->byte_end, c->byte_end, e);
+	return 1;
+}
+
+/* The next chunk closes where the next committed span begins or ends. */
+static void cut_next(const struct source *s, struct framer *f)
+{
+	const struct ledger_source *ls = &s->ledger;
+	frame_cut_after(f, ls->by_number ? UINT64_MAX : spans_next_cut(&ls->committed, frame_records(f)));
+}
+
 /* A framed chunk: handed to a worker, or passed over when an earlier run
  * committed it. Returns the chunk to fill next (NULL when stopping). */
-static struct chunk *chunk_framed(struct load *ld, struct source *s, struct chunk *c, uint32_t *rr)
+static struct chunk *chunk_framed(struct load *ld, struct source *s, struct framer *f, struct chunk *c, uint32_t *rr)
 {
-	if (ledger_chunk_done(&s->ledger, c->seq)) {
+	cut_next(s, f);
+	struct err e;
+	int done = committed_earlier(ld, s, c, &e);
+	if (done < 0) {
+		release_chunk(ld, c);
+		load_fail(ld, &e);
+		return NULL;
+	}
+	if (done) {
 		s->skipped += c->nrecords;
 		atomic_fetch_add(&ld->skipped_total, c->nrecords);
 		load_chunk_reset(ld, c);
@@ -285,6 +340,36 @@ static int grow_chunk(struct load *ld, struct chunk *c, size_t cap, struct err *
 		       c->data_len, ld->o->max_record_bytes);
 }
 
+/* A stream's chunk closes when the flush interval has passed since its
+ * first record was framed (due_ns; 0: it holds none). */
+struct flush_clock {
+	uint64_t interval_ns; /* 0: chunks close only when full */
+	uint64_t due_ns;
+	uint64_t first_record; /* of the chunk due_ns is for */
+};
+
+/* Closes the chunk being filled with its whole records once it is due.
+ * Returns the chunk to fill next (NULL when stopping). */
+static struct chunk *flush_when_due(struct load *ld, struct source *s, struct framer *f, struct chunk *c, uint32_t *rr,
+				    struct flush_clock *fc)
+{
+	if (c->nrecords == 0) {
+		fc->due_ns = 0;
+		return c;
+	}
+	uint64_t now = clock_mono_ns();
+	if (fc->due_ns == 0 || c->first_record != fc->first_record) {
+		fc->due_ns = now + fc->interval_ns;
+		fc->first_record = c->first_record;
+	}
+	if (now < fc->due_ns)
+		return c;
+	fc->due_ns = 0;
+	if (frame_flush(f, c) != FRAME_CHUNK)
+		return c;
+	return chunk_framed(ld, s, f, c, rr);
+}
+
 /* Frames one block of input into chunks. Returns -1 (e set) on a bad
  * header or no memory for a long record (e not set when the load stops
  * while a long record waits for its buffer), 1 at an end-of-data line, else
@@ -300,7 +385,7 @@ static int feed_block(struct load *ld, struct source *s, struct framer *f, const
 		if (ev == FRAME_HEADER && map_header(ld, s, f, e) < 0)
 			return -1;
 		if (ev == FRAME_CHUNK)
-			*cp = chunk_framed(ld, s, *cp, rr);
+			*cp = chunk_framed(ld, s, f, *cp, rr);
 		if (ev == FRAME_GROW && grow_chunk(ld, *cp, frame_grow_bytes(f), e) < 0)
 			return -1;
 		if (ev == FRAME_END)
@@ -316,14 +401,36 @@ static int finish_source(struct load *ld, struct source *s, struct framer *f, st
 	enum frame_event ev = frame_finish(f, c);
 	if (ev == FRAME_HEADER)
 		return map_header(ld, s, f, e);
-	if (ev == FRAME_CHUNK && ledger_chunk_done(&s->ledger, c->seq)) {
+	if (ev != FRAME_CHUNK)
+		return 0;
+	int done = committed_earlier(ld, s, c, e);
+	if (done < 0)
+		return -1;
+	if (done) {
 		s->skipped += c->nrecords;
 		atomic_fetch_add(&ld->skipped_total, c->nrecords);
-	} else if (ev == FRAME_CHUNK) {
+	} else {
 		emit_chunk(ld, c, s);
 		*cp = NULL;
 	}
 	return 0;
+}
+
+/* A stream's chunks also close by time (--flush-interval), unless the
+ * source resumes by chunk numbers: those need chunks cut by count and size
+ * alone, as the run that numbered them cut them. 0: never by time. */
+static uint64_t flush_interval_ns(const struct load *ld, const struct source *s, const struct reader *r)
+{
+	if (!reader_is_stream(r) || ld->o->flush_interval_ms == 0)
+		return 0;
+	if (s->ledger.by_number) {
+		log_event(ld->o->log_format, LOG_INFO, "flush_interval_off",
+			  "%s: resuming chunks that an older edonu-ingest committed and numbered: its chunks close "
+			  "only when full",
+			  s->name);
+		return 0;
+	}
+	return (uint64_t)ld->o->flush_interval_ms * 1000000u;
 }
 
 /* Reads one input to its end and hands its chunks to the workers. */
@@ -350,16 +457,21 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 		reader_close(r);
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	}
+	cut_next(s, f);
+	struct flush_clock fc = {.interval_ns = flush_interval_ns(ld, s, r)};
 	int rc = 0;
 	bool ended = false; /* an end-of-data line: the rest is not data */
 	struct chunk *c = acquire_chunk(ld, rr);
 	uint64_t t0 = clock_mono_ns();
-	while (c != NULL && n > 0) {
-		rc = feed_block(ld, s, f, data, (size_t)n, &c, rr, e);
+	while (c != NULL && (n > 0 || n == READER_WAITING)) {
+		if (n > 0)
+			rc = feed_block(ld, s, f, data, (size_t)n, &c, rr, e);
 		if (rc == 1) {
 			ended = true;
 			rc = 0;
 		}
+		if (rc == 0 && c != NULL && !ended && fc.interval_ns > 0)
+			c = flush_when_due(ld, s, f, c, rr, &fc);
 		/* Reading and framing count; waits for free chunks are taken out
 		 * at the end (reader_wait_s). */
 		uint64_t t1 = clock_mono_ns();
@@ -368,8 +480,9 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 		atomic_store(&ld->bytes_read, before + reader_bytes_read(r));
 		if (rc != 0 || c == NULL || ended || atomic_load(&ld->stop))
 			break;
-		n = reader_next(r, &data, e);
-		if (n < 0)
+		/* A stream's wait ends when its chunk is due, to close it. */
+		n = reader_next_until(r, &data, fc.due_ns, e);
+		if (n == -1)
 			rc = -1;
 	}
 	if (rc == 0 && c != NULL && !atomic_load(&ld->stop)) {

@@ -150,6 +150,12 @@ static const char *const ledger_migrations[LEDGER_VERSION] = {
     "UPDATE edonu_ingest.version SET version = 2",
     /* 3: targets named unambiguously. */
     ledger_targets_v3,
+    /* 4: where each chunk lies in its input, so that a stream cut by time
+     * resumes by position. Chunks of earlier versions have none: their sources
+     * resume by chunk number (ledger_source.by_number). */
+    "ALTER TABLE edonu_ingest.chunks ADD COLUMN IF NOT EXISTS first_record bigint,"
+    " ADD COLUMN IF NOT EXISTS byte_offset bigint, ADD COLUMN IF NOT EXISTS byte_end bigint;"
+    "UPDATE edonu_ingest.version SET version = 4",
 };
 
 static int newer(int v, struct err *e)
@@ -298,6 +304,37 @@ static int forget_load(PGconn *c, const char *const p[5], struct err *e)
 	return exec_ok(c, "COMMIT", "forgetting the earlier load", e);
 }
 
+/* The source's committed chunks: their numbers, their rejects, and where
+ * they lie (p: source id and target). */
+static int read_committed(PGconn *c, const char *const *p, struct ledger_source *ls, struct err *e)
+{
+	PGresult *r = PQexecParams(c,
+				   "SELECT chunk, rejected, records, first_record, byte_offset, byte_end "
+				   "FROM edonu_ingest.chunks WHERE source_id = $1 AND target = $2 ORDER BY chunk",
+				   2, NULL, p, NULL, NULL, 0);
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return fail(c, r, "reading committed chunks", e);
+	ls->rejected = 0;
+	for (int i = 0; i < PQntuples(r); i++) {
+		ls->rejected += strtoull(PQgetvalue(r, i, 1), NULL, 10);
+		ls->committed_records += strtoull(PQgetvalue(r, i, 2), NULL, 10);
+		int rc = add_done(ls, strtoull(PQgetvalue(r, i, 0), NULL, 10));
+		if (PQgetisnull(r, i, 3))
+			ls->by_number = true;
+		else if (rc == 0)
+			rc = spans_add(&ls->committed, strtoull(PQgetvalue(r, i, 3), NULL, 10),
+				       strtoull(PQgetvalue(r, i, 2), NULL, 10), strtoull(PQgetvalue(r, i, 4), NULL, 10),
+				       strtoull(PQgetvalue(r, i, 5), NULL, 10));
+		if (rc < 0) {
+			PQclear(r);
+			return err_set(e, EXIT_SOFTWARE, "out of memory");
+		}
+	}
+	PQclear(r);
+	spans_merge(&ls->committed);
+	return 0;
+}
+
 int ledger_begin(PGconn *c, const char *source_id, const char *target, const char *name, uint32_t batch_rows,
 		 const char *settings, bool force, struct ledger_source *ls, struct err *e)
 {
@@ -337,22 +374,7 @@ int ledger_begin(PGconn *c, const char *source_id, const char *target, const cha
 	PQclear(r);
 	if (ls->complete)
 		return 0;
-	r = PQexecParams(c,
-			 "SELECT chunk, rejected FROM edonu_ingest.chunks WHERE source_id = $1 AND target = $2 "
-			 "ORDER BY chunk",
-			 2, NULL, p, NULL, NULL, 0);
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail(c, r, "reading committed chunks", e);
-	ls->rejected = 0;
-	for (int i = 0; i < PQntuples(r); i++) {
-		ls->rejected += strtoull(PQgetvalue(r, i, 1), NULL, 10);
-		if (add_done(ls, strtoull(PQgetvalue(r, i, 0), NULL, 10)) < 0) {
-			PQclear(r);
-			return err_set(e, EXIT_SOFTWARE, "out of memory");
-		}
-	}
-	PQclear(r);
-	return 0;
+	return read_committed(c, p, ls, e);
 }
 
 bool ledger_chunk_done(const struct ledger_source *ls, uint64_t seq)
@@ -366,6 +388,15 @@ bool ledger_chunk_done(const struct ledger_source *ls, uint64_t seq)
 			hi = mid;
 	}
 	return lo < ls->ndone && ls->done[lo] == seq;
+}
+
+uint64_t ledger_chunk_number(const struct ledger_source *ls, uint64_t *next)
+{
+	uint64_t n = *next;
+	while (ledger_chunk_done(ls, n))
+		n++;
+	*next = n + 1;
+	return n;
 }
 
 int ledger_chunk_committed(PGconn *c, const char *source_id, const char *target, uint64_t seq, uint64_t *loaded,
@@ -513,5 +544,6 @@ void ledger_end(PGconn *c, struct ledger_source *ls)
 		PQclear(r);
 	}
 	free(ls->done);
+	spans_free(&ls->committed);
 	memset(ls, 0, sizeof *ls);
 }

@@ -3,13 +3,14 @@
 #define EDONU_LEDGER_H
 
 #include "../core/err.h"
+#include "../core/spans.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 /* Schema version this build writes; an older ledger is migrated, a newer one refused. */
-#define LEDGER_VERSION      3
+#define LEDGER_VERSION      4
 
 /* The options that decide what a load stores (dialect, columns, conflict
  * handling), as text: a rerun with other settings is not the same load. */
@@ -28,9 +29,18 @@ struct ledger_source {
 	uint64_t ignored;                   /* when complete: records --on-conflict ignore left out */
 	char settings[LEDGER_SETTINGS_MAX]; /* of the earlier load; "" when unknown */
 	char finished_at[40];               /* when complete, as the server prints it */
+	uint64_t committed_records;         /* records of its committed chunks */
 	uint64_t *done;                     /* committed chunk numbers, ascending */
 	uint32_t ndone;
 	uint32_t done_cap;
+	/* Where the committed chunks lie in the input (records and bytes),
+	 * merged: a resumed load skips these records, whatever chunks it cuts
+	 * them into. */
+	struct spans committed;
+	/* Some committed chunk was written by a version that did not record
+	 * positions: the source resumes by chunk numbers, as it did then (its
+	 * chunks were cut by count and size alone, which a rerun repeats). */
+	bool by_number;
 };
 
 /* Trusts the ledger only when the current role is, or is a member of, the
@@ -58,8 +68,16 @@ int ledger_relock(PGconn *c, const struct ledger_source *ls, struct err *e);
 /* Whether chunk seq is committed (binary search). */
 bool ledger_chunk_done(const struct ledger_source *ls, uint64_t seq);
 
+/* The number for the next chunk a run commits: the smallest at or after
+ * *next that no earlier run committed; *next moves past it. Chunk numbers
+ * name a source's chunks in the ledger and its rejects; where a chunk lies
+ * is its first record and byte range, so the numbers only need to be
+ * unique. For input cut as an earlier run cut it, they are that run's. */
+uint64_t ledger_chunk_number(const struct ledger_source *ls, uint64_t *next);
+
 /* A chunk's row in edonu_ingest.chunks is written by the sink
- * (stages/sink_pg.c) in the chunk's own transaction, with the rows merged
+ * (stages/sink_pg.c) in the chunk's own transaction, with its position
+ * (first_record and records, byte_offset and byte_end), the rows merged
  * for upserts and rejects_written true only when it has no rejects. Its
  * rejects (LEDGER_REJECTS_COPY) go in the same transaction and count as
  * written to the rejects file once ledger_rejects_written says so. */

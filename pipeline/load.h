@@ -45,6 +45,7 @@ struct source {
 	/* Exactly once: the ledger's view of this input (see ledger.h). */
 	struct ledger_source ledger;
 	uint32_t batch_rows; /* the source's chunking: a resumed source keeps its own */
+	uint64_t next_chunk; /* reader: where the search for the next chunk number starts (ledger_chunk_number) */
 	/* Set by the reader. */
 	uint64_t records;          /* records framed, header excluded */
 	uint64_t skipped;          /* records of chunks committed on an earlier run */

@@ -24,6 +24,7 @@ enum opt_type {
 	OPT_SHARD,  /* K/N into shard_k, shard_n */
 	OPT_ENC,    /* const char *, an encoding charset_open accepts; opens o->charset */
 	OPT_BYTES,  /* size_t, 1 to RECORD_BYTES_LIMIT: bytes, or kB, MB, GB (1024-based, as PostgreSQL) */
+	OPT_MS,     /* uint32_t milliseconds: N or Ns (seconds), Nms; 0 allowed */
 };
 
 /* Commands an option belongs to. */
@@ -99,6 +100,9 @@ static const struct opt_def opt_defs[] = {
      "on a lost connection or server restart, reconnect and retry for this long (default 60)"},
     {"connect-timeout", OPT_U32, OFF(connect_timeout_s), FOR_LOAD, "SECONDS",
      "give up connecting to PostgreSQL after this long (default 60)"},
+    {"flush-interval", OPT_MS, OFF(flush_interval_ms), LOAD_ONLY, "DURATION",
+     "on a pipe or standard input a chunk also closes this long after its first record arrived, with the "
+     "whole records it has: rows show up while the stream pauses (2, 2s, 250ms; 0: only when full; default 1s)"},
 
     {"config", OPT_STRING, OFF(config), FOR_LOAD, "FILE",
      "read options from an INI file (keys are these long names); the command line wins"},
@@ -221,6 +225,62 @@ static int parse_bytes(const char *s, uint64_t *out)
 	return -1;
 }
 
+int options_parse_ms(const char *s, uint32_t *ms)
+{
+	size_t n = strspn(s, "0123456789");
+	uint64_t v, scale;
+	if (n == 0 || n > 10)
+		return -1;
+	if (strcmp(s + n, "") == 0 || strcmp(s + n, "s") == 0)
+		scale = 1000;
+	else if (strcmp(s + n, "ms") == 0)
+		scale = 1;
+	else
+		return -1;
+	char digits[11];
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	if (parse_u64(digits, &v) < 0 || v > UINT32_MAX / scale)
+		return -1;
+	*ms = (uint32_t)(v * scale);
+	return 0;
+}
+
+/* --shard K/N. */
+static int set_shard(struct options *o, const char *arg, struct err *e)
+{
+	const char *slash = strchr(arg, '/');
+	uint64_t k, n;
+	char kbuf[24];
+	size_t kl = slash ? (size_t)(slash - arg) : 0;
+	if (slash == NULL || kl == 0 || kl >= sizeof kbuf)
+		return err_set(e, EXIT_USAGE, "--shard needs K/N, not \"%s\"", arg);
+	memcpy(kbuf, arg, kl);
+	kbuf[kl] = '\0';
+	if (parse_u64(kbuf, &k) < 0 || parse_u64(slash + 1, &n) < 0 || n == 0 || n > 65536 || k >= n)
+		return err_set(e, EXIT_USAGE, "--shard needs K/N with 0 <= K < N <= 65536, not \"%s\"", arg);
+	o->shard_k = (uint32_t)k;
+	o->shard_n = (uint32_t)n;
+	return 0;
+}
+
+/* A size option (--max-record-bytes): 1 byte to RECORD_BYTES_LIMIT. */
+static int set_bytes(size_t *out, const char *name, const char *arg, struct err *e)
+{
+	uint64_t v;
+	if (parse_bytes(arg, &v) < 0 || v == 0)
+		return err_set(
+		    e, EXIT_USAGE,
+		    "--%s needs a size greater than 0: bytes, or a whole number with kB, MB or GB, not \"%s\"", name,
+		    arg);
+	if (v > RECORD_BYTES_LIMIT)
+		return err_set(e, EXIT_USAGE,
+			       "--%s is at most 1GB (%zu bytes), PostgreSQL's limit for one value, not \"%s\"", name,
+			       RECORD_BYTES_LIMIT, arg);
+	*out = (size_t)v;
+	return 0;
+}
+
 static int set_option(struct options *o, const struct opt_def *d, const char *arg, struct err *e)
 {
 	char *base = (char *)o + d->offset;
@@ -252,33 +312,15 @@ static int set_option(struct options *o, const struct opt_def *d, const char *ar
 			return err_set(e, EXIT_USAGE, "--%s needs a whole number, not \"%s\"", d->name, arg);
 		*(uint32_t *)(void *)base = (uint32_t)v;
 		return 0;
-	case OPT_SHARD: {
-		const char *slash = strchr(arg, '/');
-		uint64_t k, n;
-		char kbuf[24];
-		size_t kl = slash ? (size_t)(slash - arg) : 0;
-		if (slash == NULL || kl == 0 || kl >= sizeof kbuf)
-			return err_set(e, EXIT_USAGE, "--shard needs K/N, not \"%s\"", arg);
-		memcpy(kbuf, arg, kl);
-		kbuf[kl] = '\0';
-		if (parse_u64(kbuf, &k) < 0 || parse_u64(slash + 1, &n) < 0 || n == 0 || n > 65536 || k >= n)
-			return err_set(e, EXIT_USAGE, "--shard needs K/N with 0 <= K < N <= 65536, not \"%s\"", arg);
-		o->shard_k = (uint32_t)k;
-		o->shard_n = (uint32_t)n;
-		return 0;
-	}
-	case OPT_BYTES:
-		if (parse_bytes(arg, &v) < 0 || v == 0)
+	case OPT_SHARD: return set_shard(o, arg, e);
+	case OPT_BYTES: return set_bytes((size_t *)(void *)base, d->name, arg, e);
+	case OPT_MS:
+		if (options_parse_ms(arg, (uint32_t *)(void *)base) < 0)
 			return err_set(
 			    e, EXIT_USAGE,
-			    "--%s needs a size greater than 0: bytes, or a whole number with kB, MB or GB, not "
-			    "\"%s\"",
+			    "--%s needs a duration: whole seconds (2 or 2s) or milliseconds (250ms), 0 to turn "
+			    "it off; not \"%s\"",
 			    d->name, arg);
-		if (v > RECORD_BYTES_LIMIT)
-			return err_set(e, EXIT_USAGE,
-				       "--%s is at most 1GB (%zu bytes), PostgreSQL's limit for one value, not \"%s\"",
-				       d->name, RECORD_BYTES_LIMIT, arg);
-		*(size_t *)(void *)base = (size_t)v;
 		return 0;
 	case OPT_U64:
 		if (parse_u64(arg, &v) < 0)
@@ -379,6 +421,10 @@ static void set_defaults(struct options *o)
 	o->max_record_bytes = RECORD_BYTES_DEFAULT;
 	o->connect_timeout_s = 60;
 	o->retry_timeout_s = 60;
+	/* Rows of a trickling pipe show up within about a second, while a busy
+	 * stream still fills whole chunks well within it (20,000 records are
+	 * ~2 MiB, read in milliseconds). */
+	o->flush_interval_ms = 1000;
 	o->max_rejects = UINT64_MAX;
 	o->rows = 1000000;
 	o->seed = 1;

@@ -59,8 +59,9 @@ struct options {
 	const char *metrics_listen;
 	enum log_format log_format;
 	uint32_t connect_timeout_s;
-	uint32_t retry_timeout_s; /* reconnect and retry a chunk for at most this long */
-	uint64_t max_rejects;     /* stop past this many rejects; UINT64_MAX: no limit */
+	uint32_t retry_timeout_s;   /* reconnect and retry a chunk for at most this long */
+	uint32_t flush_interval_ms; /* streams: a chunk also closes this long after its first record; 0: never */
+	uint64_t max_rejects;       /* stop past this many rejects; UINT64_MAX: no limit */
 	enum on_conflict on_conflict;
 	const char *key; /* "a,b": the conflict key for --on-conflict */
 	int dry_run;
@@ -110,6 +111,11 @@ struct options {
 	char *config_values[OPTIONS_CONFIG_VALUES_MAX];
 	uint32_t nconfig_values;
 };
+
+/* A duration as --flush-interval takes it: whole seconds ("2", "2s") or
+ * milliseconds ("250ms"), 0 allowed. -1 when s is none of these or does
+ * not fit in 32 bits of milliseconds. */
+int options_parse_ms(const char *s, uint32_t *ms);
 
 /* Parses argv into o. Returns 0 to go on, 1 when --help/--version was served
  * (exit 0), -1 on a usage error (e: EXIT_USAGE with a one-line message). */

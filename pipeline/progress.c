@@ -15,6 +15,42 @@ static void human_bytes(char *out, size_t n, double b)
 	snprintf(out, n, "%.1f %s", b, unit[u]);
 }
 
+double progress_rate_add(struct progress_rate *r, double t_s, uint64_t n)
+{
+	r->t[r->head] = t_s;
+	r->n[r->head] = n;
+	uint32_t newest = r->head;
+	r->head = (r->head + 1) % PROGRESS_RATE_SAMPLES;
+	if (r->count < PROGRESS_RATE_SAMPLES)
+		r->count++;
+	/* The oldest sample still inside the window (or the oldest kept when
+	 * samples are sparser than the window). */
+	uint32_t oldest = newest;
+	for (uint32_t k = 1; k < r->count; k++) {
+		uint32_t i = (newest + PROGRESS_RATE_SAMPLES - k) % PROGRESS_RATE_SAMPLES;
+		if (t_s - r->t[i] > PROGRESS_RATE_WINDOW_S && oldest != newest)
+			break;
+		oldest = i;
+	}
+	double dt = t_s - r->t[oldest];
+	if (oldest == newest || dt <= 0)
+		return 0;
+	return (double)(n - r->n[oldest]) / dt;
+}
+
+static void with_commas(char *out, size_t n, uint64_t v)
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+	size_t o = 0;
+	for (int i = 0; i < len && o + 2 < n; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+}
+
 void progress_draw(const struct progress_state *p)
 {
 	char line[256], done[32], total[32], eta[32] = "";
@@ -33,8 +69,10 @@ void progress_draw(const struct progress_state *p)
 		n = snprintf(line, sizeof line, "\r\033[K%s / %s (%.0f%%)  %.0f records/s  %llu rejected%s", done,
 			     total, frac * 100, rate, (unsigned long long)p->rejected, eta);
 	} else {
-		n = snprintf(line, sizeof line, "\r\033[K%s  %.0f records/s  %llu rejected", done, rate,
-			     (unsigned long long)p->rejected);
+		char loaded[32];
+		with_commas(loaded, sizeof loaded, p->loaded);
+		n = snprintf(line, sizeof line, "\r\033[K%s loaded  %.0f records/s  %llu rejected  %s read", loaded,
+			     p->recent_per_s, (unsigned long long)p->rejected, done);
 	}
 	if (n > 0) {
 		ssize_t w = write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);

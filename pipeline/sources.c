@@ -148,8 +148,9 @@ int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e
 				       : "");
 	} else if (ls->ndone > 0) {
 		log_event(ld->o->log_format, LOG_INFO, "source_resumed",
-			  "%s: resuming: %u chunks of %u records committed earlier, with %llu records rejected",
-			  s->name, ls->ndone, s->batch_rows, (unsigned long long)ls->rejected);
+			  "%s: resuming: %llu records in %u chunks committed earlier, with %llu records rejected",
+			  s->name, (unsigned long long)ls->committed_records, ls->ndone,
+			  (unsigned long long)ls->rejected);
 	}
 	return 0;
 }

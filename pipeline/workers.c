@@ -592,6 +592,9 @@ static void process_chunk(struct worker *w, struct chunk *c)
 			b.ledger_source_id = src->ledger.source_id;
 			b.ledger_target = src->ledger.target;
 			b.chunk = c->seq;
+			b.first_record = c->first_record;
+			b.byte_offset = c->byte_offset;
+			b.byte_end = c->byte_end;
 		}
 		b.records = c->nrecords;
 		/* A chunk whose records were all rejected still gets its

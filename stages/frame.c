@@ -57,6 +57,7 @@ struct framer {
 	struct scan st;
 	uint64_t records;  /* records completed, header excluded */
 	uint64_t seq;      /* number of the next chunk */
+	uint64_t cut;      /* the chunk being filled closes once this record is complete (frame_cut_after) */
 	unsigned bom_held; /* bytes of a possible BOM seen at the very start */
 	bool bom_done;
 	bool header_pending;
@@ -109,6 +110,7 @@ struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t
 	/* A UTF-8 byte order mark means nothing in another encoding: there its
 	 * bytes are characters, which the server stores as such. */
 	f->bom_done = d->charset != NULL;
+	f->cut = UINT64_MAX;
 	f->carry = malloc(chunk_bytes);
 	f->header = malloc(chunk_bytes);
 	if (f->carry == NULL || f->header == NULL) {
@@ -288,9 +290,11 @@ static enum done finish_record(struct framer *f, struct chunk *c)
 		c->nrecords = i + 1;
 		c->eol = f->st.eol;
 		c->rec_off[i + 1] = (uint32_t)c->data_len;
+		c->byte_end = f->st.off;
 		f->records++;
-		/* A record longer than a chunk fills its own. */
-		if (c->nrecords == f->batch_rows || f->st.rec_len > f->chunk_bytes)
+		/* A record longer than a chunk fills its own; a resumed stream's
+		 * chunk closes where a committed one ended. */
+		if (c->nrecords == f->batch_rows || f->st.rec_len > f->chunk_bytes || f->records == f->cut)
 			r = DONE_FULL;
 	}
 	f->st.skipping = false;
@@ -576,6 +580,22 @@ enum frame_event frame_finish(struct framer *f, struct chunk *c)
 		return FRAME_CHUNK;
 	}
 	return FRAME_MORE;
+}
+
+enum frame_event frame_flush(struct framer *f, struct chunk *c)
+{
+	if (!f->chunk_open || c->nrecords == 0)
+		return FRAME_MORE;
+	/* frame_feed appends every byte it consumes, so the record still
+	 * being read is the tail of c: it moves to the carry as when a chunk
+	 * fills up, and the scanner goes on from where it stopped. */
+	close_full_chunk(f, c);
+	return FRAME_CHUNK;
+}
+
+void frame_cut_after(struct framer *f, uint64_t record)
+{
+	f->cut = record;
 }
 
 void frame_header(const struct framer *f, const char **p, size_t *len)

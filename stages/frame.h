@@ -48,7 +48,8 @@ void frame_free(struct framer *f);
  * was used; the caller feeds the rest next time, to the same c after
  * FRAME_GROW. A record split across calls is kept by the framer (in c or in
  * its own carry buffer) and completed later. Sets c->seq, first_record,
- * first_line, byte_offset for each new chunk. A UTF-8 byte order mark at the
+ * first_line, byte_offset for each new chunk, and byte_end as each record
+ * completes. A UTF-8 byte order mark at the
  * start of the stream is skipped (when the dialect's input is UTF-8). */
 enum frame_event frame_feed(struct framer *f, struct chunk *c, const char *buf, size_t len, size_t *consumed);
 
@@ -60,6 +61,19 @@ size_t frame_grow_bytes(const struct framer *f);
  * FRAME_HEADER if that record was the header, FRAME_CHUNK if c holds records,
  * FRAME_MORE if c is empty. */
 enum frame_event frame_finish(struct framer *f, struct chunk *c);
+
+/* Closes c now when it holds complete records (a stream's chunk whose
+ * flush interval has passed): returns FRAME_CHUNK, and the record still
+ * being read, if any, is kept by the framer and goes first into the next
+ * chunk, exactly as when a chunk fills up. FRAME_MORE (nothing changed)
+ * when c holds no complete record. Only between frame_feed calls. */
+enum frame_event frame_flush(struct framer *f, struct chunk *c);
+
+/* The chunk being filled also closes (FRAME_CHUNK) once record number
+ * record (1-based, header excluded) is complete; UINT64_MAX: no such cut.
+ * A resumed load cuts where committed ranges begin and end, so that each
+ * chunk lies wholly inside or wholly outside them. Call between chunks. */
+void frame_cut_after(struct framer *f, uint64_t record);
 
 /* The header record (end-of-line stripped), valid until frame_free. */
 void frame_header(const struct framer *f, const char **p, size_t *len);

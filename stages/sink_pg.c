@@ -500,8 +500,11 @@ static void rollback_quietly(PGconn *c)
 /* The chunk's ledger row, in the batch's transaction. */
 static int write_ledger_row(struct pgsink *s, const struct sink_batch *b, long committed, struct err *e)
 {
-	char chunk[24], records[24], loaded[24], rejected[24], merged[24];
+	char chunk[24], records[24], loaded[24], rejected[24], merged[24], first[24], boff[24], bend[24];
 	snprintf(chunk, sizeof chunk, "%llu", (unsigned long long)b->chunk);
+	snprintf(first, sizeof first, "%llu", (unsigned long long)b->first_record);
+	snprintf(boff, sizeof boff, "%llu", (unsigned long long)b->byte_offset);
+	snprintf(bend, sizeof bend, "%llu", (unsigned long long)b->byte_end);
 	snprintf(records, sizeof records, "%u", b->records);
 	snprintf(loaded, sizeof loaded, "%ld", committed);
 	snprintf(rejected, sizeof rejected, "%ld", (long)b->records - committed);
@@ -509,19 +512,23 @@ static int write_ledger_row(struct pgsink *s, const struct sink_batch *b, long c
 	/* Its rejects count as written to the rejects file only when it has
 	 * none (see pipeline/ledger.h). No operator or function: the
 	 * session's search_path is the user's. */
-	const char *p[8] = {b->ledger_source_id,
-			    b->ledger_target,
-			    chunk,
-			    records,
-			    loaded,
-			    rejected,
-			    s->st.merge != NULL ? merged : NULL,
-			    (long)b->records == committed ? "t" : "f"};
+	const char *p[11] = {b->ledger_source_id,
+			     b->ledger_target,
+			     chunk,
+			     records,
+			     loaded,
+			     rejected,
+			     s->st.merge != NULL ? merged : NULL,
+			     (long)b->records == committed ? "t" : "f",
+			     first,
+			     boff,
+			     bend};
 	s->statements++;
 	PGresult *r = PQexecParams(s->conn,
 				   "INSERT INTO edonu_ingest.chunks (source_id, target, chunk, records, loaded, "
-				   "rejected, merged, rejects_written) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-				   8, NULL, p, NULL, NULL, 0);
+				   "rejected, merged, rejects_written, first_record, byte_offset, byte_end) "
+				   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+				   11, NULL, p, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		result_error(s->conn, r, "ledger row", e);
 		PQclear(r);

@@ -71,6 +71,11 @@ struct sink_batch {
 	const char *ledger_target;
 	uint64_t chunk;
 	uint32_t records; /* all records of the chunk, rejected ones included */
+	/* Where the chunk lies in its input: its first record's number and
+	 * the bytes [byte_offset, byte_end) its records span. */
+	uint64_t first_record;
+	uint64_t byte_offset;
+	uint64_t byte_end;
 	/* Upserts: runs before the first statement that touches the table
 	 * (the merge), to keep the chunks' merges in input order; may run
 	 * again for a retried batch. -1 with e rolls back. */

@@ -107,7 +107,7 @@ same_as_first_load() {
 		UPDATE edonu_ingest.version SET version = 2;
 	SQL
 	psql -XAtq -v ON_ERROR_STOP=1 -d edonu_lp_load -f "$LEDGER_SQL" >/dev/null
-	check "deploy/ledger.sql migrates targets" '"Sch".t|"Sch".t|3' \
+	check "deploy/ledger.sql migrates targets" '"Sch".t|"Sch".t|4' \
 		"$(psql -XAtq -d edonu_lp_load -c "SELECT (SELECT string_agg(target, ',') FROM edonu_ingest.sources),
 			(SELECT string_agg(target, ',') FROM edonu_ingest.chunks), (SELECT version FROM edonu_ingest.version)")"
 }
@@ -181,14 +181,14 @@ main() {
 	sql "UPDATE edonu_ingest.version SET version = 2"
 	"$EDONU_INGEST" gen --rows "$ROWS" --seed 82 -o "$WORK/more.csv"
 	as "$LOADER" old_ledger --table orders "$WORK/more.csv"
-	refused old_ledger "the ledger schema edonu_ingest is at version 2, this edonu-ingest needs version 3, and role $LOADER may not make it so (the ledger belongs to role postgres): have postgres or a superuser run deploy/ledger.sql once (psql -d $DB -f deploy/ledger.sql)"
+	refused old_ledger "the ledger schema edonu_ingest is at version 2, this edonu-ingest needs version 4, and role $LOADER may not make it so (the ledger belongs to role postgres): have postgres or a superuser run deploy/ledger.sql once (psql -d $DB -f deploy/ledger.sql)"
 	check "old_ledger: version" 2 "$(sql 'SELECT version FROM edonu_ingest.version')"
 	# Its owner's load migrates it, quietly (CREATE ... IF NOT EXISTS
 	# notices included).
 	as postgres owner_migrates --table items --on-conflict ignore --key k "$WORK/items.csv"
 	check "owner_migrates: exit code" 0 "$RC"
 	quiet owner_migrates
-	check "owner_migrates: version" 3 "$(sql 'SELECT version FROM edonu_ingest.version')"
+	check "owner_migrates: version" 4 "$(sql 'SELECT version FROM edonu_ingest.version')"
 	as "$LOADER" after_migration --table orders "$WORK/more.csv"
 	loads after_migration "$ROWS"
 	check "orders: rows" $((2 * ROWS)) "$(sql 'SELECT count(*) FROM orders')"

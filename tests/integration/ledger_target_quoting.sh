@@ -87,7 +87,7 @@ main() {
 	check "older ledger targets" 'gone.Tbl gone.tbl public.Mixed Case public.plain s.x.t' "$(targets sources)"
 	load mixed_after --table 'public."Mixed Case"' "$input"
 	skipped mixed_after 'public."Mixed Case"'
-	check "migrated to version" 3 "$(psql_q 'SELECT version FROM edonu_ingest.version')"
+	check "migrated to version" 4 "$(psql_q 'SELECT version FROM edonu_ingest.version')"
 	check "migrated targets" '"s.x".t gone."Tbl" gone.tbl public."Mixed Case" public.plain s."x.t"' \
 		"$(targets sources)"
 	check "migrated chunks' targets" '"s.x".t public."Mixed Case" public.plain s."x.t"' "$(targets chunks)"

@@ -8,7 +8,9 @@
 # (behind another session's lock on the table) still stops: 10 s after
 # SIGTERM it cancels them (they roll back) and exits 75, at once after a
 # second signal, committing nothing; and that a load from a pipe that has
-# gone quiet (its writer still open) stops within a second of SIGTERM.
+# gone quiet (its writer still open) stops within a second of SIGTERM, both
+# with chunks closing only when full (it committed nothing) and after its
+# flush interval committed what had arrived (the summary counts those rows).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -95,17 +97,31 @@ interrupt_stuck() {
 	check "$name: loaded" 0 "$(sum_field "$name" loaded)"
 }
 
-# interrupt_quiet_pipe NAME: a load from standard input, a FIFO whose
-# writer has sent 1000 records and stays open, gets SIGTERM.
+# rows_in TABLE: rows of TABLE (or the loader gone).
+rows_in() {
+	loader_gone || (($(psql_q "SELECT count(*) FROM $1") > 0))
+}
+
+# interrupt_quiet_pipe NAME TABLE FLUSH: a load from standard input into
+# TABLE, a FIFO whose writer has sent 1000 records and stays open, gets
+# SIGTERM. FLUSH 0: --flush-interval 0, chunks close only when full, so the
+# load commits nothing (the file's load below owns these records in
+# orders); else the default interval, and the signal comes once the
+# records that arrived have committed.
 interrupt_quiet_pipe() {
-	local name="$1" fifo="$WORK/$1.fifo"
+	local name="$1" table="$2" flush="$3" fifo="$WORK/$1.fifo" args=()
+	((flush)) || args=(--flush-interval 0)
 	mkfifo "$fifo"
 	"$EDONU_INGEST" load --dsn "$EDONU_TEST_DSN" --progress never --summary "$WORK/$name.json" \
-		--table orders --format csv - <"$fifo" 2>"$WORK/$name.err" &
+		--table "$table" --format csv "${args[@]}" - <"$fifo" 2>"$WORK/$name.err" &
 	LOADER_PID=$!
 	exec 3>"$fifo"
 	head -n 1001 "$INPUT" >&3
-	sleep 1
+	if ((flush)); then
+		wait_until "$WAIT_TIMEOUT_S" "$name to commit what arrived" rows_in "$table" || true
+	else
+		sleep 1
+	fi
 	loader_gone && { exec 3>&-; die "$name ended while its input was open"; }
 	kill -s TERM "$LOADER_PID"
 	await_stop "$name" "$(now_ms)" SIGTERM
@@ -114,7 +130,12 @@ interrupt_quiet_pipe() {
 	check "$name: exit code" 75 "$RC"
 	check_true "$name: stopped within 1000 ms (took $STOP_MS)" test "$STOP_MS" -le 1000
 	check_true "$name: summary names the interruption" grep -qi signal <<<"$(sum_field "$name" error)"
-	check "$name: loaded" 0 "$(sum_field "$name" loaded)"
+	if ((flush)); then
+		check_true "$name: loaded some" test "$(sum_field "$name" loaded)" -gt 0
+		check "$name: loaded = rows" "$(psql_q "SELECT count(*) FROM $table")" "$(sum_field "$name" loaded)"
+	else
+		check "$name: loaded" 0 "$(sum_field "$name" loaded)"
+	fi
 }
 
 main() {
@@ -142,10 +163,12 @@ main() {
 	interrupt_stuck stuck_term TERM 20000
 	interrupt_stuck stuck_twice TERM INT 4000
 	table_lock_release
-	interrupt_quiet_pipe quiet_pipe
+	interrupt_quiet_pipe quiet_pipe orders 0
+	orders_table orders_stream
+	interrupt_quiet_pipe quiet_pipe_flushed orders_stream 1
 
 	local committed
-	committed="$(ledger_q "SELECT coalesce(sum(records), 0) FROM edonu_ingest.chunks")"
+	committed="$(ledger_q "SELECT coalesce(sum(records), 0) FROM edonu_ingest.chunks WHERE source_id LIKE 'file:%'")"
 	load resume --table orders --batch-rows "$BATCH_ROWS" "$INPUT"
 	[[ "$RC" == 0 ]] || show_err resume
 	check "resume: exit code" 0 "$RC"

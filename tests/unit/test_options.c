@@ -1,4 +1,4 @@
-/* test_options.c - --from-rejects: parsed for load only, exclusive with FILE operands, needs --format, set by config files too, documented in --help; --delimiter takes a tab as \t, tab or itself, on the command line and in a config file; --encoding: PostgreSQL's names, PGCLIENTENCODING when absent, refusals with their exit codes, the config key; --max-record-bytes: sizes with units, bounded, defaulted. */
+/* test_options.c - --from-rejects: parsed for load only, exclusive with FILE operands, needs --format, set by config files too, documented in --help; --delimiter takes a tab as \t, tab or itself, on the command line and in a config file; --encoding: PostgreSQL's names, PGCLIENTENCODING when absent, refusals with their exit codes, the config key; --max-record-bytes: sizes with units, bounded, defaulted; --flush-interval: durations in seconds or milliseconds, 0 turns it off, bad ones refused. */
 #include "../../pipeline/options.h"
 #include "../../stages/charset.h"
 
@@ -307,6 +307,50 @@ static void test_max_record_bytes(void)
 	expect_error(big2, EXIT_USAGE, "--max-record-bytes is at most 1GB", NULL);
 }
 
+/* --flush-interval takes whole seconds (with or without s) or
+ * milliseconds; 0 turns it off; its default is a second; the config file
+ * takes the same words. */
+static void test_flush_interval(void)
+{
+	static const struct {
+		const char *arg;
+		uint32_t ms;
+	} good[] = {{"1", 1000},
+		    {"2s", 2000},
+		    {"250ms", 250},
+		    {"0", 0},
+		    {"0ms", 0},
+		    {"4294967ms", 4294967},
+		    {"4294967295ms", UINT32_MAX}};
+	struct options o;
+	struct err e;
+	const char *plain[] = {"load", "--table", "t", NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, plain), 0);
+	CU_ASSERT_EQUAL(o.flush_interval_ms, 1000);
+	options_free(&o);
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		const char *args[] = {"load", "--table", "t", "--flush-interval", good[i].arg, NULL};
+		CU_ASSERT_EQUAL_FATAL(parse(&o, &e, args), 0);
+		CU_ASSERT_EQUAL(o.flush_interval_ms, good[i].ms);
+		options_free(&o);
+	}
+	static const char *const bad[] = {"",    "s",  "ms",      "-1",           "1.5",        "1m",
+					  "2 s", "1h", "4294968", "4294967296ms", "99999999999"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const char *args[] = {"load", "--table", "t", "--flush-interval", bad[i], NULL};
+		expect_error(args, EXIT_USAGE, "--flush-interval needs a duration", "250ms");
+	}
+	char path[128];
+	snprintf(path, sizeof path, "%s/flush.ini", dir);
+	write_config(path, "[load]\nflush-interval = 250ms\n");
+	const char *cfg[] = {"load", "--table", "t", "--config", path, NULL};
+	CU_ASSERT_EQUAL_FATAL(parse(&o, &e, cfg), 0);
+	CU_ASSERT_EQUAL(o.flush_interval_ms, 250);
+	options_free(&o);
+	write_config(path, "[load]\nflush-interval = soon\n");
+	expect_error(cfg, EXIT_CONFIG, "--flush-interval needs a duration", "soon");
+}
+
 int main(void)
 {
 	/* The caller's client encoding would change what load parses to. */
@@ -327,6 +371,7 @@ int main(void)
 	CU_add_test(s, "encoding errors", test_encoding_errors);
 	CU_add_test(s, "encoding config", test_encoding_config);
 	CU_add_test(s, "max-record-bytes", test_max_record_bytes);
+	CU_add_test(s, "flush-interval", test_flush_interval);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();

@@ -1,4 +1,5 @@
 /* test_reader.c - the reader returns a file's or a pipe's bytes exactly and in order, decodes zstd by content, and reports errors by class. */
+#include "../../core/clock.h"
 #include "../../core/limits.h"
 #include "../../io/reader.h"
 #include "../../io/zstd_stream.h"
@@ -385,6 +386,97 @@ static void test_close_early(void)
 	free(p);
 }
 
+/* reader_next_until on a pipe: bytes already there come back at once;
+ * when none come by the deadline it returns READER_WAITING (not before),
+ * and the next call gets the bytes written meanwhile, none lost, then the
+ * end. The first block waits whatever the deadline. */
+static void check_deadline(bool plain, bool zstd)
+{
+	static const char one[] = "1,first\n", two[] = "2,second\n";
+	char z1[128], z2[128];
+	size_t n1 = strlen(one), n2 = strlen(two), zn2 = 0;
+	const char *w1 = one, *w2 = two;
+	if (zstd) {
+		n1 = compress_into(z1, sizeof z1, one, strlen(one));
+		zn2 = compress_into(z2, sizeof z2, two, strlen(two));
+		w1 = z1;
+		w2 = z2;
+		n2 = zn2;
+	}
+	int fds[2];
+	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	char path[64];
+	snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+	struct err e;
+	err_clear(&e);
+	struct reader *r = reader_open(path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	reader_watch_stop(r, NULL);
+	if (plain)
+		reader_use_plain_read(r);
+	CU_ASSERT_TRUE(reader_is_stream(r));
+	/* The first block, and half of the second record's bytes. */
+	CU_ASSERT_EQUAL(write(fds[1], w1, n1), (ssize_t)n1);
+	CU_ASSERT_EQUAL(write(fds[1], w2, n2 / 2), (ssize_t)(n2 / 2));
+	const char *data;
+	long got = reader_next_until(r, &data, clock_mono_ns(), &e);
+	if (zstd) {
+		CU_ASSERT_EQUAL_FATAL(got, (long)strlen(one));
+		CU_ASSERT_EQUAL(memcmp(data, one, strlen(one)), 0);
+		/* Half a frame decodes to nothing yet. */
+		uint64_t deadline = clock_mono_ns() + 20000000;
+		CU_ASSERT_EQUAL(reader_next_until(r, &data, deadline, &e), READER_WAITING);
+		CU_ASSERT_TRUE(clock_mono_ns() >= deadline);
+	} else {
+		CU_ASSERT_TRUE_FATAL(got >= (long)n1);
+		CU_ASSERT_EQUAL(memcmp(data, one, n1), 0);
+		if (got < (long)(n1 + n2 / 2)) {
+			/* The first block was the first bytes only. */
+			long more = reader_next_until(r, &data, clock_mono_ns() + 1000000000ull * 60, &e);
+			CU_ASSERT_EQUAL(got + more, (long)(n1 + n2 / 2));
+		}
+	}
+	uint64_t deadline = clock_mono_ns() + 20000000;
+	CU_ASSERT_EQUAL(reader_next_until(r, &data, deadline, &e), READER_WAITING);
+	CU_ASSERT_TRUE(clock_mono_ns() >= deadline);
+	/* A deadline already past: no wait at all, the read still queued. */
+	CU_ASSERT_EQUAL(reader_next_until(r, &data, clock_mono_ns(), &e), READER_WAITING);
+	CU_ASSERT_EQUAL(write(fds[1], w2 + n2 / 2, n2 - n2 / 2), (ssize_t)(n2 - n2 / 2));
+	got = reader_next_until(r, &data, clock_mono_ns() + 1000000000ull * 60, &e);
+	const char *rest = zstd ? two : two + n2 / 2;
+	CU_ASSERT_EQUAL_FATAL(got, (long)strlen(rest));
+	CU_ASSERT_EQUAL(memcmp(data, rest, strlen(rest)), 0);
+	CU_ASSERT_EQUAL(reader_next_until(r, &data, clock_mono_ns() + 10000000, &e), READER_WAITING);
+	close(fds[1]);
+	CU_ASSERT_EQUAL(reader_next_until(r, &data, clock_mono_ns() + 10000000, &e), 0);
+	reader_close(r);
+	close(fds[0]);
+}
+
+static void test_deadline(void)
+{
+	check_deadline(false, false);
+	check_deadline(true, false);
+	check_deadline(false, true);
+	check_deadline(true, true);
+}
+
+/* Files ignore the deadline: their reads end. */
+static void test_deadline_file(void)
+{
+	char path[300];
+	tmp_path(path, sizeof path, "deadline.csv");
+	write_file(path, "a\nb\n", 4);
+	struct err e;
+	struct reader *r = reader_open(path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_FALSE(reader_is_stream(r));
+	const char *data;
+	CU_ASSERT_EQUAL(reader_next_until(r, &data, 1, &e), 4);
+	CU_ASSERT_EQUAL(reader_next_until(r, &data, 1, &e), 0);
+	reader_close(r);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -401,6 +493,8 @@ int main(void)
 	CU_add_test(s, "zstd_truncated", test_zstd_truncated);
 	CU_add_test(s, "zstd_pipe", test_zstd_pipe);
 	CU_add_test(s, "close_early", test_close_early);
+	CU_add_test(s, "deadline", test_deadline);
+	CU_add_test(s, "deadline_file", test_deadline_file);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();
