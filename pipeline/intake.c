@@ -39,24 +39,6 @@ int intake_format_from_name(const char *name)
 	return FORMAT_AUTO;
 }
 
-/* By content: a first line that starts with '{' is NDJSON; one with tabs
- * and no commas is text format. */
-static enum input_format format_from_content(const char *p, size_t n)
-{
-	size_t i = 0;
-	if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-		i = 3;
-	while (i < n && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	if (i < n && p[i] == '{')
-		return FORMAT_NDJSON;
-	const char *nl = memchr(p, '\n', n);
-	size_t len = nl ? (size_t)(nl - p) : n;
-	bool tab = memchr(p, '\t', len) != NULL;
-	bool comma = memchr(p, ',', len) != NULL;
-	return tab && !comma ? FORMAT_TEXT : FORMAT_CSV;
-}
-
 /* Takes a free chunk from any worker; waits while there is none. NULL when
  * the load is stopping. */
 static struct chunk *acquire_chunk(struct load *ld, uint32_t *rr)
@@ -233,8 +215,7 @@ static int prepare_source(struct load *ld, struct source *s, const char *data, l
 	enum input_format fmt = o->format;
 	if (fmt == FORMAT_AUTO) {
 		int by_name = strcmp(s->name, "-") == 0 ? FORMAT_AUTO : intake_format_from_name(s->name);
-		fmt = by_name != FORMAT_AUTO ? (enum input_format)by_name
-					     : format_from_content(data, n > 0 ? (size_t)n : 0);
+		fmt = by_name != FORMAT_AUTO ? (enum input_format)by_name : format_guess(data, n > 0 ? (size_t)n : 0);
 	}
 	options_dialect(o, fmt, &s->dialect);
 	/* A replayed group has a header line exactly when its records had one. */
@@ -443,7 +424,7 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 	 * stored their sum) plus this one so far. */
 	uint64_t before = atomic_load(&ld->bytes_read);
 	reader_watch_stop(r, &ld->stop);
-	const char *data;
+	const char *data = NULL; /* no block at all from an empty input */
 	long n = reader_next(r, &data, e);
 	if (n < 0 || prepare_source(ld, s, data, n, e) < 0) {
 		reader_close(r);

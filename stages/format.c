@@ -4,6 +4,8 @@
 #include "charset.h"
 #include "frame.h"
 
+#include <string.h>
+
 const struct format_ops *format_ops_for(enum input_format format)
 {
 	static const struct format_ops *const formats[] = {&format_csv, &format_text, &format_ndjson};
@@ -54,4 +56,22 @@ int format_record_utf8(const struct dialect *d, const char **rec, size_t *len, s
 	*rec = out;
 	*len = (size_t)n;
 	return 0;
+}
+
+enum input_format format_guess(const char *p, size_t n)
+{
+	if (n == 0)
+		return FORMAT_CSV; /* and p may be NULL: nothing to look at */
+	size_t i = 0;
+	if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i < n && p[i] == '{')
+		return FORMAT_NDJSON;
+	const char *nl = memchr(p, '\n', n);
+	size_t len = nl ? (size_t)(nl - p) : n;
+	bool tab = memchr(p, '\t', len) != NULL;
+	bool comma = memchr(p, ',', len) != NULL;
+	return tab && !comma ? FORMAT_TEXT : FORMAT_CSV;
 }

@@ -81,6 +81,12 @@ int format_line_parse(const struct format_ops *ops, const struct dialect *d, con
 int format_record_utf8(const struct dialect *d, const char **rec, size_t *len, struct buf *scratch, char *msg,
 		       size_t msgsz);
 
+/* --format auto by content, from the first bytes p[0..n) of an input (p may
+ * be NULL when n is 0): a first line that starts with '{' (after a UTF-8
+ * BOM and blanks) is NDJSON, one with tabs and no commas is text, anything
+ * else (an empty input too) is CSV. */
+enum input_format format_guess(const char *p, size_t n);
+
 /* The format's operations; NULL for FORMAT_AUTO (decided before parsing). */
 const struct format_ops *format_ops_for(enum input_format format);
 

@@ -1,4 +1,5 @@
 /* test_parse.c - the CSV and text parsers and the UTF-8 check split, de-quote and refuse records exactly as PostgreSQL 15's COPY does. */
+#include "../../stages/format.h"
 #include "../../stages/parse_csv.h"
 #include "../../stages/parse_text.h"
 #include "../../stages/utf8.h"
@@ -438,6 +439,22 @@ static void test_text_escape_roundtrip(void)
 }
 
 /* Parses a buffer of typical order records to report throughput; asserts only that every record parses. */
+/* --format auto decides by the first line when the name does not: an empty
+ * input (standard input closed at once: no block at all, data NULL) is CSV
+ * without touching the bytes that are not there. */
+static void test_format_guess(void)
+{
+	CU_ASSERT_EQUAL(format_guess(NULL, 0), FORMAT_CSV);
+	CU_ASSERT_EQUAL(format_guess("", 0), FORMAT_CSV);
+	CU_ASSERT_EQUAL(format_guess("{\"a\":1}\n", 8), FORMAT_NDJSON);
+	CU_ASSERT_EQUAL(format_guess("\xef\xbb\xbf {\"a\":1}", 11), FORMAT_NDJSON);
+	CU_ASSERT_EQUAL(format_guess("a\tb\n1\t2,5\n", 12), FORMAT_TEXT);
+	CU_ASSERT_EQUAL(format_guess("a\tb,c\n", 7), FORMAT_CSV);
+	CU_ASSERT_EQUAL(format_guess("a,b\n", 4), FORMAT_CSV);
+	/* Only the first line counts, and only as far as n says. */
+	CU_ASSERT_EQUAL(format_guess("a\tb\nc,d\n", 4), FORMAT_TEXT);
+}
+
 static void test_parse_speed(void)
 {
 	const char *rec = "17,1000004711,734512,SKU-004711,3,129.90,EUR,shipped,2026-03-14T09:26:53.123+01:00,"
@@ -483,6 +500,7 @@ int main(void)
 	CU_add_test(s, "text decoded encoding", test_text_decoded_encoding);
 	CU_add_test(s, "text line breaks", test_text_line_breaks);
 	CU_add_test(s, "text escape roundtrip", test_text_escape_roundtrip);
+	CU_add_test(s, "format guessed from content", test_format_guess);
 	CU_add_test(s, "parse speed", test_parse_speed);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
