@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,36 +67,32 @@ uint64_t fingerprint_hash64(const void *p, size_t n, uint64_t seed)
 	return hash_final(&h);
 }
 
-int fingerprint_file(const char *path, char *out, size_t outsz, struct err *e)
+int fingerprint_fd(int fd, const char *name, char *out, size_t outsz, struct err *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_set(e, EXIT_NOINPUT, "cannot open %s: %s", path, strerror(errno));
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fstat(fd, &st) < 0)
+		return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", name, strerror(errno));
+	if (!S_ISREG(st.st_mode))
 		return 0;
-	}
 	unsigned char *buf = malloc(FINGERPRINT_READ_BYTES);
-	if (buf == NULL) {
-		close(fd);
+	if (buf == NULL)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
-	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	struct hash_state h;
 	hash_init(&h, 0x65646f6e75ULL);
 	int rc = 1;
+	off_t off = 0;
 	bool eof = false;
 	while (!eof) {
 		/* Fill the buffer whole, so the lanes see the same word boundaries
 		 * however the kernel splits the reads. */
 		size_t have = 0;
 		while (have < FINGERPRINT_READ_BYTES) {
-			ssize_t r = read(fd, buf + have, FINGERPRINT_READ_BYTES - have);
+			ssize_t r = pread(fd, buf + have, FINGERPRINT_READ_BYTES - have, off);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0) {
-				rc = err_set(e, EXIT_NOINPUT, "cannot read %s: %s", path, strerror(errno));
+				rc = err_set(e, EXIT_NOINPUT, "cannot read %s: %s", name, strerror(errno));
 				eof = true;
 				break;
 			}
@@ -104,13 +101,13 @@ int fingerprint_file(const char *path, char *out, size_t outsz, struct err *e)
 				break;
 			}
 			have += (size_t)r;
+			off += r;
 		}
 		if (rc < 0)
 			break;
 		hash_update(&h, buf, have);
 	}
 	free(buf);
-	close(fd);
 	if (rc == 1)
 		snprintf(out, outsz, "%llu-%016llx", (unsigned long long)h.total, (unsigned long long)hash_final(&h));
 	return rc;

@@ -102,34 +102,25 @@ static int reader_setup_ring(struct reader *r)
 	return 0;
 }
 
-struct reader *reader_open(const char *path, struct err *e)
+/* The reader of fd, named name in messages; closes fd at reader_close when
+ * own (also when this fails). A regular file is read from fd's offset when
+ * at_offset (standard input redirected from a file starts where the shell
+ * left it), else whole, from offset 0. */
+static struct reader *reader_setup(int fd, bool own, bool at_offset, const char *name, struct err *e)
 {
-	const char *name = display_name(path);
-	bool is_stdin = path == NULL || strcmp(path, "-") == 0;
 	struct reader *r = calloc(1, sizeof *r);
-	if (r == NULL) {
+	if (r != NULL)
+		r->name = strdup(name);
+	if (r == NULL || r->name == NULL) {
+		free(r);
+		if (own)
+			close(fd);
 		err_set(e, EXIT_SOFTWARE, "out of memory opening %s", name);
 		return NULL;
 	}
 	r->held = -1;
-	r->fd = -1;
-	r->name = strdup(name);
-	if (r->name == NULL) {
-		free(r);
-		err_set(e, EXIT_SOFTWARE, "out of memory opening %s", name);
-		return NULL;
-	}
-	if (is_stdin) {
-		r->fd = STDIN_FILENO;
-	} else {
-		r->fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (r->fd < 0) {
-			err_set(e, EXIT_NOINPUT, "cannot open %s: %s", name, strerror(errno));
-			reader_close(r);
-			return NULL;
-		}
-		r->own_fd = true;
-	}
+	r->fd = fd;
+	r->own_fd = own;
 	struct stat sb;
 	if (fstat(r->fd, &sb) < 0) {
 		err_set(e, EXIT_NOINPUT, "cannot open %s: %s", name, strerror(errno));
@@ -143,8 +134,8 @@ struct reader *reader_open(const char *path, struct err *e)
 	}
 	r->size = -1;
 	if (S_ISREG(sb.st_mode)) {
-		/* Standard input redirected from a file starts where its offset is. */
-		off_t start = is_stdin ? lseek(r->fd, 0, SEEK_CUR) : 0;
+		/* The reads go by offset and never move the descriptor's. */
+		off_t start = at_offset ? lseek(r->fd, 0, SEEK_CUR) : 0;
 		if (start < 0)
 			start = 0;
 		r->regular = true;
@@ -174,6 +165,23 @@ struct reader *reader_open(const char *path, struct err *e)
 		return NULL;
 	}
 	return r;
+}
+
+struct reader *reader_open(const char *path, struct err *e)
+{
+	if (path == NULL || strcmp(path, "-") == 0)
+		return reader_setup(STDIN_FILENO, false, true, display_name(path), e);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_set(e, EXIT_NOINPUT, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	return reader_setup(fd, true, false, path, e);
+}
+
+struct reader *reader_open_fd(int fd, const char *name, struct err *e)
+{
+	return reader_setup(fd, false, false, name, e);
 }
 
 void reader_watch_stop(struct reader *r, const _Atomic bool *stop)

@@ -17,6 +17,13 @@ struct reader;
  * message naming the file and the reason. */
 struct reader *reader_open(const char *path, struct err *e);
 
+/* The same over fd, opened by the caller and left open (the caller closes
+ * it after reader_close): an input is opened once, and what identifies it
+ * (io/fingerprint.h) reads the very file that is loaded. A regular file is
+ * read whole, from offset 0 whatever fd's offset, with reads at offsets
+ * that leave it where it was. name is for messages. */
+struct reader *reader_open_fd(int fd, const char *name, struct err *e);
+
 /* Returns the next block of input bytes (decompressed when zstd) in *data:
  * > 0 its length, 0 at end of input, -1 on a read or decode error (e set,
  * EXIT_NOINPUT for read errors, EXIT_DATAERR for corrupt zstd). The block stays

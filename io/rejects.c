@@ -131,33 +131,27 @@ static void json_put_key(struct buf *out, const char *key)
 }
 
 /* A regular file that does not end in a newline ends in a line cut short:
- * truncate it after its last newline. Returns 0 or -1 (errno). */
-static int drop_torn_line(int fd, const char *path)
+ * truncate it after its last newline. fd is the file open for reading and
+ * appending. Returns 0 or -1 (errno). */
+static int drop_torn_line(int fd)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -1;
 	if (!S_ISREG(st.st_mode) || st.st_size == 0)
 		return 0;
-	/* fd is open for appending only. */
-	int rfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (rfd < 0)
-		return -1;
 	char tail[4096];
 	off_t end = st.st_size;
 	while (end > 0) {
 		size_t n = end < (off_t)sizeof tail ? (size_t)end : sizeof tail;
-		ssize_t got = pread(rfd, tail, n, end - (off_t)n);
+		ssize_t got = pread(fd, tail, n, end - (off_t)n);
 		if (got != (ssize_t)n) {
-			int saved = got < 0 ? errno : EIO;
-			close(rfd);
-			errno = saved;
+			if (got >= 0)
+				errno = EIO;
 			return -1;
 		}
-		if (end == st.st_size && tail[n - 1] == '\n') {
-			close(rfd);
+		if (end == st.st_size && tail[n - 1] == '\n')
 			return 0;
-		}
 		const char *nl = memrchr(tail, '\n', n);
 		if (nl != NULL) {
 			end = end - (off_t)n + (nl - tail) + 1;
@@ -165,8 +159,28 @@ static int drop_torn_line(int fd, const char *path)
 		}
 		end -= (off_t)n;
 	}
-	close(rfd);
 	return ftruncate(fd, end);
+}
+
+/* Opens the rejects file once: a regular file (or a new one, created 0600:
+ * it holds raw records) for reading and appending, anything else that
+ * stands there (a device, a FIFO) for writing only; never through a
+ * symbolic link. -1 with e. */
+static int rejects_open_fd(const char *path, struct err *e)
+{
+	struct stat st;
+	bool special = lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode);
+	int flags = special ? O_WRONLY | O_APPEND : O_RDWR | O_APPEND | O_CREAT;
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0 && errno == ELOOP)
+		return err_set(
+		    e, EXIT_CONFIG,
+		    "the rejects file %s is a symbolic link: refused (rejects hold raw records; name the file "
+		    "itself)",
+		    path);
+	if (fd < 0)
+		return err_set(e, EXIT_CONFIG, "cannot open the rejects file %s: %s", path, strerror(errno));
+	return fd;
 }
 
 struct rejects *rejects_open(const char *path, struct err *e)
@@ -184,14 +198,13 @@ struct rejects *rejects_open(const char *path, struct err *e)
 			err_set(e, EXIT_SOFTWARE, "out of memory");
 			return NULL;
 		}
-		r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+		r->fd = rejects_open_fd(path, e);
 		if (r->fd < 0) {
-			err_set(e, EXIT_CONFIG, "cannot open the rejects file %s: %s", path, strerror(errno));
 			free(r->path);
 			free(r);
 			return NULL;
 		}
-		if (drop_torn_line(r->fd, path) < 0) {
+		if (drop_torn_line(r->fd) < 0) {
 			err_set(e, EXIT_CONFIG, "cannot repair the rejects file %s: %s", path, strerror(errno));
 			close(r->fd);
 			free(r->path);
@@ -371,8 +384,13 @@ int rejects_recorded(const struct rejects *r, const char *source, uint64_t **rec
 	buf_put(&prefix, "{\"source\":", 10);
 	json_put_checked(&prefix, source, strlen(source));
 	buf_put(&prefix, ",\"record\":", 10);
-	FILE *f = fopen(r->path, "r");
+	/* Read through the descriptor the lines are appended to (its own
+	 * offset: appends go to the end whatever it is). */
+	int rfd = dup(r->fd);
+	FILE *f = rfd >= 0 && lseek(rfd, 0, SEEK_SET) == 0 ? fdopen(rfd, "r") : NULL;
 	if (f == NULL) {
+		if (rfd >= 0)
+			close(rfd);
 		buf_free(&prefix);
 		return err_set(e, EXIT_CONFIG, "cannot read the rejects file %s: %s", r->path, strerror(errno));
 	}

@@ -28,11 +28,13 @@ struct reject {
 	size_t header_len;
 };
 
-/* Opens path for appending (created 0644). A regular file whose last line
- * was cut off (a writer killed in the middle of a write) loses that
- * fragment, so that appended lines stand on lines of their own. path NULL:
- * rejects are counted by the caller but written nowhere. NULL with e (EXIT_NOINPUT... EXIT_CONFIG for
- * an unwritable path) on failure. */
+/* Opens path for appending, once: a new file is created 0600 (rejects hold
+ * raw records), an existing one keeps its mode, a device or FIFO is written
+ * through, and a symbolic link at path is refused. A regular file whose
+ * last line was cut off (a writer killed in the middle of a write) loses
+ * that fragment, so that appended lines stand on lines of their own. path
+ * NULL: rejects are counted by the caller but written nowhere. NULL with e
+ * (EXIT_CONFIG for a path that cannot be opened or is a link) on failure. */
 struct rejects *rejects_open(const char *path, struct err *e);
 
 /* Writes one line; safe to call from several threads (a mutex serialises

@@ -252,6 +252,9 @@ static void job_free(struct load *ld)
 		cache_templates_free(&s->templates);
 	}
 	replay_close(&ld->replay);
+	if (ld->own_fds != NULL)
+		sources_close_inputs(ld->own_fds, ld->o->nfiles);
+	free(ld->own_fds);
 	if (ld->rejects)
 		rejects_close(ld->rejects, NULL);
 	free(ld->sources);
@@ -304,9 +307,8 @@ static int job_replay_sources(struct load *ld, struct err *e)
 	ld->nsources = rp->ngroups;
 	for (uint32_t i = 0; i < rp->ngroups; i++) {
 		struct source *s = &ld->sources[i];
-		snprintf(s->path_buf, sizeof s->path_buf, "/proc/self/fd/%d", rp->groups[i].fd);
-		s->name = o->from_rejects;
-		s->path = s->path_buf;
+		s->name = s->path = o->from_rejects;
+		s->fd = rp->groups[i].fd;
 		s->header_forced = rp->groups[i].header != NULL;
 		s->size = source_size(s->path);
 	}
@@ -319,14 +321,35 @@ static int job_file_sources(struct load *ld, struct err *e)
 	const struct options *o = ld->o;
 	const char **files = o->nfiles > 0 ? o->files : stdin_name;
 	uint32_t n = o->nfiles > 0 ? (uint32_t)o->nfiles : 1;
-	if (sources_check_inputs(o, &ld->total_bytes, e) < 0)
-		return -1;
+	const int *fds = o->file_fds;
+	if (fds == NULL && o->nfiles > 0) {
+		/* Not opened by the command: opened here, once, for this job. */
+		ld->own_fds = calloc((size_t)o->nfiles, sizeof *ld->own_fds);
+		if (ld->own_fds == NULL)
+			return err_set(e, EXIT_SOFTWARE, "out of memory");
+		if (sources_open_inputs(o, ld->own_fds, &ld->total_bytes, e) < 0) {
+			free(ld->own_fds);
+			ld->own_fds = NULL;
+			return -1;
+		}
+		fds = ld->own_fds;
+	} else {
+		ld->total_bytes = o->nfiles > 0 ? 0 : -1;
+		for (uint32_t i = 0; i < (uint32_t)o->nfiles && ld->total_bytes >= 0; i++) {
+			struct stat st;
+			if (fds[i] < 0 || fstat(fds[i], &st) < 0)
+				ld->total_bytes = -1;
+			else
+				ld->total_bytes += st.st_size;
+		}
+	}
 	ld->sources = calloc(n, sizeof *ld->sources);
 	if (ld->sources == NULL)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	ld->nsources = n;
 	for (uint32_t i = 0; i < n; i++) {
 		ld->sources[i].name = ld->sources[i].path = files[i];
+		ld->sources[i].fd = o->nfiles > 0 ? fds[i] : -1;
 		ld->sources[i].header_forced = -1;
 		ld->sources[i].size = strcmp(files[i], "-") == 0 ? -1 : source_size(files[i]);
 	}

@@ -417,7 +417,7 @@ static uint64_t flush_interval_ns(const struct load *ld, const struct source *s,
 /* Reads one input to its end and hands its chunks to the workers. */
 static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct err *e)
 {
-	struct reader *r = reader_open(s->path, e);
+	struct reader *r = s->fd >= 0 ? reader_open_fd(s->fd, s->name, e) : reader_open(s->path, e);
 	if (r == NULL)
 		return -1;
 	/* ld->bytes_read counts every input: the earlier ones (intake_main

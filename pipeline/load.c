@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,11 +19,12 @@
 static volatile sig_atomic_t got_signal;
 static volatile sig_atomic_t signals_seen;
 
-/* The files, or the rejects file to replay, exist and can be read. */
-static int load_check_inputs(const struct options *o, int64_t *total, struct err *e)
+/* The files, opened once (fds), or the rejects file to replay, exist and
+ * can be read. */
+static int load_open_inputs(const struct options *o, int *fds, int64_t *total, struct err *e)
 {
 	if (o->from_rejects == NULL)
-		return sources_check_inputs(o, total, e);
+		return sources_open_inputs(o, fds, total, e);
 	if (access(o->from_rejects, R_OK) < 0)
 		return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", o->from_rejects, strerror(errno));
 	return 0;
@@ -42,11 +44,17 @@ int load_main(const struct options *o)
 	err_clear(&e);
 	int code;
 	int64_t total;
-	/* Inputs are checked before anything connects: a missing file is 66
-	 * whether or not the server is up. */
+	/* Inputs are opened before anything connects: a missing file is 66
+	 * whether or not the server is up. The job reads them through these
+	 * descriptors. */
+	struct options lo = *o;
+	int *fds = calloc(o->nfiles > 0 ? (size_t)o->nfiles : 1, sizeof *fds);
+	lo.file_fds = o->from_rejects == NULL ? fds : NULL;
 	struct engine *eng = NULL;
 	struct monitor *mon = NULL;
-	if (load_check_inputs(o, &total, &e) == 0 && (mon = monitor_create(o, &e)) != NULL)
+	if (fds == NULL)
+		err_set(&e, EXIT_SOFTWARE, "out of memory");
+	else if (load_open_inputs(o, fds, &total, &e) == 0 && (mon = monitor_create(o, &e)) != NULL)
 		eng = engine_create(o, mon, &e);
 	if (eng == NULL) {
 		log_event(o->log_format, LOG_ERROR, "load_failed", "%s", e.msg);
@@ -54,9 +62,12 @@ int load_main(const struct options *o)
 		snprintf(s.error, sizeof s.error, "%s", e.msg);
 		snprintf(s.table, sizeof s.table, "%s", o->table);
 	} else {
-		code = engine_run(eng, o, &s);
+		code = engine_run(eng, &lo, &s);
 		engine_free(eng);
 	}
+	if (o->from_rejects == NULL)
+		sources_close_inputs(fds, o->nfiles);
+	free(fds);
 	monitor_free(mon);
 	s.dry_run = o->dry_run != 0;
 	if (s.started)

@@ -29,9 +29,9 @@
  * its first chunk is handed on; read-only for the workers after that. */
 struct source {
 	const char *name;  /* as given; "-" for standard input; for a replay, the rejects file */
-	const char *path;  /* what is opened: name, or a replay group's memfd */
+	const char *path;  /* what the reader opens when fd is -1 (standard input, a FIFO) */
+	int fd;            /* the input opened once (a file, a replay group's memfd), not the source's to close */
 	int header_forced; /* -1: the options say whether there is a header line; else a replay group does */
-	char path_buf[32];
 	struct dialect dialect;
 	struct mapping map;
 	struct ndjson_map ndjson;          /* NDJSON: which key fills which field of map */
@@ -173,6 +173,7 @@ struct load {
 	uint32_t nsources;
 	struct replay replay; /* --from-rejects: the groups the sources read */
 	int64_t total_bytes;  /* of the inputs, for progress; -1 unknown */
+	int *own_fds;         /* inputs the job opened itself (no o->file_fds), closed at its end */
 	_Atomic uint32_t cur_source;
 	/* Chunks whose rejects went to the rejects file this run: marked
 	 * written in the ledger once the file is synced (sources_finish). */

@@ -104,6 +104,11 @@ struct options {
 
 	const char **files; /* operands */
 	int nfiles;
+	/* Set by the commands, not by options: files already opened once by
+	 * the caller, one per file (sources_open_inputs; run opens its spool's
+	 * without following links), -1 where the reader opens the name itself
+	 * (standard input, a FIFO). NULL: the engine opens them. */
+	const int *file_fds;
 
 	/* Copies of config file values, freed by options_free; a config has
 	 * one value per option at most, and repeatable options a few more. */

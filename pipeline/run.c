@@ -58,7 +58,9 @@ static void lock_pid(int fd, char *pid, size_t sz)
 
 static int lock_open(const char *path, int *fd, struct err *e)
 {
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	/* Never through a link: a link planted at the lock's name would have
+	 * the run truncate and write whatever it points to. */
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
 	if (*fd < 0)
 		return err_set(e, errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, "cannot open %s: %s", path,
 			       strerror(errno));
@@ -93,7 +95,7 @@ static int held_shard_lock(const char *dir, uint32_t n, char *what, size_t sz)
 			continue;
 		char path[4096];
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			continue;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -166,15 +168,35 @@ static int cmp_names(const void *a, const void *b)
 struct spool_left {
 	size_t settling;    /* modified less than --settle seconds ago */
 	size_t temporary;   /* .part, .tmp or hidden names: still being written */
-	size_t not_regular; /* FIFOs, sockets, devices: never loaded */
+	size_t not_regular; /* FIFOs, sockets, devices, symbolic links: never loaded */
 };
 
-/* The settled candidate files of this shard, in name order. */
-static int list_spool(const struct options *o, char ***names_out, size_t *n_out, struct spool_left *left, struct err *e)
+/* A symbolic link in the spool is never followed: whoever may drop files
+ * there could otherwise have the run read any file the run may read (a
+ * private key, another user's data) into the table, the rejects file and
+ * the log. It is left in place, like the other entries that are not
+ * regular files, and named in the log at each run. */
+static void note_symlink(const struct options *o, const char *name)
 {
-	DIR *d = opendir(o->spool);
-	if (d == NULL)
-		return err_set(e, EXIT_NOINPUT, "cannot open spool %s: %s", o->spool, strerror(errno));
+	log_event(o->log_format, LOG_WARN, "spool_symlink",
+		  "%s/%s: a symbolic link: not followed and left in place (the spool loads regular files only: move "
+		  "or copy the file itself in)",
+		  o->spool, name);
+}
+
+/* The settled candidate files of this shard, in name order. */
+static int list_spool(const struct options *o, int spool_fd, char ***names_out, size_t *n_out, struct spool_left *left,
+		      struct err *e)
+{
+	/* A descriptor of its own: readdir keeps its position in it. */
+	int dfd = openat(spool_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (d == NULL) {
+		int saved = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return err_set(e, EXIT_NOINPUT, "cannot open spool %s: %s", o->spool, strerror(saved));
+	}
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	time_t now = time(NULL);
@@ -182,10 +204,12 @@ static int list_spool(const struct options *o, char ***names_out, size_t *n_out,
 	memset(left, 0, sizeof *left);
 	while ((de = readdir(d)) != NULL && n < SPOOL_FILES_MAX) {
 		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || S_ISDIR(st.st_mode))
+		if (fstatat(spool_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
 			continue;
 		if (!S_ISREG(st.st_mode)) {
 			left->not_regular += run_file_is_candidate(de->d_name);
+			if (S_ISLNK(st.st_mode) && run_file_is_candidate(de->d_name))
+				note_symlink(o, de->d_name);
 			continue;
 		}
 		if (!run_file_is_candidate(de->d_name)) {
@@ -267,14 +291,18 @@ static enum disposition dispose(int code, const struct summary *s, bool interrup
 	return LEAVE;
 }
 
-/* failed/NAME.error: why the file is there, in one line. */
+/* failed/NAME.error: why the file is there, in one line. Created 0600 (it
+ * may quote the file's content) and never through a link. */
 static void write_error_file(const struct options *o, const char *name, const char *why)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/failed/%s.error", o->spool, name);
-	FILE *f = fopen(path, "w");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (f == NULL) {
 		log_event(o->log_format, LOG_ERROR, "spool_move_failed", "cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	fprintf(f, "%s\n", why);
@@ -316,9 +344,40 @@ static int file_away(const struct options *o, const char *name, const char *path
 	return code;
 }
 
+/* Opens spool file name once, without following a link, for its load: 1
+ * with *fd; 0 when it is gone or no longer a regular file (a link or a FIFO
+ * put in its place since the listing: left where it is, and logged); -1
+ * with e (EXIT_NOINPUT) when it cannot be opened. */
+static int open_spool_file(const struct options *o, int spool_fd, const char *name, int *fd, struct err *e)
+{
+	/* O_NONBLOCK: a FIFO put in its place does not hold the run up. */
+	*fd = openat(spool_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+	if (*fd < 0 && errno == ELOOP) {
+		note_symlink(o, name);
+		return 0;
+	}
+	if (*fd < 0 && errno == ENOENT) {
+		log_event(o->log_format, LOG_INFO, "spool_file", "%s: gone from the spool before its turn", name);
+		return 0;
+	}
+	if (*fd < 0)
+		return err_set(e, EXIT_NOINPUT, "cannot open %s/%s: %s", o->spool, name, strerror(errno));
+	struct stat st;
+	int fl = fcntl(*fd, F_GETFL);
+	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode) || fl < 0 || fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		close(*fd);
+		*fd = -1;
+		log_event(o->log_format, LOG_WARN, "spool_file",
+			  "%s: no longer a regular file when its turn came: not loaded, left in place", name);
+		return 0;
+	}
+	return 1;
+}
+
 /* Loads one spool file as a job of the engine and files it. Returns its
  * exit code; *stop when the run must not go on (not the file's fault). */
-static int run_file(struct engine *eng, const struct options *o, const char *name, struct summary *total, bool *stop)
+static int run_file(struct engine *eng, const struct options *o, int spool_fd, const char *name, struct summary *total,
+		    bool *stop)
 {
 	char path[4096], rej_tmp[4096];
 	snprintf(path, sizeof path, "%s/%s", o->spool, name);
@@ -326,9 +385,20 @@ static int run_file(struct engine *eng, const struct options *o, const char *nam
 	snprintf(rej_tmp, sizeof rej_tmp, "%s/.%s%s", o->spool, name, REJECTS_SUFFIX);
 	struct summary s;
 	memset(&s, 0, sizeof s);
-	int code;
+	*stop = false;
+	struct err oe;
+	int fd = -1, code;
+	int opened = open_spool_file(o, spool_fd, name, &fd, &oe);
+	if (opened == 0) {
+		monitor_run_file_end(eng->mon, name, STATS_RUN_LEFT, &s);
+		return EXIT_OK;
+	}
 	struct stat rs;
-	if (lstat(rej_tmp, &rs) == 0 && !S_ISREG(rs.st_mode)) {
+	if (opened < 0) {
+		code = s.exit_code = oe.code;
+		s.files = 1;
+		snprintf(s.error, sizeof s.error, "%s", oe.msg);
+	} else if (lstat(rej_tmp, &rs) == 0 && !S_ISREG(rs.st_mode)) {
 		/* Something else stands where its rejects go: the file's own problem. */
 		code = s.exit_code = EXIT_CONFIG;
 		s.started = true;
@@ -341,10 +411,13 @@ static int run_file(struct engine *eng, const struct options *o, const char *nam
 		fo.cmd = CMD_LOAD;
 		fo.files = files;
 		fo.nfiles = 1;
+		fo.file_fds = &fd;
 		fo.rejects = rej_tmp;
 		fo.summary = NULL;
 		code = engine_run(eng, &fo, &s);
 	}
+	if (fd >= 0)
+		close(fd);
 	summary_add(total, &s);
 	enum disposition d = dispose(code, &s, load_interrupted());
 	if (d != LEAVE) {
@@ -374,20 +447,21 @@ static int run_file(struct engine *eng, const struct options *o, const char *nam
 	return code;
 }
 
-/* The spool is a directory, locked, with done/ and failed/. */
-static int open_spool(const struct options *o, int lock_fds[2], struct err *e)
+/* The spool is a directory (*spool_fd: the run lists and opens its files
+ * through it), locked, with done/ and failed/. */
+static int open_spool(const struct options *o, int *spool_fd, int lock_fds[2], struct err *e)
 {
-	struct stat st;
-	if (stat(o->spool, &st) < 0 || !S_ISDIR(st.st_mode))
-		return err_set(e, EXIT_NOINPUT, "spool %s is not a directory%s%s", o->spool, errno ? ": " : "",
-			       errno ? strerror(errno) : "");
+	*spool_fd = open(o->spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*spool_fd < 0 && errno == ENOTDIR)
+		return err_set(e, EXIT_NOINPUT, "spool %s is not a directory", o->spool);
+	if (*spool_fd < 0)
+		return err_set(e, EXIT_NOINPUT, "cannot open spool %s: %s", o->spool, strerror(errno));
 	if (lock_spool(o, lock_fds, e) < 0)
 		return -1;
 	for (int i = 0; i < 2; i++) {
-		char sub[4096];
-		snprintf(sub, sizeof sub, "%s/%s", o->spool, i ? "failed" : "done");
-		if (mkdir(sub, 0777) < 0 && errno != EEXIST)
-			return err_set(e, EXIT_CONFIG, "cannot create %s: %s", sub, strerror(errno));
+		const char *sub = i ? "failed" : "done";
+		if (mkdirat(*spool_fd, sub, 0777) < 0 && errno != EEXIST)
+			return err_set(e, EXIT_CONFIG, "cannot create %s/%s: %s", o->spool, sub, strerror(errno));
 	}
 	return 0;
 }
@@ -427,18 +501,19 @@ int run_main(const struct options *o)
 	}
 	struct summary total;
 	memset(&total, 0, sizeof total);
-	int lock_fds[2] = {-1, -1};
+	int lock_fds[2] = {-1, -1}, spool_fd = -1;
 	struct engine *eng = NULL;
 	struct monitor *mon = NULL;
 	char **names = NULL;
 	size_t n = 0;
 	struct spool_left left = {0, 0, 0};
 	int worst;
-	if (open_spool(o, lock_fds, &e) < 0 || list_spool(o, &names, &n, &left, &e) < 0)
+	if (open_spool(o, &spool_fd, lock_fds, &e) < 0 || list_spool(o, spool_fd, &names, &n, &left, &e) < 0)
 		goto fail;
 	log_event(o->log_format, LOG_INFO, "spool",
 		  "%s: %zu files to load%s; left for later: %zu settling (changed less than %u s ago, --settle), %zu "
-		  "with temporary names (.part, .tmp, hidden); %zu not regular files (never loaded)",
+		  "with temporary names (.part, .tmp, hidden); %zu not regular files (never loaded: FIFOs, devices, "
+		  "symbolic links)",
 		  o->spool, n, o->shard_n ? " in this shard" : "", left.settling, o->settle_s, left.temporary,
 		  left.not_regular);
 	/* One engine, one set of connections, for every file of the run; its
@@ -451,7 +526,7 @@ int run_main(const struct options *o)
 	for (size_t i = 0; i < n && !load_interrupted(); i++) {
 		bool stop;
 		monitor_run_file_start(mon, names[i]);
-		run_file(eng, o, names[i], &total, &stop);
+		run_file(eng, o, spool_fd, names[i], &total, &stop);
 		if (stop)
 			break;
 	}
@@ -475,5 +550,7 @@ done:
 		free(names[i]);
 	free(names);
 	unlock_spool(lock_fds);
+	if (spool_fd >= 0)
+		close(spool_fd);
 	return worst;
 }

@@ -9,6 +9,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,29 +24,65 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Inputs must exist and be readable before anything is loaded. */
-int sources_check_inputs(const struct options *o, int64_t *total, struct err *e)
+/* Opens one input named on the command line: a regular file now, once
+ * (*fd), anything else later by its reader (*fd -1). */
+static int open_input(const char *p, int *fd, int64_t *total, struct err *e)
+{
+	*fd = -1;
+	struct stat st;
+	if (stat(p, &st) < 0)
+		return err_set(e, EXIT_NOINPUT, "cannot open %s: %s", p, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return err_set(e, EXIT_NOINPUT, "%s: is a directory", p);
+	if (!S_ISREG(st.st_mode)) {
+		/* A FIFO is opened by the reader when its turn comes: opening
+		 * it now would wait for its writer, or, undone, break one. */
+		if (access(p, R_OK) < 0)
+			return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", p, strerror(errno));
+		*total = -1;
+		return 0;
+	}
+	/* O_NONBLOCK: a FIFO put in the file's place since the stat does not
+	 * hold the open up; it is refused below. */
+	int f = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (f < 0)
+		return err_set(e, EXIT_NOINPUT, "cannot open %s: %s", p, strerror(errno));
+	int fl = fcntl(f, F_GETFL);
+	if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode) || fl < 0 || fcntl(f, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		close(f);
+		return err_set(e, EXIT_NOINPUT, "%s: changed while it was opened", p);
+	}
+	*fd = f;
+	if (*total >= 0)
+		*total += st.st_size;
+	return 0;
+}
+
+int sources_open_inputs(const struct options *o, int *fds, int64_t *total, struct err *e)
 {
 	*total = 0;
+	for (int i = 0; i < o->nfiles; i++)
+		fds[i] = -1;
 	for (int i = 0; i < o->nfiles; i++) {
-		const char *p = o->files[i];
-		if (strcmp(p, "-") == 0) {
+		if (strcmp(o->files[i], "-") == 0) {
 			*total = -1;
 			continue;
 		}
-		struct stat st;
-		if (stat(p, &st) < 0)
-			return err_set(e, EXIT_NOINPUT, "cannot open %s: %s", p, strerror(errno));
-		if (S_ISDIR(st.st_mode))
-			return err_set(e, EXIT_NOINPUT, "%s: is a directory", p);
-		if (access(p, R_OK) < 0)
-			return err_set(e, EXIT_NOINPUT, "cannot read %s: %s", p, strerror(errno));
-		if (S_ISREG(st.st_mode) && *total >= 0)
-			*total += st.st_size;
-		else
-			*total = -1;
+		if (open_input(o->files[i], &fds[i], total, e) < 0) {
+			sources_close_inputs(fds, o->nfiles);
+			return -1;
+		}
 	}
 	return 0;
+}
+
+void sources_close_inputs(int *fds, int n)
+{
+	for (int i = 0; fds != NULL && i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
 }
 
 /* What decides what a load of name stores, as text (see ledger.h): a
@@ -98,7 +135,9 @@ int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e
 	if (o->dry_run)
 		return 0;
 	char id[96];
-	int fp = strcmp(s->name, "-") == 0 ? 0 : fingerprint_file(s->path, id + 5, sizeof id - 5, e);
+	/* The descriptor the reader will read: what is identified is what is
+	 * loaded. Standard input and FIFOs have none. */
+	int fp = s->fd >= 0 ? fingerprint_fd(s->fd, s->name, id + 5, sizeof id - 5, e) : 0;
 	if (fp < 0)
 		return -1;
 	if (fp == 1) {

@@ -4,10 +4,18 @@
 
 #include "load.h"
 
-/* Inputs must exist and be readable before anything is loaded: EXIT_NOINPUT
- * naming the first that is not. *total: their bytes, -1 when a pipe or
- * standard input makes it unknown. */
-int sources_check_inputs(const struct options *o, int64_t *total, struct err *e);
+/* Opens the inputs o names (o->files), each once, before anything
+ * connects: fds[i] (o->nfiles of them) is files[i]'s descriptor when it is a
+ * regular file, which the fingerprint and the reader then share; -1 for
+ * standard input ("-") and for what is not a regular file (a FIFO, a
+ * device), which its reader opens when its turn comes. Names are followed
+ * as given: a symbolic link named on the command line is the user's
+ * choice. EXIT_NOINPUT naming the first input that is missing, unreadable
+ * or a directory, and then none is left open. *total: their bytes, -1 when
+ * a pipe or standard input makes it unknown. */
+int sources_open_inputs(const struct options *o, int *fds, int64_t *total, struct err *e);
+/* Closes what sources_open_inputs opened (fds may be NULL). */
+void sources_close_inputs(int *fds, int n);
 
 /* Finds the source's ledger identity and what of it is committed (see
  * sources.c for reruns with other settings). -1 with e. */

@@ -84,6 +84,46 @@ static void test_fifo(void)
 	rmdir(dir);
 }
 
+/* The temporary name is never written through a link (nor into a file that
+ * was there): one planted at PATH.tmpPID is replaced, what it points to is
+ * untouched, and the finished file has the mode of a new file under the
+ * umask (0644 less it: node_exporter reads the metrics textfile). */
+static void test_tmp_no_links(void)
+{
+	make_dir();
+	char path[128], tmp[160], victim[128], buf[64];
+	snprintf(path, sizeof path, "%s/metrics.prom", dir);
+	snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+	snprintf(victim, sizeof victim, "%s/victim", dir);
+	FILE *f = fopen(victim, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("keep\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(symlink(victim, tmp), 0);
+	mode_t old = umask(027);
+	const char *what;
+	CU_ASSERT_EQUAL(atomic_file_write(path, "data\n", 5, &what), 0);
+	struct stat st;
+	CU_ASSERT_EQUAL_FATAL(lstat(path, &st), 0);
+	CU_ASSERT_TRUE(S_ISREG(st.st_mode));
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0640);
+	CU_ASSERT_NOT_EQUAL(lstat(tmp, &st), 0);
+	f = fopen(victim, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	CU_ASSERT_EQUAL(n, 5);
+	CU_ASSERT_EQUAL(memcmp(buf, "keep\n", 5), 0);
+	umask(022);
+	CU_ASSERT_EQUAL(atomic_file_write(path, "data\n", 5, &what), 0);
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0644);
+	umask(old);
+	unlink(path);
+	unlink(victim);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -92,6 +132,7 @@ int main(void)
 	CU_add_test(s, "regular file", test_regular);
 	CU_add_test(s, "device", test_device);
 	CU_add_test(s, "fifo", test_fifo);
+	CU_add_test(s, "temporary name never through a link", test_tmp_no_links);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

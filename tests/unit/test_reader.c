@@ -1,6 +1,7 @@
 /* test_reader.c - the reader returns a file's or a pipe's bytes exactly and in order, decodes zstd by content, and reports errors by class. */
 #include "../../core/clock.h"
 #include "../../core/limits.h"
+#include "../../io/fingerprint.h"
 #include "../../io/reader.h"
 #include "../../io/zstd_stream.h"
 
@@ -477,6 +478,65 @@ static void test_deadline_file(void)
 	reader_close(r);
 }
 
+/* An input opened once: its fingerprint and its load read the same
+ * descriptor, so a name swapped for another file in between (a link, a
+ * rename) changes neither. The fingerprint moves no offset, the reader
+ * leaves the descriptor open for its owner, and the descriptor of a pipe
+ * has no fingerprint. */
+static void test_one_descriptor(void)
+{
+	size_t n = READ_BUF_BYTES + 123;
+	char *p = pattern(n);
+	char path[300], other[300];
+	tmp_path(path, sizeof path, "once.csv");
+	tmp_path(other, sizeof other, "other.csv");
+	write_file(path, p, n);
+	write_file(other, "swapped in\n", 11);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	struct err e;
+	char fp1[64], fp2[64], fp3[64];
+	CU_ASSERT_EQUAL(fingerprint_fd(fd, path, fp1, sizeof fp1, &e), 1);
+	CU_ASSERT_EQUAL(lseek(fd, 0, SEEK_CUR), 0);
+	/* The name now stands for another file. */
+	CU_ASSERT_EQUAL_FATAL(rename(other, path), 0);
+	CU_ASSERT_EQUAL(fingerprint_fd(fd, path, fp2, sizeof fp2, &e), 1);
+	CU_ASSERT_STRING_EQUAL(fp1, fp2);
+	int fd2 = open(path, O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd2 >= 0);
+	CU_ASSERT_EQUAL(fingerprint_fd(fd2, path, fp3, sizeof fp3, &e), 1);
+	CU_ASSERT_STRING_NOT_EQUAL(fp1, fp3);
+	close(fd2);
+	/* Read whole, wherever the descriptor's offset stands. */
+	CU_ASSERT_EQUAL(lseek(fd, 77, SEEK_SET), 77);
+	struct reader *r = reader_open_fd(fd, path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(reader_size(r), (int64_t)n);
+	size_t got = 0;
+	bool same = true;
+	const char *data;
+	long k;
+	while ((k = reader_next(r, &data, &e)) > 0) {
+		same = same && got + (size_t)k <= n && memcmp(data, p + got, (size_t)k) == 0;
+		got += (size_t)k;
+	}
+	CU_ASSERT_EQUAL(k, 0);
+	CU_ASSERT_EQUAL(got, n);
+	CU_ASSERT_TRUE(same);
+	reader_close(r);
+	/* Still open (the reader did not close what it did not open), its
+	 * offset where it was. */
+	CU_ASSERT_EQUAL(fcntl(fd, F_GETFD), FD_CLOEXEC);
+	CU_ASSERT_EQUAL(lseek(fd, 0, SEEK_CUR), 77);
+	close(fd);
+	int fds[2];
+	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	CU_ASSERT_EQUAL(fingerprint_fd(fds[0], "pipe", fp1, sizeof fp1, &e), 0);
+	close(fds[0]);
+	close(fds[1]);
+	free(p);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -495,6 +555,7 @@ int main(void)
 	CU_add_test(s, "close_early", test_close_early);
 	CU_add_test(s, "deadline", test_deadline);
 	CU_add_test(s, "deadline_file", test_deadline_file);
+	CU_add_test(s, "one_descriptor", test_one_descriptor);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();

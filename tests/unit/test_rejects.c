@@ -246,6 +246,68 @@ static void test_null_and_bad_path(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "/nonexistent-dir/rejects.ndjson"));
 }
 
+/* A rejects file holds raw records: a new one is created 0600 whatever the
+ * umask allows, and a symbolic link at its name is refused (EXIT_CONFIG,
+ * saying so) without touching what it points to. An existing file keeps its
+ * mode, and a device is written through. */
+static void test_private_and_no_links(void)
+{
+	struct err e;
+	char path[128], target[128], link[128];
+	temp_path(path, sizeof path, "private.ndjson");
+	temp_path(target, sizeof target, "target.txt");
+	temp_path(link, sizeof link, "link.ndjson");
+	mode_t old = umask(022);
+	struct rejects *r = rejects_open(path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	struct reject a = {.source = "x", .message = "m", .raw = "secret", .raw_len = 6};
+	CU_ASSERT_EQUAL(rejects_write(r, &a, &e), 0);
+	CU_ASSERT_EQUAL(rejects_close(r, &e), 0);
+	struct stat st;
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+
+	FILE *f = fopen(target, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("private\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(symlink(target, link), 0);
+	err_clear(&e);
+	CU_ASSERT_PTR_NULL(rejects_open(link, &e));
+	CU_ASSERT_EQUAL(e.code, EXIT_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "symbolic link"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, link));
+	char *t = slurp(target, NULL);
+	CU_ASSERT_STRING_EQUAL(t, "private\n");
+	free(t);
+	/* A dangling link is refused the same: nothing is created through it. */
+	unlink(target);
+	err_clear(&e);
+	CU_ASSERT_PTR_NULL(rejects_open(link, &e));
+	CU_ASSERT_EQUAL(e.code, EXIT_CONFIG);
+	CU_ASSERT_NOT_EQUAL(access(target, F_OK), 0);
+
+	CU_ASSERT_EQUAL(chmod(path, 0640), 0);
+	r = rejects_open(path, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(rejects_write(r, &a, &e), 0);
+	CU_ASSERT_EQUAL(rejects_close(r, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0640);
+	size_t len;
+	t = slurp(path, &len);
+	CU_ASSERT_EQUAL(len > 0 && t[len - 1] == '\n', 1);
+	free(t);
+
+	r = rejects_open("/dev/null", &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(rejects_write(r, &a, &e), 0);
+	CU_ASSERT_EQUAL(rejects_close(r, &e), 0);
+	umask(old);
+	unlink(link);
+	unlink(path);
+}
+
 #define THREADS          8
 #define LINES_PER_THREAD 5000
 
@@ -343,6 +405,7 @@ int main(void)
 	CU_add_test(s, "header", test_header);
 	CU_add_test(s, "header truncation", test_header_truncation);
 	CU_add_test(s, "null and bad path", test_null_and_bad_path);
+	CU_add_test(s, "private and no links", test_private_and_no_links);
 	CU_add_test(s, "concurrent writers", test_concurrent_writers);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
