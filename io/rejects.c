@@ -2,6 +2,7 @@
 #include "rejects.h"
 
 #include "../core/buf.h"
+#include "../core/escape.h"
 #include "../core/limits.h"
 
 #include <errno.h>
@@ -27,42 +28,6 @@ struct rejects {
 	struct buf out;
 	int write_errno; /* first failed write, reported by close */
 };
-
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one.
- * Same rules as stages/utf8.c (PostgreSQL's), repeated here because the
- * rejects writer must not depend on the stages. */
-static size_t json_utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t l;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		l = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		l = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		l = 4;
-	else
-		return 0;
-	if (l > n)
-		return 0;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < l; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return l;
-}
 
 /* Appends "..." with RFC 8259 escaping. Bytes that are not valid UTF-8 are
  * written as \u00XX of the byte value, so the line stays valid JSON; returns
@@ -90,7 +55,7 @@ static bool json_put_checked(struct buf *out, const char *p, size_t len)
 			i++;
 			continue;
 		}
-		size_t l = c < 0x20 ? 0 : json_utf8_seq(s + i, len - i);
+		size_t l = c < 0x20 ? 0 : escape_utf8_len(s + i, len - i);
 		if (l > 0) {
 			memcpy(o, s + i, l);
 			o += l;

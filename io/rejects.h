@@ -68,7 +68,7 @@ int rejects_recorded(const struct rejects *r, const char *source, uint64_t **rec
 /* Flushes and closes; returns -1 (e set) when the data did not reach the file. */
 int rejects_close(struct rejects *r, struct err *e);
 
-/* JSON string escaping shared with the summary and logs: appends "..." */
+/* The rejects file's JSON string escaping (invalid UTF-8 bytes as \u00XX): appends "..." */
 struct buf;
 void json_put_string(struct buf *out, const char *p, size_t len);
 

@@ -2,7 +2,7 @@
 #include "log.h"
 
 #include "../core/buf.h"
-#include "../io/rejects.h"
+#include "../core/escape.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,17 +19,19 @@ static const char *level_name(enum log_level l)
 	}
 }
 
-/* logfmt values are quoted when they hold spaces, quotes or '='. */
+/* logfmt values are quoted when they hold anything but printable ASCII
+ * other than quotes, '=' and '\\'; quoted, nothing a terminal acts on is
+ * left raw (messages quote the input: a header's escape sequence). */
 static void put_logfmt_value(struct buf *b, const char *s, size_t n)
 {
 	bool plain = n > 0;
 	for (size_t i = 0; i < n && plain; i++)
-		plain = s[i] > ' ' && s[i] != '"' && s[i] != '=' && s[i] != '\\';
+		plain = s[i] > ' ' && s[i] < 0x7f && s[i] != '"' && s[i] != '=' && s[i] != '\\';
 	if (plain) {
 		buf_put(b, s, n);
 		return;
 	}
-	json_put_string(b, s, n);
+	escape_json(b, s, n);
 }
 
 void log_event(enum log_format format, enum log_level level, const char *event, const char *fmt, ...)
@@ -61,9 +63,9 @@ void log_event(enum log_format format, enum log_level level, const char *event, 
 		buf_put(&b, "\",\"level\":\"", 11);
 		buf_put(&b, lv, strlen(lv));
 		buf_put(&b, "\",\"event\":", 10);
-		json_put_string(&b, event, strlen(event));
+		escape_json(&b, event, strlen(event));
 		buf_put(&b, ",\"msg\":", 7);
-		json_put_string(&b, msg, msg_len);
+		escape_json(&b, msg, msg_len);
 		buf_put(&b, "}\n", 2);
 	} else {
 		buf_put(&b, "ts=", 3);

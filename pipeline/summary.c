@@ -2,8 +2,8 @@
 #include "summary.h"
 
 #include "../core/buf.h"
+#include "../core/escape.h"
 #include "../io/atomic_file.h"
-#include "../io/rejects.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,8 +24,23 @@ static void sorted_reasons(const struct summary *s, struct reject_tally *t)
 	reject_tally_sort(t);
 }
 
+/* s on a terminal: input-derived text (a header in the error, the table
+ * name) with nothing a terminal acts on. Into *b, NUL-terminated. */
+static const char *printable(struct buf *b, const char *s)
+{
+	b->len = 0;
+	escape_text(b, s, strlen(s));
+	buf_putc(b, '\0');
+	return b->data;
+}
+
 void summary_print(FILE *out, const struct summary *s)
 {
+	struct buf table, error;
+	if (buf_init(&table, sizeof s->table) < 0 || buf_init(&error, sizeof s->error) < 0) {
+		fprintf(out, "edonu-ingest summary: out of memory\n");
+		return;
+	}
 	fprintf(out,
 		"edonu-ingest summary: %s%s\n"
 		"  records read   %12llu\n"
@@ -36,10 +51,10 @@ void summary_print(FILE *out, const struct summary *s)
 		"  seconds        %12.3f\n"
 		"  records/min    %12.0f\n"
 		"  batches        %12llu   workers %u, files %u, retries %llu\n",
-		s->table, s->dry_run ? " (dry run: nothing was written)" : "", (unsigned long long)s->records_read,
-		(unsigned long long)s->loaded, (unsigned long long)s->rejected, (unsigned long long)s->skipped,
-		(unsigned long long)s->bytes, s->seconds, summary_records_per_minute(s), (unsigned long long)s->batches,
-		s->workers, s->files, (unsigned long long)s->retries);
+		printable(&table, s->table), s->dry_run ? " (dry run: nothing was written)" : "",
+		(unsigned long long)s->records_read, (unsigned long long)s->loaded, (unsigned long long)s->rejected,
+		(unsigned long long)s->skipped, (unsigned long long)s->bytes, s->seconds, summary_records_per_minute(s),
+		(unsigned long long)s->batches, s->workers, s->files, (unsigned long long)s->retries);
 	if (s->dry_run)
 		fprintf(out, "  dry run        nothing was written; loaded counts the records that would load\n");
 	if (s->rejected) {
@@ -62,7 +77,9 @@ void summary_print(FILE *out, const struct summary *s)
 		fprintf(out, "  unknown keys   %12llu   NDJSON keys that name no column, ignored\n",
 			(unsigned long long)s->ndjson_unknown_keys);
 	if (s->error[0])
-		fprintf(out, "  error          %s\n", s->error);
+		fprintf(out, "  error          %s\n", printable(&error, s->error));
+	buf_free(&table);
+	buf_free(&error);
 }
 
 static void put_kv_u64(struct buf *b, const char *k, uint64_t v, bool comma)
@@ -117,7 +134,7 @@ int summary_write_json(const char *path, const struct summary *s)
 	if (buf_init(&b, 1024) < 0)
 		return -1;
 	buf_put(&b, "{\"table\":", 9);
-	json_put_string(&b, s->table, strlen(s->table));
+	escape_json(&b, s->table, strlen(s->table));
 	buf_putc(&b, ',');
 	put_kv_u64(&b, "records_read", s->records_read, true);
 	put_kv_u64(&b, "loaded", s->loaded, true);
@@ -129,7 +146,7 @@ int summary_write_json(const char *path, const struct summary *s)
 	struct reject_tally t;
 	sorted_reasons(s, &t);
 	for (uint32_t i = 0; i < t.n; i++) {
-		json_put_string(&b, t.e[i].key, strlen(t.e[i].key));
+		escape_json(&b, t.e[i].key, strlen(t.e[i].key));
 		char num[32];
 		int n = snprintf(num, sizeof num, ":%llu%s", (unsigned long long)t.e[i].count, i + 1 < t.n ? "," : "");
 		buf_put(&b, num, (size_t)n);
@@ -158,7 +175,7 @@ int summary_write_json(const char *path, const struct summary *s)
 	put_kv_u64(&b, "exit_code", (uint64_t)s->exit_code, s->error[0] != '\0');
 	if (s->error[0]) {
 		buf_put(&b, "\"error\":", 8);
-		json_put_string(&b, s->error, strlen(s->error));
+		escape_json(&b, s->error, strlen(s->error));
 	}
 	buf_put(&b, "}\n", 2);
 
