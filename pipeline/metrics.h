@@ -121,8 +121,9 @@ double metrics_textfile_last_success(const char *path);
 struct metrics_server;
 
 /* Binds host_port and starts the thread. host_port is "HOST:PORT",
- * "[IPV6]:PORT" or ":PORT" (all addresses); HOST may be a name, in which
- * case its first address that binds is used. PORT 0 picks a free port (see
+ * "[IPV6]:PORT", or ":PORT" and "PORT", which listen on 127.0.0.1 only
+ * (every interface is "0.0.0.0:PORT", or "[::]:PORT" for IPv6 and IPv4);
+ * HOST may be a name, in which case its first address that binds is used. PORT 0 picks a free port (see
  * metrics_server_port). Returns NULL with e set to EXIT_CONFIG for a bad
  * address, an address in use or one not available, EXIT_SOFTWARE when the
  * thread or memory cannot be had. */

@@ -342,7 +342,9 @@ static void *server_main(void *arg)
 	return NULL;
 }
 
-/* Splits "HOST:PORT", "[V6]:PORT" or ":PORT"; host is "" for all addresses. */
+/* Splits "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT"; host is "" when
+ * none is given: the loopback address, never every interface unless asked
+ * for (0.0.0.0, [::]). */
 static int split_host_port(const char *hp, char *host, size_t host_cap, char *port, size_t port_cap, struct err *e)
 {
 	const char *colon;
@@ -357,14 +359,12 @@ static int split_host_port(const char *hp, char *host, size_t host_cap, char *po
 		colon = close + 1;
 	} else {
 		colon = strrchr(hp, ':');
-		if (colon == NULL)
-			return err_set(e, EXIT_CONFIG, "--metrics-listen %s: expected HOST:PORT", hp);
-		hlen = (size_t)(colon - hp);
+		hlen = colon != NULL ? (size_t)(colon - hp) : 0;
 		if (memchr(hp, ':', hlen) != NULL)
 			return err_set(e, EXIT_CONFIG,
 				       "--metrics-listen %s: put an IPv6 address in brackets, as [::1]:9187", hp);
 	}
-	const char *p = colon + 1;
+	const char *p = colon != NULL ? colon + 1 : hp;
 	size_t plen = strlen(p);
 	unsigned long v = 0;
 	bool digits = plen > 0 && plen <= 5;
@@ -385,14 +385,15 @@ static int split_host_port(const char *hp, char *host, size_t host_cap, char *po
 	return 0;
 }
 
-/* Binds and listens on the first address of host that works. For "all
- * addresses" an IPv6 socket that also takes IPv4 is tried first. */
+/* Binds and listens on the first address of host that works (no host:
+ * 127.0.0.1, the metrics are nobody else's business). An IPv6 address is
+ * tried first; "[::]" takes IPv4 as well. */
 static int open_listener(const char *hp, const char *host, const char *port, uint16_t *bound, struct err *e)
 {
 	struct addrinfo hints = {
 	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res;
-	int rc = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints, &res);
+	int rc = getaddrinfo(host[0] != '\0' ? host : "127.0.0.1", port, &hints, &res);
 	if (rc != 0)
 		return err_set(e, EXIT_CONFIG, "--metrics-listen %s: cannot resolve %s: %s", hp, host,
 			       gai_strerror(rc));
@@ -410,7 +411,7 @@ static int open_listener(const char *hp, const char *host, const char *port, uin
 			/* A restarted loader rebinds while old connections sit in TIME_WAIT. */
 			int one = 1, zero = 0;
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-			if (ai->ai_family == AF_INET6 && host[0] == '\0')
+			if (ai->ai_family == AF_INET6 && strcmp(host, "::") == 0)
 				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
 			if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
 				saved = errno;

@@ -80,7 +80,8 @@ static const struct opt_def opt_defs[] = {
     {"metrics-textfile", OPT_STRING, OFF(metrics_textfile), FOR_LOAD, "FILE",
      "Prometheus metrics for node_exporter's textfile collector, written every 10 s and at exit"},
     {"metrics-listen", OPT_STRING, OFF(metrics_listen), FOR_LOAD, "HOST:PORT",
-     "serve Prometheus metrics (/metrics), a live dashboard (/) and its figures as JSON (/stats) while running"},
+     "serve Prometheus metrics (/metrics), a live dashboard (/) and its figures as JSON (/stats) while running; "
+     "PORT or :PORT listens on 127.0.0.1 only, 0.0.0.0:PORT on every interface"},
     {"log-format", OPT_ENUM, OFF(log_format), FOR_LOAD, "text|json", "log lines on stderr as logfmt or JSON"},
     {"max-rejects", OPT_U64, OFF(max_rejects), FOR_LOAD, "N",
      "stop once more than N records are rejected; what committed stays (default: no limit)"},

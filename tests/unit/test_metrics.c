@@ -673,7 +673,8 @@ static void test_http_bind_errors(void)
 	metrics_server_stop(m);
 
 	static const char *const bad[][2] = {
-	    {"9187", "HOST:PORT"},
+	    {"9187x", "port"},
+	    {"", "port"},
 	    {"127.0.0.1:", "port"},
 	    {"127.0.0.1:70000", "port"},
 	    {"127.0.0.1:http", "port"},
@@ -694,7 +695,46 @@ static void test_http_bind_errors(void)
 	}
 }
 
-/* The server listens on [::1] and on ":PORT" for all addresses, IPv4 and IPv6 alike. */
+/* Whether a TCP connection to the IPv4 address a (host order) and port is accepted. */
+static bool reachable_v4(uint32_t a, uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	sa.sin_addr.s_addr = htonl(a);
+	bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	return ok;
+}
+
+/* ":PORT" and a bare "PORT" listen on 127.0.0.1 alone: another loopback
+ * address (127.0.0.2, which stands for every other interface here) is
+ * refused; "0.0.0.0:PORT" asks for every IPv4 interface and gets it. */
+static void test_http_loopback_default(void)
+{
+	static const char *const loopback[] = {":0", "0"};
+	struct err e = {0};
+	struct buf resp;
+	CU_ASSERT_EQUAL_FATAL(buf_init(&resp, 4096), 0);
+	struct metrics_snapshot s = {0};
+	for (size_t i = 0; i < 2; i++) {
+		struct metrics_server *m = metrics_server_start(loopback[i], &e);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		metrics_server_publish(m, &s);
+		uint16_t port = metrics_server_port(m);
+		CU_ASSERT_EQUAL(http(AF_INET, port, "GET /metrics HTTP/1.1\r\n\r\n", &resp), 200);
+		CU_ASSERT_FALSE(reachable_v4(0x7f000002, port));
+		metrics_server_stop(m);
+	}
+	struct metrics_server *m = metrics_server_start("0.0.0.0:0", &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_TRUE(reachable_v4(0x7f000002, metrics_server_port(m)));
+	metrics_server_stop(m);
+	buf_free(&resp);
+}
+
+/* The server listens on [::1], and "[::]:PORT" on every address, IPv4 and IPv6 alike. */
 static void test_http_ipv6(void)
 {
 	int probe = socket(AF_INET6, SOCK_STREAM, 0);
@@ -702,25 +742,25 @@ static void test_http_ipv6(void)
 	bool have_v6 = probe >= 0 && bind(probe, (struct sockaddr *)&a, sizeof a) == 0;
 	if (probe >= 0)
 		close(probe);
+	if (!have_v6) {
+		fprintf(stderr, "(no IPv6 loopback here: nothing to try) ");
+		return;
+	}
 	struct err e = {0};
 	struct buf resp;
 	CU_ASSERT_EQUAL_FATAL(buf_init(&resp, 4096), 0);
 	struct metrics_snapshot s = {0};
-	if (have_v6) {
-		struct metrics_server *m = metrics_server_start("[::1]:0", &e);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-		metrics_server_publish(m, &s);
-		CU_ASSERT_EQUAL(http(AF_INET6, metrics_server_port(m), "GET /metrics HTTP/1.1\r\n\r\n", &resp), 200);
-		metrics_server_stop(m);
-	} else {
-		fprintf(stderr, "(no IPv6 loopback here: [::1] not tried) ");
-	}
-	struct metrics_server *m = metrics_server_start(":0", &e);
+	struct metrics_server *m = metrics_server_start("[::1]:0", &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	metrics_server_publish(m, &s);
+	CU_ASSERT_EQUAL(http(AF_INET6, metrics_server_port(m), "GET /metrics HTTP/1.1\r\n\r\n", &resp), 200);
+	CU_ASSERT_FALSE(reachable_v4(0x7f000001, metrics_server_port(m)));
+	metrics_server_stop(m);
+	m = metrics_server_start("[::]:0", &e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	metrics_server_publish(m, &s);
 	CU_ASSERT_EQUAL(http(AF_INET, metrics_server_port(m), "GET /metrics HTTP/1.1\r\n\r\n", &resp), 200);
-	if (have_v6)
-		CU_ASSERT_EQUAL(http(AF_INET6, metrics_server_port(m), "GET /metrics HTTP/1.1\r\n\r\n", &resp), 200);
+	CU_ASSERT_EQUAL(http(AF_INET6, metrics_server_port(m), "GET /metrics HTTP/1.1\r\n\r\n", &resp), 200);
 	metrics_server_stop(m);
 	buf_free(&resp);
 }
@@ -790,6 +830,7 @@ int main(void)
 	CU_add_test(s, "http connection limit", test_http_limit);
 	CU_add_test(s, "http stop", test_http_stop);
 	CU_add_test(s, "http bind errors", test_http_bind_errors);
+	CU_add_test(s, "http loopback by default", test_http_loopback_default);
 	CU_add_test(s, "http ipv6", test_http_ipv6);
 	CU_add_test(s, "http dashboard and stats", test_http_dashboard);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
