@@ -2,6 +2,8 @@
  * done/ or failed/; one run at a time per spool (flock), several machines by --shard. */
 #include "run.h"
 
+#include "../core/buf.h"
+#include "../core/escape.h"
 #include "engine.h"
 #include "load.h"
 #include "log.h"
@@ -291,8 +293,9 @@ static enum disposition dispose(int code, const struct summary *s, bool interrup
 	return LEAVE;
 }
 
-/* failed/NAME.error: why the file is there, in one line. Created 0600 (it
- * may quote the file's content) and never through a link. */
+/* failed/NAME.error: why the file is there, in one line that a terminal
+ * shows as text (the reason may quote the file's content: a header's
+ * escape sequence, a line feed). Created 0600 and never through a link. */
 static void write_error_file(const struct options *o, const char *name, const char *why)
 {
 	char path[4096];
@@ -305,7 +308,13 @@ static void write_error_file(const struct options *o, const char *name, const ch
 			close(fd);
 		return;
 	}
-	fprintf(f, "%s\n", why);
+	struct buf line;
+	if (buf_init(&line, strlen(why) + 2) == 0) {
+		escape_text(&line, why, strlen(why));
+		buf_putc(&line, '\n');
+		fwrite(line.data, 1, line.len, f);
+		buf_free(&line);
+	}
 	if (fclose(f) != 0)
 		log_event(o->log_format, LOG_ERROR, "spool_move_failed", "cannot write %s: %s", path, strerror(errno));
 }

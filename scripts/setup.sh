@@ -37,6 +37,7 @@ PACKAGES=(
 	procps
 	time # GNU time: a load's peak RSS (tests/integration/large_records.sh)
 	util-linux
+	iproute2 # ss, which the tests use to see where the metrics server listens
 	tzdata
 )
 
