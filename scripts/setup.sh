@@ -38,6 +38,8 @@ PACKAGES=(
 	time # GNU time: a load's peak RSS (tests/integration/large_records.sh)
 	util-linux
 	iproute2 # ss, which the tests use to see where the metrics server listens
+	clang-14 # the fuzz targets (fuzz/, scripts/fuzz.sh): clang's libFuzzer
+	libclang-rt-14-dev
 	tzdata
 )
 

@@ -11,7 +11,7 @@ if ! command -v clang-format >/dev/null; then
 	exit 77
 fi
 cd "$SOURCE_ROOT"
-mapfile -t files < <(find pipeline stages io bench tests/unit -name '*.[ch]' | sort)
+mapfile -t files < <(find core pipeline stages io bench fuzz tests/unit -name '*.[ch]' | sort)
 ((${#files[@]} > 0)) || { echo "format_check.sh: no sources found" >&2; exit 1; }
 bad=0
 for f in "${files[@]}"; do
