@@ -206,7 +206,9 @@ static int list_spool(const struct options *o, int spool_fd, char ***names_out, 
 	memset(left, 0, sizeof *left);
 	while ((de = readdir(d)) != NULL && n < SPOOL_FILES_MAX) {
 		struct stat st;
-		if (fstatat(spool_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
+		/* done/ and failed/ may be links an administrator made. */
+		bool subdir = strcmp(de->d_name, "done") == 0 || strcmp(de->d_name, "failed") == 0;
+		if (fstatat(spool_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode) || subdir)
 			continue;
 		if (!S_ISREG(st.st_mode)) {
 			left->not_regular += run_file_is_candidate(de->d_name);
