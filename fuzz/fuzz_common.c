@@ -4,6 +4,7 @@
 #include "../core/chunk.h"
 #include "../core/pgtype.h"
 #include "../core/table.h"
+#include "../stages/charset.h"
 #include "../stages/codec.h"
 #include "../stages/encode.h"
 #include "../stages/frame.h"
@@ -77,10 +78,33 @@ bool fuzz_flags_take(const uint8_t **data, size_t *size, struct fuzz_flags *fl)
 	fl->tz_utc = (a >> 1) & 1;
 	fl->text_only = (a >> 2) & 1;
 	fl->variant = (a >> 3) & 3;
+	fl->encoding = (a >> 5) & 3;
 	*data += 2;
 	*size -= 2;
 	fl->split = *size > 0 ? b % (*size + 1) : 0;
 	return true;
+}
+
+static void check_open(bool ok, const char *msg)
+{
+	if (!ok) {
+		fprintf(stderr, "fuzz set-up: %s\n", msg);
+		abort();
+	}
+}
+
+const struct charset *fuzz_charset(const struct fuzz_flags *fl)
+{
+	static const char *const names[4] = {"UTF8", "LATIN1", "WIN1252", "KOI8R"};
+	static struct charset *open[4];
+	static bool tried[4];
+	unsigned i = fl->encoding & 3;
+	if (!tried[i]) {
+		char msg[256];
+		tried[i] = true;
+		check_open(charset_open(names[i], &open[i], msg, sizeof msg) == CHARSET_OK, msg);
+	}
+	return open[i];
 }
 
 /* What one load holds. */

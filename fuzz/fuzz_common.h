@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct charset;
+
 /* libFuzzer's entry point, defined by each target. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,11 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* What one byte of the input chooses before the rest is loaded. */
 struct fuzz_flags {
-	bool header;      /* the first record names the columns (CSV, text) */
-	bool tz_utc;      /* the session's zone is UTC: timestamptz decided locally */
-	bool text_only;   /* one column without an encoder: text COPY throughout */
-	unsigned variant; /* 0-3: the format's dialect variant (delimiter, quote, NULL) */
-	size_t split;     /* where the input is cut into two reads */
+	bool header;       /* the first record names the columns (CSV, text) */
+	bool tz_utc;       /* the session's zone is UTC: timestamptz decided locally */
+	bool text_only;    /* one column without an encoder: text COPY throughout */
+	unsigned variant;  /* 0-3: the format's dialect variant (delimiter, quote, NULL) */
+	unsigned encoding; /* 0-3: --encoding UTF8, LATIN1, WIN1252 or KOI8R */
+	size_t split;      /* where the input is cut into two reads */
 };
 
 /* The fixed table: a column of every type the encoders know (int2 ...
@@ -42,6 +45,10 @@ void fuzz_table(struct table_info *t, struct table_column *cols, const struct fu
 /* Takes the flags from data[0] and data[1] (the rest is the input);
  * false when there is no input after them. */
 bool fuzz_flags_take(const uint8_t **data, size_t *size, struct fuzz_flags *fl);
+
+/* The input encoding fl->encoding names (NULL: UTF-8), for d->charset;
+ * opened once per process. */
+const struct charset *fuzz_charset(const struct fuzz_flags *fl);
 
 /* Loads data[0..size) as the loader's reader thread and a worker would,
  * without a server: framed into chunks in two reads cut at fl->split, the

@@ -7,7 +7,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fuzz_flags_take(&data, &size, &fl))
 		return 0;
 	/* NDJSON has no header: keys name the columns. */
-	struct dialect d = {.format = FORMAT_NDJSON, .null = "", .null_len = 0};
+	struct dialect d = {.format = FORMAT_NDJSON, .null = "", .null_len = 0, .charset = fuzz_charset(&fl)};
 	fuzz_load(&d, &fl, data, size);
 	return 0;
 }

@@ -15,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	struct dialect d = variants[fl.variant];
 	d.header = fl.header;
+	d.charset = fuzz_charset(&fl);
 	fuzz_load(&d, &fl, data, size);
 	return 0;
 }
