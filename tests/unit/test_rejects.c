@@ -294,7 +294,7 @@ static void test_private_and_no_links(void)
 	CU_ASSERT_EQUAL(rejects_close(r, &e), 0);
 	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0640);
-	size_t len;
+	size_t len = 0;
 	t = slurp(path, &len);
 	CU_ASSERT_EQUAL(len > 0 && t[len - 1] == '\n', 1);
 	free(t);
