@@ -2,6 +2,7 @@
 #include "parse_csv.h"
 
 #include "../core/err.h"
+#include "bytescan.h"
 #include "format.h"
 #include "utf8.h"
 
@@ -33,6 +34,43 @@ static int csv_fail_eol(char *msg, size_t msgsz, char c)
 			c == '\r' ? "unquoted carriage return found in data" : "unquoted newline found in data");
 }
 
+/* The bytes that end an unquoted run (delimiter, quote, CR, LF) in a
+ * record, a block at a time: mask has a bit for each such byte of
+ * [base, base + BYTESCAN_BLOCK), and none at or past e. The blocks follow
+ * the scan, so each byte is looked at once however short the fields. */
+struct csv_scan {
+	struct byteset set;
+	const char *rec, *e, *base;
+	uint32_t mask;
+};
+
+/* The first byte at or after p (p <= e) that ends an unquoted run, or e. */
+static inline const char *csv_next(struct csv_scan *s, const char *p)
+{
+	for (;;) {
+		size_t off = (size_t)(p - s->base);
+		if (off < BYTESCAN_BLOCK) {
+			uint32_t m = s->mask >> off;
+			if (m != 0)
+				return p + __builtin_ctz(m);
+			if ((size_t)(s->e - s->base) <= BYTESCAN_BLOCK)
+				return s->e;
+			p = s->base + BYTESCAN_BLOCK;
+		}
+		if (p >= s->e)
+			return s->e;
+		s->base = p;
+		s->mask = byteset_mask_upto(&s->set, s->rec, p, s->e);
+	}
+}
+
+/* Appends the bytes [p, q) to o. */
+static inline char *csv_copy(char *o, const char *p, const char *q)
+{
+	memcpy(o, p, (size_t)(q - p));
+	return o + (q - p);
+}
+
 int csv_parse_record(const struct dialect *d, const char *rec, size_t len, struct field *fields, uint32_t fields_max,
 		     struct buf *scratch, char *msg, size_t msgsz)
 {
@@ -61,23 +99,24 @@ int csv_parse_record(const struct dialect *d, const char *rec, size_t len, struc
 	const size_t null_len = d->null ? d->null_len : 0;
 	struct field spill; /* fields past fields_max are parsed, then refused */
 	uint32_t nf = 0;
+	struct csv_scan scan = {.rec = rec, .e = e, .base = rec};
+	byteset_init(&scan.set, delim, quote, '\r', '\n');
+	scan.mask = byteset_mask_upto(&scan.set, rec, rec, e);
+	/* Inside quotes only the quote and the escape matter. */
+	struct byteset quoted;
+	byteset_init(&quoted, quote, esc, quote, esc);
 
 	for (;;) {
 		struct field *f = nf < fields_max ? &fields[nf] : &spill;
 		const char *start = p;
 
 		/* The common field: no quote, nothing to rewrite. */
-		while (p < e) {
-			char c = *p;
-			if (c == delim || c == quote || c == '\r' || c == '\n')
-				break;
-			p++;
-		}
+		p = csv_next(&scan, p);
 		if (p == e || *p == delim) {
 			size_t n = (size_t)(p - start);
 			f->ptr = start;
 			f->len = (uint32_t)n;
-			f->null = n == null_len && memcmp(start, null, n) == 0;
+			f->null = n == null_len && (n == 0 || memcmp(start, null, n) == 0);
 			nf++;
 			if (p == e)
 				break;
@@ -90,9 +129,7 @@ int csv_parse_record(const struct dialect *d, const char *rec, size_t len, struc
 		/* A field that is one quoted run with no escape inside still needs
 		 * no rewriting: point at the bytes between the quotes. */
 		if (p == start) {
-			const char *q = p + 1;
-			while (q < e && *q != quote && *q != esc)
-				q++;
+			const char *q = byteset_find(&quoted, p + 1, e);
 			if (q < e && *q == quote && (q + 1 == e || q[1] == delim)) {
 				f->ptr = p + 1;
 				f->len = (uint32_t)(q - p - 1);
@@ -109,13 +146,14 @@ int csv_parse_record(const struct dialect *d, const char *rec, size_t len, struc
 		/* General case, CopyReadAttributesCSV's loop: toggle between
 		 * quoted and unquoted runs until a delimiter outside quotes. */
 		char *out = scratch->data + scratch->len;
-		char *o = out;
-		memcpy(o, start, (size_t)(p - start));
-		o += p - start;
+		char *o = csv_copy(out, start, p);
 		for (;;) {
 			/* p is at an opening quote. */
 			p++;
 			for (;;) {
+				const char *q = byteset_find(&quoted, p, e);
+				o = csv_copy(o, p, q);
+				p = q;
 				if (p >= e)
 					return csv_fail(msg, msgsz, "unterminated CSV quoted field");
 				char c = *p++;
@@ -129,17 +167,13 @@ int csv_parse_record(const struct dialect *d, const char *rec, size_t len, struc
 					break;
 				*o++ = c;
 			}
-			while (p < e) {
-				char c = *p;
-				if (c == delim || c == quote)
-					break;
-				if (c == '\r' || c == '\n')
-					return csv_fail_eol(msg, msgsz, c);
-				*o++ = c;
-				p++;
-			}
+			const char *q = csv_next(&scan, p);
+			o = csv_copy(o, p, q);
+			p = q;
 			if (p == e || *p == delim)
 				break;
+			if (*p != quote)
+				return csv_fail_eol(msg, msgsz, *p);
 		}
 		f->ptr = out;
 		f->len = (uint32_t)(o - out);
