@@ -93,14 +93,26 @@ static inline int read_int(const char *p, size_t len, uint64_t magnitude_max, bo
 	}
 	if (s == e || !ascii_is_digit(*s))
 		return -1;
+	/* Nineteen digits cannot overflow 64 bits (10^19 - 1 < 2^64): read
+	 * up to that many unchecked and compare once. The value only grows
+	 * with each digit, so it passes magnitude_max at some digit exactly
+	 * when it does at the last: the same -2 as checking every digit. */
+	const unsigned char *fast_end = e - s > 19 ? s + 19 : e;
 	uint64_t v = 0;
 	do {
+		v = v * 10 + (unsigned)(*s - '0');
+		s++;
+	} while (s < fast_end && ascii_is_digit(*s));
+	if (v > magnitude_max)
+		return -2;
+	/* More digits (leading zeros, or a value far out of range). */
+	while (s < e && ascii_is_digit(*s)) {
 		unsigned d = (unsigned)(*s - '0');
 		if (v > (magnitude_max - d) / 10)
 			return -2;
 		v = v * 10 + d;
 		s++;
-	} while (s < e && ascii_is_digit(*s));
+	}
 	while (s < e && ascii_is_space(*s))
 		s++;
 	if (s != e)
@@ -118,8 +130,10 @@ int encode_read_int(const char *p, size_t len, uint64_t magnitude_max, bool *neg
  * the value negatively. Overflow of that is detected while reading digits,
  * so "99999999999x" is out of range, not a syntax error; but a positive
  * value of exactly max + 1 is refused only after the trailing-junk test,
- * so "2147483648x" is a syntax error. The messages follow that order. */
-static enum enc_status encode_int(const char *p, size_t len, int bytes, struct buf *out, char *msg, size_t msgsz)
+ * so "2147483648x" is a syntax error. The messages follow that order.
+ * Inlined into each width's case, so that its bounds are constants. */
+static inline __attribute__((always_inline)) enum enc_status encode_int(const char *p, size_t len, int bytes,
+									struct buf *out, char *msg, size_t msgsz)
 {
 	static const char *const names[9] = {[2] = "smallint", [4] = "integer", [8] = "bigint"};
 	uint64_t max = bytes == 2 ? INT16_MAX : bytes == 4 ? INT32_MAX : (uint64_t)INT64_MAX;

@@ -102,7 +102,28 @@ static const struct enc_case cases[] = {
     {ENC_INT8, -1, true, "9223372036854775809x", 20, ENC_REJECT, "",
      "value \"9223372036854775809x\" is out of range for type bigint"}, /* server: error */
     {ENC_INT8, -1, true, "-9223372036854775808x", 21, ENC_REJECT, "",
-     "invalid input syntax for type bigint: \"-9223372036854775808x\""},    /* server: error */
+     "invalid input syntax for type bigint: \"-9223372036854775808x\""}, /* server: error */
+    /* Around the nineteen digits read without an overflow check. */
+    {ENC_INT8, -1, true, "1234567890123456789", 19, ENC_OK, "112210f47de98115", ""}, /* server: ok */
+    {ENC_INT8, -1, true, "9999999999999999999", 19, ENC_REJECT, "",
+     "value \"9999999999999999999\" is out of range for type bigint"}, /* server: error */
+    {ENC_INT8, -1, true, "18446744073709551616", 20, ENC_REJECT, "",
+     "value \"18446744073709551616\" is out of range for type bigint"}, /* server: error */
+    {ENC_INT8, -1, true, "99999999999999999999x", 21, ENC_REJECT, "",
+     "value \"99999999999999999999x\" is out of range for type bigint"}, /* server: error */
+    {ENC_INT8, -1, true, "0000000000000000000009223372036854775807", 40, ENC_OK, "7fffffffffffffff",
+     ""}, /* server: ok */
+    {ENC_INT8, -1, true, "00000000000000000009223372036854775808", 38, ENC_REJECT, "",
+     "value \"00000000000000000009223372036854775808\" is out of range for type bigint"}, /* server: error */
+    {ENC_INT8, -1, true, "09223372036854775808x", 21, ENC_REJECT, "",
+     "invalid input syntax for type bigint: \"09223372036854775808x\""}, /* server: error */
+    {ENC_INT8, -1, true, "-0000000000000000000000000000009223372036854775808", 50, ENC_OK, "8000000000000000",
+     ""},                                                                       /* server: ok */
+    {ENC_INT4, -1, true, "0000000000002147483647", 22, ENC_OK, "7fffffff", ""}, /* server: ok */
+    {ENC_INT4, -1, true, "00000000000000000002147483648", 29, ENC_REJECT, "",
+     "value \"00000000000000000002147483648\" is out of range for type integer"}, /* server: error */
+    {ENC_INT4, -1, true, "9999999999", 10, ENC_REJECT, "",
+     "value \"9999999999\" is out of range for type integer"},              /* server: error */
     {ENC_FLOAT8, -1, true, "0", 1, ENC_OK, "0000000000000000", ""},         /* server: ok */
     {ENC_FLOAT8, -1, true, "-0", 2, ENC_OK, "8000000000000000", ""},        /* server: ok */
     {ENC_FLOAT8, -1, true, "1.5", 3, ENC_OK, "3ff8000000000000", ""},       /* server: ok */
