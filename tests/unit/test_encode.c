@@ -923,6 +923,73 @@ static void test_numeric(void)
 	run_kinds(ENC_NUMERIC, ENC_NUMERIC);
 }
 
+/* The short path of usual numerics (at most fifteen digits, no exponent,
+ * no white space, scale >= 0) gives the general path's bytes and verdicts:
+ * the same text with "e0" after it has the same value and display scale
+ * but goes the general way. Random texts into columns of several typmods,
+ * rounding and overflowing among them. */
+static void test_numeric_short_path(void)
+{
+	static const int32_t typmods[] = {-1,
+					  (12 << 16 | 2) + 4,
+					  (5 << 16 | 0) + 4,
+					  (1 << 16 | 0) + 4,
+					  (2 << 16 | 1) + 4,
+					  (3 << 16 | 5) + 4,
+					  (15 << 16 | 15) + 4,
+					  (20 << 16 | 18) + 4,
+					  (9 << 16 | 3) + 4,
+					  (1000 << 16 | 7) + 4};
+	struct buf a, b;
+	CU_ASSERT_EQUAL_FATAL(buf_init(&a, 64), 0);
+	CU_ASSERT_EQUAL_FATAL(buf_init(&b, 64), 0);
+	uint64_t x = 88172645463325252ULL;
+	int ok = 0, rejected = 0;
+	for (int iter = 0; iter < 200000; iter++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		char in[40];
+		size_t n = 0;
+		uint64_t r = x;
+		if (r % 4 == 0)
+			in[n++] = r % 8 == 0 ? '-' : '+';
+		r /= 8;
+		int digits = 1 + (int)(r % 16), point = (int)((r / 16) % (unsigned)(digits + 2)) - 1;
+		r /= 16 * 18;
+		for (int k = 0; k < digits; k++) {
+			if (k == point)
+				in[n++] = '.';
+			/* Runs of 9s and 0s make carries and trailing zeros,
+			 * 5s ties in rounding. */
+			uint64_t c = r % 16;
+			in[n++] = c < 3 ? '9' : c < 6 ? '0' : c < 8 ? '5' : (char)('0' + (c * 7 + (x >> 33)) % 10);
+			r = r / 16 ^ (x >> 40);
+		}
+		if (point == digits)
+			in[n++] = '.';
+		in[n] = '\0';
+		int32_t typmod = typmods[(x >> 56) % (sizeof typmods / sizeof typmods[0])];
+		char ma[128] = "", mb[128] = "";
+		a.len = b.len = 0;
+		enum enc_status sa = encode_numeric(in, n, typmod, &a, ma, sizeof ma);
+		memcpy(in + n, "e0", 3);
+		enum enc_status sb = encode_numeric(in, n + 2, typmod, &b, mb, sizeof mb);
+		in[n] = '\0';
+		CU_ASSERT_EQUAL(sa, sb);
+		CU_ASSERT_STRING_EQUAL(ma, mb);
+		CU_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+		if (sa != sb || a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+			fprintf(stderr, "\n  numeric \"%s\" typmod %d: status %d vs %d\n", in, typmod, sa, sb);
+		ok += sa == ENC_OK;
+		rejected += sa == ENC_REJECT;
+	}
+	/* Both verdicts occurred, so both were compared. */
+	CU_ASSERT(ok > 10000 && rejected > 10000);
+	buf_free(&a);
+	buf_free(&b);
+}
+
 /* bool matches boolin: trimmed prefixes of true/false/yes/no, on/off with two letters at least, 1 and 0. */
 static void test_bool(void)
 {
@@ -1131,6 +1198,7 @@ int main(void)
 	CU_add_test(suite, "integers", test_integers);
 	CU_add_test(suite, "floats", test_floats);
 	CU_add_test(suite, "numeric", test_numeric);
+	CU_add_test(suite, "numeric short path", test_numeric_short_path);
 	CU_add_test(suite, "bool", test_bool);
 	CU_add_test(suite, "strings", test_strings);
 	CU_add_test(suite, "datetime", test_datetime);
