@@ -45,31 +45,53 @@ static inline void buf_putc(struct buf *b, char c)
 	buf_reserve(b, 1);
 	b->data[b->len++] = c;
 }
-/* Network byte order, as binary COPY wants. */
+/* Network byte order, as binary COPY wants, at p: for a caller that claimed
+ * the room of a whole field (buf_claim), so that the field costs one
+ * capacity test and one length update. Each returns p past the bytes. */
+static inline unsigned char *buf_be16_at(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+	return p + 2;
+}
+static inline unsigned char *buf_be32_at(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return p + 4;
+}
+static inline unsigned char *buf_be64_at(unsigned char *p, uint64_t v)
+{
+	return buf_be32_at(buf_be32_at(p, (uint32_t)(v >> 32)), (uint32_t)v);
+}
+/* Makes room for n more bytes and returns where they start; the caller
+ * writes all n and then adds n to len. */
+static inline unsigned char *buf_claim(struct buf *b, size_t n)
+{
+	buf_reserve(b, n);
+	return (unsigned char *)b->data + b->len;
+}
 static inline void buf_put_be16(struct buf *b, uint16_t v)
 {
-	unsigned char x[2] = {(unsigned char)(v >> 8), (unsigned char)v};
-	buf_put(b, x, 2);
+	buf_be16_at(buf_claim(b, 2), v);
+	b->len += 2;
 }
 static inline void buf_put_be32(struct buf *b, uint32_t v)
 {
-	unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-			      (unsigned char)v};
-	buf_put(b, x, 4);
+	buf_be32_at(buf_claim(b, 4), v);
+	b->len += 4;
 }
 static inline void buf_put_be64(struct buf *b, uint64_t v)
 {
-	buf_put_be32(b, (uint32_t)(v >> 32));
-	buf_put_be32(b, (uint32_t)v);
+	buf_be64_at(buf_claim(b, 8), v);
+	b->len += 8;
 }
 /* Overwrites 4 bytes at off (a length word reserved earlier). */
 static inline void buf_set_be32(struct buf *b, size_t off, uint32_t v)
 {
-	unsigned char *x = (unsigned char *)b->data + off;
-	x[0] = (unsigned char)(v >> 24);
-	x[1] = (unsigned char)(v >> 16);
-	x[2] = (unsigned char)(v >> 8);
-	x[3] = (unsigned char)v;
+	buf_be32_at((unsigned char *)b->data + off, v);
 }
 
 #endif

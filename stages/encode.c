@@ -145,14 +145,14 @@ static inline __attribute__((always_inline)) enum enc_status encode_int(const ch
 	if (rc == -2 || (!neg && v == max + 1))
 		goto range;
 	uint64_t bits = neg ? (uint64_t)0 - v : v;
-	buf_reserve(out, 4 + (size_t)bytes);
-	buf_put_be32(out, (uint32_t)bytes);
+	unsigned char *o = buf_be32_at(buf_claim(out, 4 + (size_t)bytes), (uint32_t)bytes);
 	if (bytes == 2)
-		buf_put_be16(out, (uint16_t)bits);
+		buf_be16_at(o, (uint16_t)bits);
 	else if (bytes == 4)
-		buf_put_be32(out, (uint32_t)bits);
+		buf_be32_at(o, (uint32_t)bits);
 	else
-		buf_put_be64(out, bits);
+		buf_be64_at(o, bits);
+	out->len += 4 + (size_t)bytes;
 	return ENC_OK;
 range:
 	encode_set_msg(msg, msgsz, "value \"%.*s\" is out of range for type %s", VAL(p, len), names[bytes]);
@@ -349,9 +349,9 @@ static enum enc_status encode_bool(const char *p, size_t len, struct buf *out, c
 
 static void put_field(struct buf *out, const char *p, size_t len)
 {
-	buf_reserve(out, 4 + len);
-	buf_put_be32(out, (uint32_t)len);
-	buf_put(out, p, len);
+	unsigned char *o = buf_be32_at(buf_claim(out, 4 + len), (uint32_t)len);
+	memcpy(o, p, len);
+	out->len += 4 + len;
 }
 
 int encode_clip_string(const char *p, size_t len, size_t maxchars, size_t *kept, size_t *nchars)
@@ -413,11 +413,11 @@ static enum enc_status encode_bpchar(const char *p, size_t len, int32_t typmod, 
 		return ENC_REJECT;
 	}
 	size_t pad = maxlen - chars;
-	buf_reserve(out, 4 + len + pad);
-	buf_put_be32(out, (uint32_t)(len + pad));
-	buf_put(out, p, len);
-	memset(out->data + out->len, ' ', pad);
-	out->len += pad;
+	unsigned char *o = buf_be32_at(buf_claim(out, 4 + len + pad), (uint32_t)(len + pad));
+	memcpy(o, p, len);
+	if (pad > 0)
+		memset(o + len, ' ', pad);
+	out->len += 4 + len + pad;
 	return ENC_OK;
 }
 

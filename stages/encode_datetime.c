@@ -261,8 +261,7 @@ enum enc_status encode_timestamp(const char *p, size_t len, int32_t typmod, bool
 		if (typmod >= 0 && typmod < 6)
 			ts = round_to_typmod(ts, typmod);
 	}
-	buf_reserve(out, 12);
-	buf_put_be32(out, 8);
-	buf_put_be64(out, (uint64_t)ts);
+	buf_be64_at(buf_be32_at(buf_claim(out, 12), 8), (uint64_t)ts);
+	out->len += 12;
 	return ENC_OK;
 }

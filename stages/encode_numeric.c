@@ -373,14 +373,15 @@ static bool numeric_short(const char *p, size_t len, int32_t typmod, struct buf 
 		low++;
 	int ndigits = n - low;
 	int weight = n == 0 ? 0 : n - 1 - fgroups;
-	buf_reserve(out, 12 + 2 * (size_t)ndigits);
-	buf_put_be32(out, (uint32_t)(8 + 2 * ndigits));
-	buf_put_be16(out, (uint16_t)ndigits);
-	buf_put_be16(out, (uint16_t)(int16_t)weight);
-	buf_put_be16(out, neg && n > 0 ? NUMERIC_NEG : NUMERIC_POS);
-	buf_put_be16(out, (uint16_t)dscale);
+	size_t bytes = 12 + 2 * (size_t)ndigits;
+	unsigned char *o = buf_be32_at(buf_claim(out, bytes), (uint32_t)(8 + 2 * ndigits));
+	o = buf_be16_at(o, (uint16_t)ndigits);
+	o = buf_be16_at(o, (uint16_t)(int16_t)weight);
+	o = buf_be16_at(o, neg && n > 0 ? NUMERIC_NEG : NUMERIC_POS);
+	o = buf_be16_at(o, (uint16_t)dscale);
 	for (int j = n - 1; j >= low; j--)
-		buf_put_be16(out, nb[j]);
+		o = buf_be16_at(o, nb[j]);
+	out->len += bytes;
 	*st = ENC_OK;
 	return true;
 }
