@@ -85,6 +85,92 @@ static bool time_overflows(int hour, int min, int sec, int32_t usec)
 	return (((int64_t)hour * 60 + min) * 60 + sec) * USECS_PER_SEC + usec > USECS_PER_DAY;
 }
 
+/* A fraction of the seconds at *s, if one is there. False for "ss." and
+ * seven or more digits (rounded through a double by the server), which
+ * are left to it. */
+static bool read_fraction(const char **s, const char *e, struct iso_dt *r)
+{
+	if (*s == e || **s != '.')
+		return true;
+	(*s)++;
+	int frac, n = read_digits(s, e, 6, &frac);
+	if (n == 0 || (*s < e && ascii_is_digit((unsigned char)**s)))
+		return false;
+	for (; n < 6; n++)
+		frac *= 10;
+	r->usec = frac;
+	return true;
+}
+
+/* After the time at *s: white space and the offset, to the end. Sets
+ * *time_err and *tz_err for values the server refuses; false for a form
+ * left to the server. */
+static inline bool read_time_tail(const char **sp, const char *e, struct iso_dt *r, bool *time_err, bool *tz_err)
+{
+	const char *s = *sp;
+	*time_err = time_overflows(r->hour, r->min, r->sec, r->usec);
+	while (s < e && ascii_is_space((unsigned char)*s))
+		s++;
+	if (s < e) {
+		if (*s == 'Z' || *s == 'z') {
+			s++;
+			r->has_tz = true;
+		} else if (*s == '+' || *s == '-') {
+			bool west = *s == '-';
+			s++;
+			int v, hr, mi = 0, n = read_digits(&s, e, 4, &v);
+			if (n == 1 || n == 2) {
+				hr = v;
+				if (s < e && *s == ':') {
+					s++;
+					if (read_digits(&s, e, 2, &mi) != 2)
+						return false;
+				}
+			} else if (n == 4) {
+				hr = v / 100;
+				mi = v % 100;
+			} else {
+				return false;
+			}
+			r->has_tz = true;
+			*tz_err = hr > MAX_TZDISP_HOUR || mi >= 60;
+			r->tz_east_sec = (hr * 60 + mi) * 60 * (west ? -1 : 1);
+		} else {
+			return false;
+		}
+	}
+	*sp = s;
+	return s == e;
+}
+
+/* The usual head "YYYY-MM-DDTHH:MM:SS" (T, t or one space between date and
+ * time) read at fixed places, into r: what the general reading below makes
+ * of the same bytes. False, with nothing read, for any other start. */
+static inline bool read_fixed_head(const char *s, const char *e, struct iso_dt *r)
+{
+	if (e - s < 19)
+		return false;
+	const unsigned char *u = (const unsigned char *)s;
+	if (u[4] != '-' || u[7] != '-' || u[13] != ':' || u[16] != ':' ||
+	    (u[10] != 'T' && u[10] != 't' && u[10] != ' '))
+		return false;
+	/* Each digit's value, a byte that is no digit 10 or more: tested all
+	 * at once, without a branch per digit. */
+	unsigned y0 = u[0] - '0', y1 = u[1] - '0', y2 = u[2] - '0', y3 = u[3] - '0', mo0 = u[5] - '0', mo1 = u[6] - '0',
+		 d0 = u[8] - '0', d1 = u[9] - '0', h0 = u[11] - '0', h1 = u[12] - '0', mi0 = u[14] - '0',
+		 mi1 = u[15] - '0', s0 = u[17] - '0', s1 = u[18] - '0';
+	if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (mo0 > 9) | (mo1 > 9) | (d0 > 9) | (d1 > 9) | (h0 > 9) |
+	    (h1 > 9) | (mi0 > 9) | (mi1 > 9) | (s0 > 9) | (s1 > 9))
+		return false;
+	r->year = (int)(y0 * 1000 + y1 * 100 + y2 * 10 + y3);
+	r->mon = (int)(mo0 * 10 + mo1);
+	r->mday = (int)(d0 * 10 + d1);
+	r->hour = (int)(h0 * 10 + h1);
+	r->min = (int)(mi0 * 10 + mi1);
+	r->sec = (int)(s0 * 10 + s1);
+	return true;
+}
+
 /* Parses one of the forms above. ENC_REJECT only for errors the server
  * certainly reports, in the order it finds them: the time field, then the
  * offset, then the date (ValidateDate runs after all fields are read). */
@@ -96,90 +182,52 @@ static enum enc_status parse_iso(const char *p, size_t len, bool date_only, stru
 	while (e > s && ascii_is_space((unsigned char)e[-1]))
 		e--;
 	*r = (struct iso_dt){0};
-	if (equal_icase(s, (size_t)(e - s), "infinity")) {
-		r->special = 1;
-		return ENC_OK;
-	}
-	if (equal_icase(s, (size_t)(e - s), "-infinity")) {
-		r->special = -1;
-		return ENC_OK;
-	}
-
-	if (read_digits(&s, e, 4, &r->year) != 4 || s == e || *s != '-')
-		return ENC_DEFER;
-	s++;
-	if (read_digits(&s, e, 2, &r->mon) == 0 || s == e || *s != '-')
-		return ENC_DEFER;
-	s++;
-	if (read_digits(&s, e, 2, &r->mday) == 0)
-		return ENC_DEFER;
-
 	bool time_err = false, tz_err = false;
-	if (s < e) {
-		if (date_only)
+	if (!date_only && read_fixed_head(s, e, r)) {
+		s += 19;
+		if (!read_fraction(&s, e, r) || !read_time_tail(&s, e, r, &time_err, &tz_err))
 			return ENC_DEFER;
-		if (*s == 'T' || *s == 't') {
-			s++;
-		} else if (ascii_is_space((unsigned char)*s)) {
-			while (s < e && ascii_is_space((unsigned char)*s))
-				s++;
-		} else {
-			return ENC_DEFER;
+	} else {
+		if (equal_icase(s, (size_t)(e - s), "infinity")) {
+			r->special = 1;
+			return ENC_OK;
 		}
-		if (read_digits(&s, e, 2, &r->hour) == 0 || s == e || *s != ':')
+		if (equal_icase(s, (size_t)(e - s), "-infinity")) {
+			r->special = -1;
+			return ENC_OK;
+		}
+		if (read_digits(&s, e, 4, &r->year) != 4 || s == e || *s != '-')
 			return ENC_DEFER;
 		s++;
-		if (read_digits(&s, e, 2, &r->min) != 2)
+		if (read_digits(&s, e, 2, &r->mon) == 0 || s == e || *s != '-')
 			return ENC_DEFER;
-		if (s < e && *s == ':') {
-			s++;
-			if (read_digits(&s, e, 2, &r->sec) != 2)
-				return ENC_DEFER;
-			if (s < e && *s == '.') {
-				s++;
-				int frac, n = read_digits(&s, e, 6, &frac);
-				/* "ss." and seven or more digits (rounded through
-				 * a double by the server) are left to it. */
-				if (n == 0 || (s < e && ascii_is_digit((unsigned char)*s)))
-					return ENC_DEFER;
-				for (; n < 6; n++)
-					frac *= 10;
-				r->usec = frac;
-			}
-		}
-		time_err = time_overflows(r->hour, r->min, r->sec, r->usec);
-		while (s < e && ascii_is_space((unsigned char)*s))
-			s++;
+		s++;
+		if (read_digits(&s, e, 2, &r->mday) == 0)
+			return ENC_DEFER;
 		if (s < e) {
-			if (*s == 'Z' || *s == 'z') {
+			if (date_only)
+				return ENC_DEFER;
+			if (*s == 'T' || *s == 't') {
 				s++;
-				r->has_tz = true;
-			} else if (*s == '+' || *s == '-') {
-				bool west = *s == '-';
-				s++;
-				int v, hr, mi = 0, n = read_digits(&s, e, 4, &v);
-				if (n == 1 || n == 2) {
-					hr = v;
-					if (s < e && *s == ':') {
-						s++;
-						if (read_digits(&s, e, 2, &mi) != 2)
-							return ENC_DEFER;
-					}
-				} else if (n == 4) {
-					hr = v / 100;
-					mi = v % 100;
-				} else {
-					return ENC_DEFER;
-				}
-				r->has_tz = true;
-				tz_err = hr > MAX_TZDISP_HOUR || mi >= 60;
-				r->tz_east_sec = (hr * 60 + mi) * 60 * (west ? -1 : 1);
+			} else if (ascii_is_space((unsigned char)*s)) {
+				while (s < e && ascii_is_space((unsigned char)*s))
+					s++;
 			} else {
 				return ENC_DEFER;
 			}
+			if (read_digits(&s, e, 2, &r->hour) == 0 || s == e || *s != ':')
+				return ENC_DEFER;
+			s++;
+			if (read_digits(&s, e, 2, &r->min) != 2)
+				return ENC_DEFER;
+			if (s < e && *s == ':') {
+				s++;
+				if (read_digits(&s, e, 2, &r->sec) != 2 || !read_fraction(&s, e, r))
+					return ENC_DEFER;
+			}
+			if (!read_time_tail(&s, e, r, &time_err, &tz_err))
+				return ENC_DEFER;
 		}
-		if (s != e)
-			return ENC_DEFER;
 	}
 
 	bool date_err =

@@ -990,6 +990,78 @@ static void test_numeric_short_path(void)
 	buf_free(&b);
 }
 
+/* Appends the decimal digits of v, at least width of them, to s at *n. */
+static void put_num(char *s, size_t *n, unsigned v, int width)
+{
+	*n += (size_t)sprintf(s + *n, "%0*u", width, v);
+}
+
+/* Timestamps whose head "YYYY-MM-DDTHH:MM:SS" is read at fixed places give
+ * what the general reading gives: the same text with two spaces between
+ * date and time goes the general way. Random heads (out-of-range fields
+ * among them) with random fractions, offsets and junk after them; the
+ * bytes, the verdict and the message's words agree. */
+static void test_timestamp_fixed_head(void)
+{
+	static const char *const tails[] = {"",        "Z",   "z",     " Z",    "+05:30", "-0800", "+5",
+					    "-15:59",  "+16", "+1060", "+05:3", "+",      "x",     " ",
+					    "+05:30x", "-00", "+123",  "Zz",    " +02",   "-1:00"};
+	struct buf a, b;
+	CU_ASSERT_EQUAL_FATAL(buf_init(&a, 64), 0);
+	CU_ASSERT_EQUAL_FATAL(buf_init(&b, 64), 0);
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+	int ok = 0, rejected = 0, deferred = 0;
+	for (int iter = 0; iter < 100000; iter++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		char in[64], alt[64];
+		size_t n = 0;
+		uint64_t r = x;
+		put_num(in, &n, (unsigned)(r % 10000), 4);
+		in[n++] = '-';
+		put_num(in, &n, (unsigned)((r >> 14) % 14), 2);
+		in[n++] = '-';
+		put_num(in, &n, (unsigned)((r >> 18) % 33), 2);
+		size_t sep = n;
+		in[n++] = "Tt "[(r >> 24) % 3];
+		put_num(in, &n, (unsigned)((r >> 26) % 26), 2);
+		in[n++] = ':';
+		put_num(in, &n, (unsigned)((r >> 31) % 62), 2);
+		in[n++] = ':';
+		put_num(in, &n, (unsigned)((r >> 37) % 62), 2);
+		unsigned fd = (unsigned)((r >> 43) % 10); /* 0: none, 1: a bare point, else 1 to 8 digits */
+		if (fd > 0) {
+			in[n++] = '.';
+			for (unsigned k = 1; k < fd; k++)
+				in[n++] = (char)('0' + (r >> (47 + k)) % 10);
+		}
+		n += (size_t)sprintf(in + n, "%s", tails[(r >> 56) % (sizeof tails / sizeof tails[0])]);
+		/* The same text with the separator as two spaces. */
+		memcpy(alt, in, sep);
+		memcpy(alt + sep, "  ", 2);
+		memcpy(alt + sep + 2, in + sep + 1, n - sep);
+		bool tz = (r >> 62) & 1;
+		char ma[256] = "", mb[256] = "";
+		a.len = b.len = 0;
+		enum enc_status sa = encode_timestamp(in, n, -1, tz, true, &a, ma, sizeof ma);
+		enum enc_status sb = encode_timestamp(alt, n + 1, -1, tz, true, &b, mb, sizeof mb);
+		CU_ASSERT_EQUAL(sa, sb);
+		CU_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+		/* Messages quote the input: compare the words before it. */
+		CU_ASSERT_EQUAL(strcspn(ma, "\""), strcspn(mb, "\""));
+		CU_ASSERT(strncmp(ma, mb, strcspn(ma, "\"")) == 0);
+		if (sa != sb)
+			fprintf(stderr, "\n  timestamp \"%.*s\": status %d vs %d\n", (int)n, in, sa, sb);
+		ok += sa == ENC_OK;
+		rejected += sa == ENC_REJECT;
+		deferred += sa == ENC_DEFER;
+	}
+	CU_ASSERT(ok > 5000 && rejected > 5000 && deferred > 5000);
+	buf_free(&a);
+	buf_free(&b);
+}
+
 /* bool matches boolin: trimmed prefixes of true/false/yes/no, on/off with two letters at least, 1 and 0. */
 static void test_bool(void)
 {
@@ -1199,6 +1271,7 @@ int main(void)
 	CU_add_test(suite, "floats", test_floats);
 	CU_add_test(suite, "numeric", test_numeric);
 	CU_add_test(suite, "numeric short path", test_numeric_short_path);
+	CU_add_test(suite, "timestamp fixed head", test_timestamp_fixed_head);
 	CU_add_test(suite, "bool", test_bool);
 	CU_add_test(suite, "strings", test_strings);
 	CU_add_test(suite, "datetime", test_datetime);
