@@ -516,7 +516,16 @@ enum frame_event frame_feed(struct framer *f, struct chunk *c, const char *buf, 
 				take(f, &pos);
 				continue;
 			}
-			st = step_byte(f, &pos);
+			if (*pos == '\n' && !f->st.in_quote && (!f->csv || (f->quote != '\n' && f->escape != '\n'))) {
+				/* The common record end, as step_byte ends it. */
+				take(f, &pos);
+				f->st.line++;
+				if (f->st.eol == EOL_UNKNOWN)
+					f->st.eol = EOL_NL;
+				st = STEP_RECORD_END;
+			} else {
+				st = step_byte(f, &pos);
+			}
 		}
 		if (st == STEP_ON)
 			continue;
