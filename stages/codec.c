@@ -203,15 +203,14 @@ static enum record_outcome encode_record(struct codec *k, const struct codec_sou
 		enum enc_status st = splice_field(c, f)
 					 ? encode_binary_head(col, sess, f->ptr, f->len, bin, &tail, msg, msgsz)
 					 : encode_binary(col, sess, f->ptr, f->len, bin, msg, msgsz);
-		if (st == ENC_REJECT) {
-			bin->len = start;
-			k->next = ext0;
-			*column = col->name;
-			return RECORD_REJECTED;
-		}
-		if (st == ENC_DEFER)
+		if (st != ENC_OK || defer) {
+			if (st == ENC_REJECT) {
+				bin->len = start;
+				k->next = ext0;
+				*column = col->name;
+				return RECORD_REJECTED;
+			}
 			defer = true;
-		if (defer) {
 			bin->len = before;
 		} else if (tail > 0) {
 			ASSERT(k->next < FIELDS_MAX);

@@ -63,16 +63,6 @@ void encode_copy_trailer(struct buf *out)
 	buf_put_be16(out, 0xffff);
 }
 
-void encode_tuple_begin(struct buf *out, uint16_t n)
-{
-	buf_put_be16(out, n);
-}
-
-void encode_null(struct buf *out)
-{
-	buf_put_be32(out, 0xffffffffu);
-}
-
 void encode_int4(struct buf *out, int32_t v)
 {
 	buf_put_be32(out, 4);

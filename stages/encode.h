@@ -109,11 +109,19 @@ static inline int encode_numeric_typmod_scale(int32_t typmod)
 }
 
 /* Binary COPY framing. */
-void encode_copy_header(struct buf *out);             /* PGCOPY signature, flags, extension length */
-void encode_copy_trailer(struct buf *out);            /* int16 -1 */
-void encode_tuple_begin(struct buf *out, uint16_t n); /* int16 field count */
-void encode_null(struct buf *out);                    /* int32 -1 */
-void encode_int4(struct buf *out, int32_t v);         /* an int4 field: length 4, value */
+void encode_copy_header(struct buf *out);  /* PGCOPY signature, flags, extension length */
+void encode_copy_trailer(struct buf *out); /* int16 -1 */
+/* int16 field count; inline, as the codec writes one per record. */
+static inline void encode_tuple_begin(struct buf *out, uint16_t n)
+{
+	buf_put_be16(out, n);
+}
+/* int32 -1; inline, as the codec writes one per NULL field. */
+static inline void encode_null(struct buf *out)
+{
+	buf_put_be32(out, 0xffffffffu);
+}
+void encode_int4(struct buf *out, int32_t v); /* an int4 field: length 4, value */
 
 /* Validates JSON text exactly as PostgreSQL 15's json lexer and parser do
  * (jsonb: also \u0000 and unpaired surrogates are refused, as jsonb_in does).
