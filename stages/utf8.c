@@ -79,48 +79,82 @@ static inline int utf8_legal(const unsigned char *s, size_t n)
 	return 1;
 }
 
-#ifdef BYTESCAN_SSE2
-/* Nonzero when one of the 16 bytes at s has its high bit set or is zero. */
-static inline int ascii16(const unsigned char *s)
+/* The length of the sequence at s (left bytes available), or 0 when it is
+ * NUL or invalid. */
+static inline size_t utf8_step(const unsigned char *s, size_t left)
 {
-	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
-	return _mm_movemask_epi8(_mm_or_si128(x, _mm_cmpeq_epi8(x, _mm_setzero_si128())));
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return c != 0;
+	size_t n = utf8_lead_len(c);
+	return n <= left && utf8_legal(s, n) ? n : 0;
 }
 
-/* The same for the 32 bytes at s: a zero byte in either half is a zero
- * minimum of the two. */
-static inline int ascii32(const unsigned char *s)
+#ifdef BYTESCAN_SSE2
+/* Bit i set when byte i of the 16 at s has its high bit set or is zero. */
+static inline uint32_t plain16(const unsigned char *s)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+	return (uint32_t)_mm_movemask_epi8(_mm_or_si128(x, _mm_cmpeq_epi8(x, _mm_setzero_si128())));
+}
+
+/* Nonzero when one of the 32 bytes at s has its high bit set or is zero: a
+ * zero byte in either half is a zero minimum of the two. */
+static inline uint32_t plain32(const unsigned char *s)
 {
 	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
 	__m128i y = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
 	__m128i zero = _mm_cmpeq_epi8(_mm_min_epu8(x, y), _mm_setzero_si128());
-	return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(x, y), zero));
+	return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(x, y), zero));
 }
-#endif
 
+/* Business data is mostly ASCII: 32 bytes at a time while none has its
+ * high bit set or is zero; from a block that has one, straight to it (a
+ * block's mask skips its plain bytes); the last bytes as the block that
+ * ends at len. Only the bytes the masks stop at are decoded one by one. */
+size_t utf8_valid_prefix(const char *p, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+	for (;;) {
+		while (len - i >= 32 && plain32(s + i) == 0)
+			i += 32;
+		uint32_t m;
+		if (len - i >= 16)
+			m = plain16(s + i);
+		else if (len >= 16)
+			m = plain16(s + len - 16) >> (16 - (len - i));
+		else
+			break;
+		if (m == 0) {
+			i += len - i >= 16 ? 16 : len - i;
+			if (i == len)
+				return len;
+			continue;
+		}
+		i += (size_t)__builtin_ctz(m);
+		size_t n = utf8_step(s + i, len - i);
+		if (n == 0)
+			return i;
+		i += n;
+	}
+	/* Fewer than 16 bytes in all. */
+	while (i < len) {
+		size_t n = utf8_step(s + i, len - i);
+		if (n == 0)
+			return i;
+		i += n;
+	}
+	return len;
+}
+#else
 size_t utf8_valid_prefix(const char *p, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)p;
 	size_t i = 0;
 	while (i < len) {
-		/* Business data is mostly ASCII: skip 16 (SSE2) or 8 bytes at a
-		 * time while no byte has its high bit set and none is zero. */
-#ifdef BYTESCAN_SSE2
-		while (len - i >= 32) {
-			if (ascii32(s + i) != 0)
-				break;
-			i += 32;
-		}
-		while (len - i >= 16) {
-			if (ascii16(s + i) != 0)
-				break;
-			i += 16;
-		}
-		/* The last bytes, as the block that ends at len: all plain
-		 * ASCII in the usual record. */
-		if (len - i < 16 && len >= 16 && ascii16(s + len - 16) == 0)
-			return len;
-#endif
+		/* Business data is mostly ASCII: skip 8 bytes at a time while
+		 * no byte has its high bit set and none is zero. */
 		while (i + 8 <= len) {
 			uint64_t x;
 			memcpy(&x, s + i, 8);
@@ -131,20 +165,14 @@ size_t utf8_valid_prefix(const char *p, size_t len)
 		}
 		if (i >= len)
 			break;
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			if (c == 0)
-				return i;
-			i++;
-			continue;
-		}
-		size_t n = utf8_lead_len(c);
-		if (n > len - i || !utf8_legal(s + i, n))
+		size_t n = utf8_step(s + i, len - i);
+		if (n == 0)
 			return i;
 		i += n;
 	}
 	return len;
 }
+#endif
 
 void utf8_error_message(const char *p, size_t avail, char *msg, size_t msgsz)
 {
