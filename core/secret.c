@@ -2,6 +2,8 @@
  * repeat them. */
 #include "secret.h"
 
+#include "ascii.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,25 +90,16 @@ static void find_ranges(const char *dsn, struct ranges *r)
 		kv_ranges(dsn, r);
 }
 
-static int hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A password as libpq reads it: %XX decoded (uri) or backslash escapes
  * undone (key = value). */
 static void decode(const char *p, size_t n, bool uri, char *out, size_t outsz)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n && k + 1 < outsz; i++) {
-		if (uri && p[i] == '%' && i + 2 < n && hex(p[i + 1]) >= 0 && hex(p[i + 2]) >= 0) {
-			out[k++] = (char)(hex(p[i + 1]) * 16 + hex(p[i + 2]));
+		if (uri && p[i] == '%' && i + 2 < n && ascii_hex_value((unsigned char)p[i + 1]) >= 0 &&
+		    ascii_hex_value((unsigned char)p[i + 2]) >= 0) {
+			out[k++] = (char)(ascii_hex_value((unsigned char)p[i + 1]) * 16 +
+					  ascii_hex_value((unsigned char)p[i + 2]));
 			i += 2;
 		} else if (!uri && p[i] == '\\' && i + 1 < n) {
 			out[k++] = p[++i];

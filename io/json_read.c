@@ -1,6 +1,8 @@
 /* json_read.c - a small strict JSON reader for the io/ files that read back what they wrote (rejects lines). */
 #include "json_read.h"
 
+#include "../core/ascii.h"
+
 #include <string.h>
 
 int jfail(struct jcur *j, const char *why)
@@ -15,23 +17,12 @@ void jskip_ws(struct jcur *j)
 		j->p++;
 }
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The four hex digits at p (which has at least four bytes), or -1. */
 static long hex4(const unsigned char *p)
 {
 	long v = 0;
 	for (int i = 0; i < 4; i++) {
-		int h = hex_value(p[i]);
+		int h = ascii_hex_value(p[i]);
 		if (h < 0)
 			return -1;
 		v = v * 16 + h;

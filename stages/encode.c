@@ -1,7 +1,7 @@
 /* encode.c - binary COPY framing, the type dispatch, and the encoders for integers, floats, bool, strings, uuid and bytea. */
 #include "encode.h"
 
-#include "ascii.h"
+#include "../core/ascii.h"
 
 #include "../core/err.h"
 

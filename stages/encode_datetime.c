@@ -1,7 +1,7 @@
 /* encode_datetime.c - ISO 8601 date, timestamp and timestamptz text to their binary forms, as PostgreSQL 15's date_in/timestamp_in/timestamptz_in would store them. */
 #include "encode.h"
 
-#include "ascii.h"
+#include "../core/ascii.h"
 
 /* Only the forms whose meaning does not depend on DateStyle, TimeZone or
  * the zone abbreviation tables are decided here:

@@ -1,7 +1,7 @@
 /* encode_numeric.c - numeric text to numeric_send's form, replaying numeric_in (whose reading key rendering shares), apply_typmod and make_result of PostgreSQL 15. */
 #include "encode.h"
 
-#include "ascii.h"
+#include "../core/ascii.h"
 
 #include <limits.h>
 

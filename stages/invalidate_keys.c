@@ -1,7 +1,7 @@
 /* invalidate_keys.c - key templates: compiled against the table's columns, rendered from a record's fields exactly as PostgreSQL prints the stored values. */
 #include "invalidate_template.h"
 
-#include "ascii.h"
+#include "../core/ascii.h"
 #include "encode.h"
 
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* invalidate_redis.c - Redis URLs, and the pipelined client that sends a key set's UNLINK, INCR and PUBLISH commands. */
 #include "invalidate.h"
 
+#include "../core/ascii.h"
 #include "../io/journal.h"
-#include "ascii.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>

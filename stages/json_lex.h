@@ -2,7 +2,7 @@
 #ifndef EDONU_JSON_LEX_H
 #define EDONU_JSON_LEX_H
 
-#include "ascii.h"
+#include "../core/ascii.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* parse_text.c - splits and de-escapes one record of PostgreSQL's text COPY format, as CopyReadAttributesText does, and escapes values for it. */
 #include "parse_text.h"
 
+#include "../core/ascii.h"
 #include "../core/err.h"
-#include "ascii.h"
 #include "format.h"
 #include "utf8.h"
 

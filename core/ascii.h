@@ -1,4 +1,4 @@
-/* ascii.h - the byte classes PostgreSQL's input functions use on a server in the C or a UTF-8 locale (white space, digits, hex digits) and ASCII case folding, shared by the encoders, the parsers and key rendering. */
+/* ascii.h - the byte classes PostgreSQL's input functions use on a server in the C or a UTF-8 locale (white space, digits, hex digits) and ASCII case folding, shared by the encoders, the parsers, key rendering and the readers of escapes (JSON's \uXXXX, a DSN's %XX). */
 #ifndef EDONU_ASCII_H
 #define EDONU_ASCII_H
 
