@@ -271,3 +271,15 @@ void fuzz_load(const struct dialect *d, const struct fuzz_flags *fl, const uint8
 	chunk_free(c);
 	frame_free(f);
 }
+
+int fuzz_line_format(const struct dialect variants[4], const uint8_t *data, size_t size)
+{
+	struct fuzz_flags fl;
+	if (!fuzz_flags_take(&data, &size, &fl))
+		return 0;
+	struct dialect d = variants[fl.variant];
+	d.header = fl.header;
+	d.charset = fuzz_charset(&fl);
+	fuzz_load(&d, &fl, data, size);
+	return 0;
+}

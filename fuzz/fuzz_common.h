@@ -60,4 +60,9 @@ const struct charset *fuzz_charset(const struct fuzz_flags *fl);
  * 256 KiB and more, never occur in inputs this short). */
 void fuzz_load(const struct dialect *d, const struct fuzz_flags *fl, const uint8_t *data, size_t size);
 
+/* The line formats' whole target (CSV, text): the flags taken from data,
+ * then fuzz_load with the dialect variants[fl.variant], its header and
+ * encoding set by the flags. */
+int fuzz_line_format(const struct dialect variants[4], const uint8_t *data, size_t size);
+
 #endif

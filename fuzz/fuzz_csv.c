@@ -12,12 +12,5 @@ static const struct dialect variants[4] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_flags fl;
-	if (!fuzz_flags_take(&data, &size, &fl))
-		return 0;
-	struct dialect d = variants[fl.variant];
-	d.header = fl.header;
-	d.charset = fuzz_charset(&fl);
-	fuzz_load(&d, &fl, data, size);
-	return 0;
+	return fuzz_line_format(variants, data, size);
 }
