@@ -124,6 +124,16 @@ static void put_u64(struct buf *b, const char *key, uint64_t v)
 	buf_printf(b, "%" PRIu64, v);
 }
 
+/* A size in bytes, null when it is not known (negative: a pipe's). */
+static void put_size(struct buf *b, const char *key, int64_t v)
+{
+	put_key(b, key);
+	if (v >= 0)
+		buf_printf(b, "%" PRId64, v);
+	else
+		buf_puts(b, "null");
+}
+
 /* "percent" and "eta_s" of done bytes out of size, at bytes_per_s. */
 static void put_progress(struct buf *b, uint64_t done, int64_t size, double bytes_per_s, bool eta)
 {
@@ -250,11 +260,7 @@ static void put_job(struct buf *b, const struct stats_view *v, double bytes_per_
 	}
 	buf_putc(b, '{');
 	put_u64(b, "bytes", v->job_bytes);
-	put_key(b, "bytes_total");
-	if (v->job_bytes_total >= 0)
-		buf_printf(b, "%" PRId64, v->job_bytes_total);
-	else
-		buf_puts(b, "null");
+	put_size(b, "bytes_total", v->job_bytes_total);
 	put_progress(b, v->job_bytes, v->job_bytes_total, bytes_per_s, true);
 	put_u64(b, "files_total", v->files_total);
 	put_u64(b, "files_first", v->files_first);
@@ -268,11 +274,7 @@ static void put_job(struct buf *b, const struct stats_view *v, double bytes_per_
 		put_key(b, "state");
 		put_str(b, file_state_name(f->state));
 		put_u64(b, "bytes", f->bytes);
-		put_key(b, "size");
-		if (f->size >= 0)
-			buf_printf(b, "%" PRId64, f->size);
-		else
-			buf_puts(b, "null");
+		put_size(b, "size", f->size);
 		put_progress(b, f->bytes, f->size, bytes_per_s, f->state == STATS_FILE_READING);
 		buf_putc(b, '}');
 	}
