@@ -442,6 +442,19 @@ int ledger_finish(PGconn *c, struct ledger_source *ls, bool ignore, struct err *
 	return 0;
 }
 
+int ledger_sync(PGconn *c, const struct ledger_source *ls, struct err *e)
+{
+	const char *p[2] = {ls->source_id, ls->target};
+	PGresult *r = PQexecParams(c,
+				   "UPDATE edonu_ingest.sources SET state = state "
+				   "WHERE source_id = $1 AND target = $2",
+				   2, NULL, p, NULL, NULL, 0);
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK)
+		return fail(c, r, "making the committed chunks durable", e);
+	PQclear(r);
+	return 0;
+}
+
 static uint64_t get_u64(const PGresult *r, int row, int col)
 {
 	uint64_t v;

@@ -126,6 +126,11 @@ int ledger_chunk_committed(PGconn *c, const char *source_id, const char *target,
  * ignored). */
 int ledger_finish(PGconn *c, struct ledger_source *ls, bool ignore, struct err *e);
 
+/* Makes every commit so far durable: the batches commit without waiting
+ * for the disk (stages/sink_pg.h), and a synchronous commit that writes
+ * (here, of the source's row, unchanged) flushes the log up to itself. */
+int ledger_sync(PGconn *c, const struct ledger_source *ls, struct err *e);
+
 /* Releases the source's lock and memory. */
 void ledger_end(PGconn *c, struct ledger_source *ls);
 

@@ -311,17 +311,39 @@ static bool mark_rejects_written(struct load *ld, PGconn *conn, struct err *rej_
 	return ok;
 }
 
+static uint64_t batches_committed(const struct load *ld)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < ld->nworkers; i++)
+		n += atomic_load(&ld->workers[i].n.batches);
+	return n;
+}
+
 bool sources_finish(struct load *ld, PGconn *conn, bool interrupted, struct err *rej_err)
 {
 	bool rejects_ok = mark_rejects_written(ld, conn, rej_err);
 	/* Sources read whole in a run that did not fail are complete. */
+	const struct ledger_source *sync = NULL;
+	bool synced = false;
 	for (uint32_t i = 0; i < ld->nsources; i++) {
 		struct source *src = &ld->sources[i];
+		if (src->ledger.source_id[0] && sync == NULL)
+			sync = &src->ledger;
 		if (!src->read_whole || src->ledger.complete || !src->ledger.source_id[0] ||
 		    atomic_load(&ld->fatal_code) || interrupted || src->rejects_unwritten)
 			continue;
 		struct err e;
 		if (ledger_finish(conn, &src->ledger, ld->o->on_conflict == CONFLICT_IGNORE, &e) < 0)
+			load_fail(ld, &e);
+		else
+			synced = true;
+	}
+	/* What the workers committed is durable before the job reports it,
+	 * whether the job ended well or not: marking a source complete did
+	 * that, else one more synchronous commit does. */
+	if (!synced && sync != NULL && batches_committed(ld) > 0) {
+		struct err e;
+		if (ledger_sync(conn, sync, &e) < 0)
 			load_fail(ld, &e);
 	}
 	return rejects_ok;

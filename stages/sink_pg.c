@@ -24,6 +24,13 @@ struct pgsink {
 	long merged; /* rows written by merge in this batch (see pgsink_merged) */
 };
 
+/* A batch's transaction commits without waiting for its WAL to reach the
+ * disk: the wait (a flush of the chunk's megabytes of WAL) would idle the
+ * worker and its backend for every chunk. The rows and their ledger row
+ * still commit or vanish together; the job makes them durable at its end
+ * with one synchronous commit (ledger_sync) before it reports. */
+#define BEGIN_BATCH "BEGIN; SET LOCAL synchronous_commit = off"
+
 /* The bytes of a failed statement that its error shows. */
 #define STATEMENT_SHOWN 48
 
@@ -585,7 +592,7 @@ long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn 
 		s->staged = true;
 	}
 	s->merged = 0;
-	if (pg_exec(c, "BEGIN", e) < 0)
+	if (pg_exec(c, BEGIN_BATCH, e) < 0)
 		return -1;
 	/* Fast path: everything in one COPY of each kind. */
 	enum copy_outcome ob = COPY_DONE, ot = COPY_DONE;
@@ -602,7 +609,7 @@ long pgsink_commit(struct pgsink *s, const struct sink_batch *b, sink_reject_fn 
 		committed = (long)b->nbin + (long)b->ntxt;
 	} else {
 		/* Some record was refused: start over and isolate. */
-		if (pg_exec(c, "ROLLBACK", e) < 0 || pg_exec(c, "BEGIN", e) < 0)
+		if (pg_exec(c, "ROLLBACK", e) < 0 || pg_exec(c, BEGIN_BATCH, e) < 0)
 			return -1;
 		struct isolate is = {s, b, true, on_reject, ctx, 0};
 		if (isolate_range(&is, 0, b->nbin, e) < 0) {

@@ -123,7 +123,9 @@ void pgsink_reset(struct pgsink *s);
  * records out. -1 for plain loads (no merge). */
 long pgsink_merged(const struct pgsink *s);
 
-/* Loads the batch in one transaction and commits it. When the server refuses
+/* Loads the batch in one transaction and commits it, without waiting for
+ * the commit to reach the disk (synchronous_commit off): a later
+ * synchronous commit on any session makes it durable. When the server refuses
  * a record (pg_sqlstate_refuses_record) the transaction is retried without
  * it, found by the line number the server reports or by bisection; each such
  * record goes to on_reject and the rest commits. Upserts stage every record,

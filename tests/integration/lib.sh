@@ -178,6 +178,10 @@ pg_start() {
 		log_timezone = 'UTC'
 		max_connections = 100
 	EOF
+	# A test that needs other server settings names them, one per line.
+	if [[ -n "${PG_EXTRA_CONF:-}" ]]; then
+		printf '%s\n' "$PG_EXTRA_CONF" >>"$dir/data/postgresql.conf"
+	fi
 
 	if ! _lib_as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
 		-w -t "$SERVER_START_TIMEOUT_S" start >/dev/null 2>&1; then
