@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +69,9 @@ uint64_t fingerprint_hash64(const void *p, size_t n, uint64_t seed)
 	return hash_final(&h);
 }
 
-int fingerprint_fd(int fd, const char *name, char *out, size_t outsz, struct err *e)
+/* fingerprint_fd, giving up (-1, EXIT_SOFTWARE) once *stop is set. */
+static int fingerprint_fd_until(int fd, const char *name, char *out, size_t outsz, const _Atomic bool *stop,
+				struct err *e)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -84,6 +88,10 @@ int fingerprint_fd(int fd, const char *name, char *out, size_t outsz, struct err
 	off_t off = 0;
 	bool eof = false;
 	while (!eof) {
+		if (stop != NULL && atomic_load_explicit(stop, memory_order_relaxed)) {
+			rc = err_set(e, EXIT_SOFTWARE, "fingerprint of %s stopped", name);
+			break;
+		}
 		/* Fill the buffer whole, so the lanes see the same word boundaries
 		 * however the kernel splits the reads. */
 		size_t have = 0;
@@ -111,4 +119,97 @@ int fingerprint_fd(int fd, const char *name, char *out, size_t outsz, struct err
 	if (rc == 1)
 		snprintf(out, outsz, "%llu-%016llx", (unsigned long long)h.total, (unsigned long long)hash_final(&h));
 	return rc;
+}
+
+int fingerprint_fd(int fd, const char *name, char *out, size_t outsz, struct err *e)
+{
+	return fingerprint_fd_until(fd, name, out, outsz, NULL, e);
+}
+
+struct fingerprint_result {
+	int rc; /* fingerprint_fd's */
+	char id[48];
+	struct err e;
+};
+
+struct fingerprint_set {
+	const int *fds;
+	const char *const *names;
+	uint32_t n;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint32_t done; /* results[0..done) are final */
+	_Atomic bool stop;
+	struct fingerprint_result *results;
+};
+
+static void *fingerprint_set_main(void *arg)
+{
+	struct fingerprint_set *s = arg;
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct fingerprint_result *r = &s->results[i];
+		err_clear(&r->e);
+		r->rc = s->fds[i] < 0
+			    ? 0
+			    : fingerprint_fd_until(s->fds[i], s->names[i], r->id, sizeof r->id, &s->stop, &r->e);
+		pthread_mutex_lock(&s->lock);
+		s->done = i + 1;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+struct fingerprint_set *fingerprint_set_start(const int *fds, const char *const *names, uint32_t n, struct err *e)
+{
+	struct fingerprint_set *s = calloc(1, sizeof *s);
+	if (s == NULL || (s->results = calloc(n ? n : 1, sizeof *s->results)) == NULL) {
+		free(s);
+		err_set(e, EXIT_SOFTWARE, "out of memory");
+		return NULL;
+	}
+	s->fds = fds;
+	s->names = names;
+	s->n = n;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	int rc = pthread_create(&s->thread, NULL, fingerprint_set_main, s);
+	if (rc != 0) {
+		err_set(e, EXIT_SOFTWARE, "cannot start the fingerprint thread: %s", strerror(rc));
+		pthread_mutex_destroy(&s->lock);
+		pthread_cond_destroy(&s->cond);
+		free(s->results);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int fingerprint_set_wait(struct fingerprint_set *s, uint32_t i, char *out, size_t outsz, struct err *e)
+{
+	if (i >= s->n)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	while (s->done <= i)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	const struct fingerprint_result *r = &s->results[i];
+	if (r->rc < 0 && e != NULL)
+		*e = r->e;
+	if (r->rc == 1)
+		snprintf(out, outsz, "%s", r->id);
+	return r->rc;
+}
+
+void fingerprint_set_free(struct fingerprint_set *s)
+{
+	if (s == NULL)
+		return;
+	atomic_store(&s->stop, true);
+	pthread_join(s->thread, NULL);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s->results);
+	free(s);
 }

@@ -23,6 +23,23 @@
  * error (e set, EXIT_NOINPUT, naming name). */
 int fingerprint_fd(int fd, const char *name, char *out, size_t outsz, struct err *e);
 
+/* The fingerprints of several descriptors, taken by one background thread in
+ * order while the caller does other things (connects, reads the catalog):
+ * the whole-file hash is then off the path to the first chunk. */
+struct fingerprint_set;
+
+/* Starts fingerprinting fds[0..n) (names for the errors; a descriptor < 0
+ * gets none). Both arrays must outlive the set. NULL with e when no thread
+ * could start. */
+struct fingerprint_set *fingerprint_set_start(const int *fds, const char *const *names, uint32_t n, struct err *e);
+
+/* Waits for descriptor i's fingerprint: what fingerprint_fd returns for it
+ * (a descriptor < 0 gives 0). */
+int fingerprint_set_wait(struct fingerprint_set *s, uint32_t i, char *out, size_t outsz, struct err *e);
+
+/* Stops the thread at its next read and frees the set (NULL: nothing). */
+void fingerprint_set_free(struct fingerprint_set *s);
+
 /* 64-bit hash of p[0..n) with seed (not cryptographic; stable across builds). */
 uint64_t fingerprint_hash64(const void *p, size_t n, uint64_t seed);
 

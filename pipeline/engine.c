@@ -3,6 +3,7 @@
  * the workers, the monitor loop on the calling thread (progress, signals, metrics), and the
  * summary. */
 #include "engine.h"
+#include "../io/fingerprint.h"
 
 #include "../core/clock.h"
 #include "../stages/sink_pg.h"
@@ -251,6 +252,9 @@ static void job_free(struct load *ld)
 		ndjson_map_free(&s->ndjson);
 		cache_templates_free(&s->templates);
 	}
+	fingerprint_set_free(ld->prints);
+	free(ld->print_fds);
+	free(ld->print_names);
 	replay_close(&ld->replay);
 	if (ld->own_fds != NULL)
 		sources_close_inputs(ld->own_fds, ld->o->nfiles);
@@ -356,12 +360,30 @@ static int job_file_sources(struct load *ld, struct err *e)
 	return 0;
 }
 
+/* The sources' identities are hashed from now on, while the job checks the
+ * connection, the catalog, the privileges and the ledger. */
+static int job_fingerprints(struct load *ld, struct err *e)
+{
+	ld->print_fds = calloc(ld->nsources ? ld->nsources : 1, sizeof *ld->print_fds);
+	ld->print_names = calloc(ld->nsources ? ld->nsources : 1, sizeof *ld->print_names);
+	if (ld->print_fds == NULL || ld->print_names == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	for (uint32_t i = 0; i < ld->nsources; i++) {
+		ld->print_fds[i] = ld->sources[i].fd;
+		ld->print_names[i] = ld->sources[i].name;
+	}
+	ld->prints = fingerprint_set_start(ld->print_fds, ld->print_names, ld->nsources, e);
+	return ld->prints == NULL ? -1 : 0;
+}
+
 /* Everything before the threads start: inputs, rejects file, catalog,
  * ledger, cache, the sources' ledger state, the workers attached. */
 static int job_setup(struct load *ld, struct err *e)
 {
 	const struct options *o = ld->o;
 	if ((o->from_rejects ? job_replay_sources(ld, e) : job_file_sources(ld, e)) < 0)
+		return -1;
+	if (!o->dry_run && job_fingerprints(ld, e) < 0)
 		return -1;
 	ld->rejects = rejects_open(o->rejects, e);
 	if (ld->rejects == NULL || control_check(ld, true, e) < 0)

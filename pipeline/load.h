@@ -174,6 +174,11 @@ struct load {
 	struct replay replay; /* --from-rejects: the groups the sources read */
 	int64_t total_bytes;  /* of the inputs, for progress; -1 unknown */
 	int *own_fds;         /* inputs the job opened itself (no o->file_fds), closed at its end */
+	/* The sources' fingerprints, taken while the job sets up (NULL for a
+	 * dry run); print_fds and print_names are what it reads. */
+	struct fingerprint_set *prints;
+	int *print_fds;
+	const char **print_names;
 	_Atomic uint32_t cur_source;
 	/* Chunks whose rejects went to the rejects file this run: marked
 	 * written in the ledger once the file is synced (sources_finish). */

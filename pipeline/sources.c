@@ -137,7 +137,10 @@ int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e
 	char id[96];
 	/* The descriptor the reader will read: what is identified is what is
 	 * loaded. Standard input and FIFOs have none. */
-	int fp = s->fd >= 0 ? fingerprint_fd(s->fd, s->name, id + 5, sizeof id - 5, e) : 0;
+	int fp = ld->prints != NULL
+		     ? fingerprint_set_wait(ld->prints, (uint32_t)(s - ld->sources), id + 5, sizeof id - 5, e)
+		 : s->fd >= 0 ? fingerprint_fd(s->fd, s->name, id + 5, sizeof id - 5, e)
+			      : 0;
 	if (fp < 0)
 		return -1;
 	if (fp == 1) {

@@ -29,7 +29,7 @@ struct pgsink {
  * worker and its backend for every chunk. The rows and their ledger row
  * still commit or vanish together; the job makes them durable at its end
  * with one synchronous commit (ledger_sync) before it reports. */
-#define BEGIN_BATCH "BEGIN; SET LOCAL synchronous_commit = off"
+#define BEGIN_BATCH     "BEGIN; SET LOCAL synchronous_commit = off"
 
 /* The bytes of a failed statement that its error shows. */
 #define STATEMENT_SHOWN 48

@@ -537,6 +537,49 @@ static void test_one_descriptor(void)
 	free(p);
 }
 
+/* Fingerprints taken in the background are those fingerprint_fd takes, in
+ * any order of waiting; a descriptor < 0 or a pipe has none, and a set
+ * freed before anyone waited stops cleanly. */
+static void test_fingerprint_set(void)
+{
+	size_t n = 3 * FINGERPRINT_READ_BYTES + 77;
+	char *p = pattern(n);
+	char a[300], b[300];
+	tmp_path(a, sizeof a, "set_a.csv");
+	tmp_path(b, sizeof b, "set_b.csv");
+	write_file(a, p, n);
+	write_file(b, p, n - 1);
+	int pfd[2];
+	CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
+	int fds[4] = {open(a, O_RDONLY | O_CLOEXEC), -1, pfd[0], open(b, O_RDONLY | O_CLOEXEC)};
+	const char *names[4] = {a, "-", "pipe", b};
+	CU_ASSERT_FATAL(fds[0] >= 0 && fds[3] >= 0);
+	char want_a[64], want_b[64], got[64];
+	struct err e;
+	CU_ASSERT_EQUAL(fingerprint_fd(fds[0], a, want_a, sizeof want_a, &e), 1);
+	CU_ASSERT_EQUAL(fingerprint_fd(fds[3], b, want_b, sizeof want_b, &e), 1);
+	CU_ASSERT_STRING_NOT_EQUAL(want_a, want_b);
+	struct fingerprint_set *s = fingerprint_set_start(fds, names, 4, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(fingerprint_set_wait(s, 3, got, sizeof got, &e), 1);
+	CU_ASSERT_STRING_EQUAL(got, want_b);
+	CU_ASSERT_EQUAL(fingerprint_set_wait(s, 0, got, sizeof got, &e), 1);
+	CU_ASSERT_STRING_EQUAL(got, want_a);
+	CU_ASSERT_EQUAL(fingerprint_set_wait(s, 1, got, sizeof got, &e), 0);
+	CU_ASSERT_EQUAL(fingerprint_set_wait(s, 2, got, sizeof got, &e), 0);
+	CU_ASSERT_EQUAL(fingerprint_set_wait(s, 4, got, sizeof got, &e), 0);
+	fingerprint_set_free(s);
+	s = fingerprint_set_start(fds, names, 4, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	fingerprint_set_free(s);
+	fingerprint_set_free(NULL);
+	close(fds[0]);
+	close(fds[3]);
+	close(pfd[0]);
+	close(pfd[1]);
+	free(p);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -556,6 +599,7 @@ int main(void)
 	CU_add_test(s, "deadline", test_deadline);
 	CU_add_test(s, "deadline_file", test_deadline_file);
 	CU_add_test(s, "one_descriptor", test_one_descriptor);
+	CU_add_test(s, "fingerprint_set", test_fingerprint_set);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();
