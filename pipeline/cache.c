@@ -22,11 +22,11 @@
 #define REDIS_PASSWORD_ENV "EDONU_REDIS_PASSWORD"
 /* At the end of a run, pending keys are retried for this long. */
 #define FINISH_RETRY_MS    10000
-/* Journal entries are zstd-compressed: keys rendered from one template
- * share most of their bytes, so a chunk's 600 KB of keys goes to disk as a
- * fraction of that, and the sync before COMMIT waits for less. The fastest
- * levels compress ~1 GB/s here. */
-#define JOURNAL_ZSTD_LEVEL (-1)
+/* Journal entries are the key list as the key set holds it. Compressing it
+ * (zstd's fastest levels: 600 MB/s on these keys, to a third of the bytes)
+ * cost more CPU than the bigger write and sync it saved: 47 ms per million
+ * keys, on the path of every chunk. Entries of earlier builds are zstd
+ * frames, and are read as such. */
 
 struct cache {
 	const struct options *o;
@@ -56,8 +56,6 @@ struct cache_worker {
 	uint64_t retry_at_ns; /* no send before this (backoff after a failure) */
 	long backoff_ms;
 	uint64_t round_trips_seen;
-	ZSTD_CCtx *zc;
-	struct buf packed; /* the key set, compressed for the journal */
 };
 
 /* The journal's target is the table and the key templates: what a pending
@@ -212,8 +210,8 @@ static void count_round_trips(struct cache *c, const struct inval_redis *r, uint
 	*seen = now;
 }
 
-/* A journal entry is a zstd frame of the key list (entries of older
- * builds may be the plain list, which never starts with zstd's magic). */
+/* A journal entry is the key list, or a zstd frame of it (written by
+ * earlier builds; a key list never starts with zstd's magic). */
 static int unpack_keys(struct cache *c, const void **keys, size_t *len, struct err *e)
 {
 	const unsigned char *p = *keys;
@@ -310,8 +308,7 @@ struct cache_worker *cache_worker_create(struct cache *c, uint32_t batch_rows, s
 	w->backoff_ms = BACKOFF_MS_MIN;
 	w->ks = inval_keyset_create(batch_rows * c->ntemplates, 64);
 	w->redis = inval_redis_create(c->redis_url, getenv(REDIS_PASSWORD_ENV), c->o->publish, REDIS_TIMEOUT_MS, e);
-	w->zc = ZSTD_createCCtx();
-	if (w->ks == NULL || w->redis == NULL || w->zc == NULL || buf_init(&w->packed, 64 << 10) < 0) {
+	if (w->ks == NULL || w->redis == NULL) {
 		if (w->redis != NULL)
 			err_set(e, EXIT_SOFTWARE, "out of memory");
 		cache_worker_free(w);
@@ -341,8 +338,6 @@ void cache_worker_free(struct cache_worker *w)
 		return;
 	inval_keyset_free(w->ks);
 	inval_redis_free(w->redis);
-	ZSTD_freeCCtx(w->zc);
-	buf_free(&w->packed);
 	free(w);
 }
 
@@ -372,13 +367,7 @@ int cache_worker_stage(struct cache_worker *w, struct err *e)
 		return 0;
 	size_t len;
 	const void *d = inval_keyset_data(w->ks, &len);
-	size_t cap = ZSTD_compressBound(len);
-	w->packed.len = 0;
-	buf_reserve(&w->packed, cap);
-	size_t n = ZSTD_compressCCtx(w->zc, w->packed.data, cap, d, len, JOURNAL_ZSTD_LEVEL);
-	if (ZSTD_isError(n))
-		return err_set(e, EXIT_SOFTWARE, "compressing cache keys: %s", ZSTD_getErrorName(n));
-	int64_t id = journal_write(w->c->journal, w->packed.data, n, inval_keyset_count(w->ks), e);
+	int64_t id = journal_write(w->c->journal, d, len, inval_keyset_count(w->ks), e);
 	if (id < 0)
 		return -1;
 	w->entry = id;
