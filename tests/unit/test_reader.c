@@ -537,6 +537,41 @@ static void test_one_descriptor(void)
 	free(p);
 }
 
+/* Fingerprints are ledger identities: they never change across builds. These
+ * were taken by the build that first wrote them (reading with pread), and
+ * the mapped read must give them too, at every size around its 32-byte
+ * steps, its 1 MiB read blocks and its 16 MiB windows. */
+static void test_fingerprint_stable(void)
+{
+	static const struct {
+		size_t n;
+		const char *fp;
+	} want[] = {
+	    {1, "1-ef20c1ddc7ff58f8"},
+	    {31, "31-ff6f5cf55e2f3cef"},
+	    {32, "32-773624ddf66bb0c9"},
+	    {33, "33-8bc846242664cce8"},
+	    {1048576, "1048576-33edf0c3ac202d07"},
+	    {1048581, "1048581-db5bd347e0bece03"},
+	    {16777293, "16777293-885ada8f948a740d"},
+	    {34603040, "34603040-4fa5f32e8a002016"},
+	};
+	char path[300];
+	tmp_path(path, sizeof path, "stable.bin");
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		char *p = pattern(want[i].n);
+		write_file(path, p, want[i].n);
+		free(p);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		CU_ASSERT_FATAL(fd >= 0);
+		char got[64];
+		struct err e;
+		CU_ASSERT_EQUAL(fingerprint_fd(fd, path, got, sizeof got, &e), 1);
+		CU_ASSERT_STRING_EQUAL(got, want[i].fp);
+		close(fd);
+	}
+}
+
 /* Fingerprints taken in the background are those fingerprint_fd takes, in
  * any order of waiting; a descriptor < 0 or a pipe has none, and a set
  * freed before anyone waited stops cleanly. */
@@ -600,6 +635,7 @@ int main(void)
 	CU_add_test(s, "deadline_file", test_deadline_file);
 	CU_add_test(s, "one_descriptor", test_one_descriptor);
 	CU_add_test(s, "fingerprint_set", test_fingerprint_set);
+	CU_add_test(s, "fingerprint_stable", test_fingerprint_stable);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();
