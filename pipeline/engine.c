@@ -252,7 +252,8 @@ static void job_free(struct load *ld)
 		ndjson_map_free(&s->ndjson);
 		cache_templates_free(&s->templates);
 	}
-	fingerprint_set_free(ld->prints);
+	if (ld->prints_own)
+		fingerprint_set_free(ld->prints);
 	free(ld->print_fds);
 	free(ld->print_names);
 	replay_close(&ld->replay);
@@ -364,6 +365,10 @@ static int job_file_sources(struct load *ld, struct err *e)
  * connection, the catalog, the privileges and the ledger. */
 static int job_fingerprints(struct load *ld, struct err *e)
 {
+	if (ld->o->file_prints != NULL && ld->o->from_rejects == NULL) {
+		ld->prints = ld->o->file_prints;
+		return 0;
+	}
 	ld->print_fds = calloc(ld->nsources ? ld->nsources : 1, sizeof *ld->print_fds);
 	ld->print_names = calloc(ld->nsources ? ld->nsources : 1, sizeof *ld->print_names);
 	if (ld->print_fds == NULL || ld->print_names == NULL)
@@ -373,6 +378,7 @@ static int job_fingerprints(struct load *ld, struct err *e)
 		ld->print_names[i] = ld->sources[i].name;
 	}
 	ld->prints = fingerprint_set_start(ld->print_fds, ld->print_names, ld->nsources, e);
+	ld->prints_own = ld->prints != NULL;
 	return ld->prints == NULL ? -1 : 0;
 }
 

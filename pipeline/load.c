@@ -1,6 +1,7 @@
 /* load.c - the load command (an engine running one job, then the summary) and the stop signals
  * that every job of the process heeds. */
 #include "load.h"
+#include "../io/fingerprint.h"
 
 #include "engine.h"
 #include "log.h"
@@ -30,6 +31,17 @@ static int load_open_inputs(const struct options *o, int *fds, int64_t *total, s
 	return 0;
 }
 
+/* The files' fingerprints are taken from now on, while the engine connects
+ * and the job checks the catalog, the privileges and the ledger: the whole
+ * file's hash is then off the path to the first chunk. */
+static int start_fingerprints(struct options *lo, const int *fds, struct err *e)
+{
+	if (lo->dry_run || lo->from_rejects != NULL || lo->nfiles <= 0)
+		return 0;
+	lo->file_prints = fingerprint_set_start(fds, lo->files, (uint32_t)lo->nfiles, e);
+	return lo->file_prints == NULL ? -1 : 0;
+}
+
 static void on_signal(int sig)
 {
 	got_signal = sig;
@@ -54,7 +66,8 @@ int load_main(const struct options *o)
 	struct monitor *mon = NULL;
 	if (fds == NULL)
 		err_set(&e, EXIT_SOFTWARE, "out of memory");
-	else if (load_open_inputs(o, fds, &total, &e) == 0 && (mon = monitor_create(o, &e)) != NULL)
+	else if (load_open_inputs(o, fds, &total, &e) == 0 && start_fingerprints(&lo, fds, &e) == 0 &&
+		 (mon = monitor_create(o, &e)) != NULL)
 		eng = engine_create(o, mon, &e);
 	if (eng == NULL) {
 		log_event(o->log_format, LOG_ERROR, "load_failed", "%s", e.msg);
@@ -65,6 +78,7 @@ int load_main(const struct options *o)
 		code = engine_run(eng, &lo, &s);
 		engine_free(eng);
 	}
+	fingerprint_set_free(lo.file_prints);
 	if (o->from_rejects == NULL)
 		sources_close_inputs(fds, o->nfiles);
 	free(fds);

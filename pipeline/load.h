@@ -175,8 +175,10 @@ struct load {
 	int64_t total_bytes;  /* of the inputs, for progress; -1 unknown */
 	int *own_fds;         /* inputs the job opened itself (no o->file_fds), closed at its end */
 	/* The sources' fingerprints, taken while the job sets up (NULL for a
-	 * dry run); print_fds and print_names are what it reads. */
+	 * dry run); print_fds and print_names are what it reads. prints_own:
+	 * the job started them (else the command did, o->file_prints). */
 	struct fingerprint_set *prints;
+	bool prints_own;
 	int *print_fds;
 	const char **print_names;
 	_Atomic uint32_t cur_source;

@@ -109,6 +109,9 @@ struct options {
 	 * without following links), -1 where the reader opens the name itself
 	 * (standard input, a FIFO). NULL: the engine opens them. */
 	const int *file_fds;
+	/* Their fingerprints, started by the command before it connected
+	 * (io/fingerprint.h), or NULL: the job starts its own. */
+	struct fingerprint_set *file_prints;
 
 	/* Copies of config file values, freed by options_free; a config has
 	 * one value per option at most, and repeatable options a few more. */
