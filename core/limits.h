@@ -16,22 +16,30 @@ _Static_assert((READ_BUF_BYTES & (READ_BUF_BYTES - 1)) == 0, "read buffers are a
 /* One chunk = one batch = one transaction. 20000 rows of ~110 bytes is
  * ~2 MiB of input: large enough that COMMIT cost (one WAL flush) vanishes,
  * small enough that a retried chunk is cheap. */
-#define BATCH_ROWS_DEFAULT  20000u
-#define BATCH_ROWS_MAX      1000000u
+#define BATCH_ROWS_DEFAULT    20000u
+#define BATCH_ROWS_MAX        1000000u
 
 /* Bytes reserved per row when sizing a chunk buffer from --batch-rows; a
  * chunk also closes early when its buffer is full, so wide rows shorten
  * chunks instead of growing memory. The chunk size depends only on
  * --batch-rows, so chunk boundaries still depend only on input and options. */
-#define CHUNK_BYTES_PER_ROW 256u
-#define CHUNK_BYTES_MIN     ((size_t)1 << 20)
-#define CHUNK_BYTES_MAX     ((size_t)32 << 20)
+#define CHUNK_BYTES_PER_ROW   256u
+#define CHUNK_BYTES_MIN       ((size_t)1 << 20)
+#define CHUNK_BYTES_MAX       ((size_t)32 << 20)
+
+/* A plain file at least this long has its chunks shaped (stages/frame.h):
+ * two small ones first, shrinking ones at the end. Below it the start and
+ * end are short anyway, and every chunk holds --batch-rows records. */
+#define FRAME_SHAPE_MIN_BYTES ((uint64_t)32 << 20)
+#define FRAME_RAMP_CHUNKS     2u
+#define FRAME_SHAPE_ROWS_MIN  256u
+#define FRAME_SHAPE_BYTES_MIN ((size_t)256 << 10)
 
 /* Chunks owned by each worker: one being processed, the rest queued so the
  * reader never waits on a worker that is committing. */
-#define CHUNKS_PER_WORKER   3u
+#define CHUNKS_PER_WORKER     3u
 /* Power of two >= CHUNKS_PER_WORKER, for the SPSC rings that carry them. */
-#define WORKER_RING_SLOTS   4u
+#define WORKER_RING_SLOTS     4u
 _Static_assert(WORKER_RING_SLOTS >= CHUNKS_PER_WORKER, "a worker's ring holds all its chunks");
 _Static_assert((WORKER_RING_SLOTS & (WORKER_RING_SLOTS - 1)) == 0, "ring sizes are powers of two");
 

@@ -439,6 +439,12 @@ static int read_source(struct load *ld, struct source *s, uint32_t *rr, struct e
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	}
 	cut_next(s, f);
+	/* A source resumed by chunk numbers is cut as the run that numbered
+	 * it cut it: by count and size alone. */
+	int64_t size = reader_size(r);
+	if (!reader_is_stream(r) && !reader_is_zstd(r) && size >= (int64_t)FRAME_SHAPE_MIN_BYTES &&
+	    !s->ledger.by_number)
+		frame_shape(f, (uint64_t)size, ld->nworkers);
 	struct flush_clock fc = {.interval_ns = flush_interval_ns(ld, s, r)};
 	int rc = 0;
 	bool ended = false; /* an end-of-data line: the rest is not data */

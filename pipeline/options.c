@@ -69,7 +69,8 @@ static const struct opt_def opt_defs[] = {
      "the table columns the input fields fill, in order (instead of the header)"},
     {"workers", OPT_U32, OFF(workers), FOR_LOAD | FOR_BENCH, "N",
      "worker threads and connections (default: the cores this process may run on)"},
-    {"batch-rows", OPT_U32, OFF(batch_rows), FOR_LOAD, "N", "records per chunk and transaction (default 20000)"},
+    {"batch-rows", OPT_U32, OFF(batch_rows), FOR_LOAD, "N",
+     "records per chunk and transaction, at most (default 20000)"},
     {"max-record-bytes", OPT_BYTES, OFF(max_record_bytes), FOR_LOAD, "N",
      "reject records longer than this, line end not counted: bytes, or with kB, MB, GB (default 256MB, at most "
      "1GB, PostgreSQL's limit for one value)"},

@@ -63,6 +63,14 @@ struct framer {
 	bool header_pending;
 	bool ended;
 	bool chunk_open; /* the chunk passed in is the one being filled */
+	/* frame_shape: the input's size and the workers sharing it (0: the
+	 * chunks are not shaped), the chunks opened so far, and the bounds of
+	 * the chunk being filled. */
+	uint64_t shape_total;
+	uint32_t shape_workers;
+	uint64_t opened;
+	uint32_t rows_limit;
+	size_t bytes_limit;
 
 	/* The partial record of a chunk that filled up, moved here because the
 	 * full chunk leaves for a worker at once. chunk_bytes long. */
@@ -111,6 +119,8 @@ struct framer *frame_create(const struct dialect *d, uint32_t batch_rows, size_t
 	 * bytes are characters, which the server stores as such. */
 	f->bom_done = d->charset != NULL;
 	f->cut = UINT64_MAX;
+	f->rows_limit = batch_rows;
+	f->bytes_limit = SIZE_MAX;
 	f->carry = malloc(chunk_bytes);
 	f->header = malloc(chunk_bytes);
 	if (f->carry == NULL || f->header == NULL) {
@@ -154,11 +164,37 @@ static inline const char *find_special(const struct framer *f, const char *p, co
 	return p;
 }
 
+void frame_shape(struct framer *f, uint64_t total_bytes, uint32_t workers)
+{
+	f->shape_total = total_bytes;
+	f->shape_workers = workers > 0 ? workers : 1;
+}
+
+/* The bounds of the next chunk of a shaped input: batch_rows/2^k for the
+ * first FRAME_RAMP_CHUNKS (k counting down to 1), and never more bytes than
+ * what is left divided by the workers. */
+static void shape_limits(struct framer *f)
+{
+	if (f->shape_workers == 0)
+		return;
+	uint32_t rows = f->batch_rows;
+	if (f->opened < FRAME_RAMP_CHUNKS)
+		rows >>= FRAME_RAMP_CHUNKS - f->opened;
+	f->rows_limit = rows < FRAME_SHAPE_ROWS_MIN
+			    ? (f->batch_rows < FRAME_SHAPE_ROWS_MIN ? f->batch_rows : FRAME_SHAPE_ROWS_MIN)
+			    : rows;
+	uint64_t left = f->shape_total > f->st.off ? f->shape_total - f->st.off : 0;
+	uint64_t share = left / f->shape_workers;
+	f->bytes_limit = share < FRAME_SHAPE_BYTES_MIN ? FRAME_SHAPE_BYTES_MIN : (size_t)share;
+}
+
 /* Starts filling c if it is a fresh chunk: the carried partial record goes first. */
 static void open_chunk(struct framer *f, struct chunk *c)
 {
 	if (f->chunk_open)
 		return;
+	shape_limits(f);
+	f->opened++;
 	ASSERT(c->records_max >= f->batch_rows && c->data_cap >= f->chunk_bytes);
 	c->nrecords = 0;
 	c->rec_off[0] = 0;
@@ -294,7 +330,8 @@ static enum done finish_record(struct framer *f, struct chunk *c)
 		f->records++;
 		/* A record longer than a chunk fills its own; a resumed stream's
 		 * chunk closes where a committed one ended. */
-		if (c->nrecords == f->batch_rows || f->st.rec_len > f->chunk_bytes || f->records == f->cut)
+		if (c->nrecords == f->rows_limit || f->st.rec_len > f->chunk_bytes || f->records == f->cut ||
+		    c->data_len >= f->bytes_limit)
 			r = DONE_FULL;
 	}
 	f->st.skipping = false;

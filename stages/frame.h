@@ -75,6 +75,16 @@ enum frame_event frame_flush(struct framer *f, struct chunk *c);
  * chunk lies wholly inside or wholly outside them. Call between chunks. */
 void frame_cut_after(struct framer *f, uint64_t record);
 
+/* Shapes the chunks of an input of total_bytes, known ahead (a plain
+ * file), shared by workers: the first FRAME_RAMP_CHUNKS chunks hold
+ * batch_rows/4 and /2 records, so that the workers and the server start
+ * working sooner than a full chunk can be framed and encoded, and each chunk
+ * holds at most what is left divided by the workers (and at least
+ * FRAME_SHAPE_BYTES_MIN), so that the workers finish together rather than
+ * one waiting on another's last full chunk. Call before the first
+ * frame_feed. Unshaped, every chunk closes at batch_rows. */
+void frame_shape(struct framer *f, uint64_t total_bytes, uint32_t workers);
+
 /* The header record (end-of-line stripped), valid until frame_free. */
 void frame_header(const struct framer *f, const char **p, size_t *len);
 

@@ -102,8 +102,16 @@ main() {
 	check "distinct order_id" "$ROWS" "$(psql_q 'SELECT count(DISTINCT order_id) FROM orders')"
 	check "ledger: source state, records, loaded, rejected" "complete|$ROWS|$ROWS|0" \
 		"$(psql_q "SELECT state, records, loaded, rejected FROM edonu_ingest.sources")"
-	check "ledger: chunks" "$((ROWS / BATCH_ROWS))|$ROWS" \
-		"$(psql_q "SELECT count(*), sum(records) FROM edonu_ingest.chunks")"
+	# The chunks tile the input: from record 1, each where the one before
+	# ended, none over --batch-rows (a file this long starts with smaller
+	# chunks and ends with shrinking ones).
+	check "ledger: chunks tile the input" "1|$ROWS|0|0" \
+		"$(psql_q "SELECT min(first_record), sum(records),
+			count(*) FILTER (WHERE records > $BATCH_ROWS),
+			count(*) FILTER (WHERE prev_end IS NOT NULL AND prev_end <> first_record)
+			FROM (SELECT first_record, records,
+				lag(first_record + records) OVER (ORDER BY first_record) AS prev_end
+				FROM edonu_ingest.chunks) t")"
 
 	# A completed source is skipped whole.
 	load again "${cmd[@]}"

@@ -847,6 +847,69 @@ static void test_split_invariance(void)
 	free(in);
 }
 
+/* A shaped input: the first chunks hold batch_rows/4 and /2 records, then
+ * batch_rows; near the end a chunk takes at most what is left divided by the
+ * workers (at least FRAME_SHAPE_BYTES_MIN), so the last chunks shrink; every
+ * record is framed once, in order. Unshaped, the same input is cut at
+ * batch_rows. */
+static void test_shape(void)
+{
+	const uint32_t batch_rows = 100000, workers = 2;
+	const size_t line = 10, n = 1000000, chunk_bytes = 2u << 20;
+	char *in = malloc(n * line);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+	for (size_t i = 0; i < n; i++)
+		snprintf(in + i * line, line + 1, "%09zu\n", i);
+	for (int shaped = 0; shaped < 2; shaped++) {
+		struct framer *f = frame_create(&csv_dialect, batch_rows, chunk_bytes, RECORD_BYTES_DEFAULT);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		if (shaped)
+			frame_shape(f, n * line, workers);
+		struct chunk *c = chunk_create(batch_rows, chunk_bytes);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		uint32_t sizes[64];
+		size_t nchunks = 0, at = 0, total = 0;
+		bool in_order = true;
+		while (nchunks < 64) {
+			size_t used = 0;
+			enum frame_event ev =
+			    at < n * line ? frame_feed(f, c, in + at, n * line - at, &used) : frame_finish(f, c);
+			bool fed = at < n * line;
+			at += used;
+			if (ev == FRAME_MORE && fed)
+				continue; /* all fed: frame_finish next */
+			if (ev != FRAME_CHUNK)
+				break;
+			/* Record k of the input is the number k. */
+			in_order = in_order && c->first_record == total + 1 && strtoull(c->data, NULL, 10) == total;
+			size_t left = n * line - (size_t)c->byte_offset;
+			size_t bound = left / workers > FRAME_SHAPE_BYTES_MIN ? left / workers : FRAME_SHAPE_BYTES_MIN;
+			if (shaped)
+				CU_ASSERT(c->data_len <= bound + line);
+			sizes[nchunks++] = c->nrecords;
+			total += c->nrecords;
+			chunk_reset(c);
+		}
+		CU_ASSERT_EQUAL(total, n);
+		CU_ASSERT_TRUE(in_order);
+		if (shaped) {
+			CU_ASSERT_EQUAL(sizes[0], batch_rows / 4);
+			CU_ASSERT_EQUAL(sizes[1], batch_rows / 2);
+			CU_ASSERT_EQUAL(sizes[2], batch_rows);
+			/* The end shrinks: the last chunks are smaller than full. */
+			CU_ASSERT(nchunks > 12);
+			CU_ASSERT(sizes[nchunks - 1] < batch_rows / 2 && sizes[nchunks - 2] < batch_rows / 2);
+		} else {
+			CU_ASSERT_EQUAL(nchunks, n / batch_rows);
+			for (size_t k = 0; k < nchunks; k++)
+				CU_ASSERT_EQUAL(sizes[k], batch_rows);
+		}
+		chunk_free(c);
+		frame_free(f);
+	}
+	free(in);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -869,6 +932,7 @@ int main(void)
 	CU_add_test(s, "record_bound_edges", test_record_bound_edges);
 	CU_add_test(s, "long_records_formats", test_long_records_formats);
 	CU_add_test(s, "split_invariance", test_split_invariance);
+	CU_add_test(s, "shape", test_shape);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();
