@@ -70,7 +70,7 @@ static const struct opt_def opt_defs[] = {
     {"workers", OPT_U32, OFF(workers), FOR_LOAD | FOR_BENCH, "N",
      "worker threads and connections (default: the cores this process may run on)"},
     {"batch-rows", OPT_U32, OFF(batch_rows), FOR_LOAD, "N",
-     "records per chunk and transaction, at most (default 20000)"},
+     "records per chunk and transaction, at most (default 40000)"},
     {"max-record-bytes", OPT_BYTES, OFF(max_record_bytes), FOR_LOAD, "N",
      "reject records longer than this, line end not counted: bytes, or with kB, MB, GB (default 256MB, at most "
      "1GB, PostgreSQL's limit for one value)"},
@@ -424,8 +424,8 @@ static void set_defaults(struct options *o)
 	o->connect_timeout_s = 60;
 	o->retry_timeout_s = 60;
 	/* Rows of a trickling pipe show up within about a second, while a busy
-	 * stream still fills whole chunks well within it (20,000 records are
-	 * ~2 MiB, read in milliseconds). */
+	 * stream still fills whole chunks well within it (40,000 records are
+	 * ~4 MiB, read in milliseconds). */
 	o->flush_interval_ms = 1000;
 	o->max_rejects = UINT64_MAX;
 	o->rows = 1000000;
