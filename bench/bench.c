@@ -237,8 +237,9 @@ static void print_end_to_end(const struct bench *b)
 {
 	printf("\n  %-34s %14s %9s %9s %8s %8s\n", "end to end into PostgreSQL", "records/min", "MB/s", "seconds",
 	       "vs psql", "vs floor");
-	printf("  (edonu-ingest with %u workers; the floor: the same records as binary COPY, one psql \\copy per\n"
-	       "   worker at once; vs: time ratios, lower is faster; MB/s: of the CSV)\n",
+	printf("  (edonu-ingest with %u workers, its ledger created by an earlier run; the floor: the same records\n"
+	       "   as binary COPY, one psql \\copy per worker at once; vs: time ratios, lower is faster; MB/s: of\n"
+	       "   the CSV)\n",
 	       b->workers);
 	const struct figure *e2e[] = {&b->psql, &b->floor, &b->edonu, &b->edonu_redis, &b->pgl};
 	for (size_t i = 0; i < sizeof e2e / sizeof e2e[0]; i++)
