@@ -856,7 +856,7 @@ static void test_shape(void)
 {
 	const uint32_t batch_rows = 100000, workers = 2;
 	const size_t line = 10, n = 1000000, chunk_bytes = 2u << 20;
-	char *in = malloc(n * line);
+	char *in = malloc(n * line + 1); /* snprintf ends the last line with a NUL */
 	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
 	for (size_t i = 0; i < n; i++)
 		snprintf(in + i * line, line + 1, "%09zu\n", i);
