@@ -252,7 +252,7 @@ static void job_free(struct load *ld)
 		ndjson_map_free(&s->ndjson);
 		cache_templates_free(&s->templates);
 	}
-	if (ld->prints_own)
+	if (ld->prints != ld->o->file_prints)
 		fingerprint_set_free(ld->prints);
 	free(ld->print_fds);
 	free(ld->print_names);
@@ -378,7 +378,6 @@ static int job_fingerprints(struct load *ld, struct err *e)
 		ld->print_names[i] = ld->sources[i].name;
 	}
 	ld->prints = fingerprint_set_start(ld->print_fds, ld->print_names, ld->nsources, e);
-	ld->prints_own = ld->prints != NULL;
 	return ld->prints == NULL ? -1 : 0;
 }
 
@@ -668,7 +667,7 @@ static int job_finish(struct load *ld, double t_start, struct summary *s)
 			if (ended_well)
 				load_fail(ld, &e);
 		} else {
-			rejects_ok = sources_finish(ld, ld->eng->control, interrupted, &rej_err);
+			rejects_ok = sources_finish(ld, ld->eng->control, interrupted, SUM(ld, batches) > 0, &rej_err);
 		}
 	}
 	job_figures(ld, t_start, s);

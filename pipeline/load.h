@@ -175,10 +175,9 @@ struct load {
 	int64_t total_bytes;  /* of the inputs, for progress; -1 unknown */
 	int *own_fds;         /* inputs the job opened itself (no o->file_fds), closed at its end */
 	/* The sources' fingerprints, taken while the job sets up (NULL for a
-	 * dry run); print_fds and print_names are what it reads. prints_own:
-	 * the job started them (else the command did, o->file_prints). */
+	 * dry run): o->file_prints when the command started them, else the
+	 * job's own, reading print_fds and print_names. */
 	struct fingerprint_set *prints;
-	bool prints_own;
 	int *print_fds;
 	const char **print_names;
 	_Atomic uint32_t cur_source;

@@ -314,15 +314,7 @@ static bool mark_rejects_written(struct load *ld, PGconn *conn, struct err *rej_
 	return ok;
 }
 
-static uint64_t batches_committed(const struct load *ld)
-{
-	uint64_t n = 0;
-	for (uint32_t i = 0; i < ld->nworkers; i++)
-		n += atomic_load(&ld->workers[i].n.batches);
-	return n;
-}
-
-bool sources_finish(struct load *ld, PGconn *conn, bool interrupted, struct err *rej_err)
+bool sources_finish(struct load *ld, PGconn *conn, bool interrupted, bool committed, struct err *rej_err)
 {
 	bool rejects_ok = mark_rejects_written(ld, conn, rej_err);
 	/* Sources read whole in a run that did not fail are complete. */
@@ -344,7 +336,7 @@ bool sources_finish(struct load *ld, PGconn *conn, bool interrupted, struct err 
 	/* What the workers committed is durable before the job reports it,
 	 * whether the job ended well or not: marking a source complete did
 	 * that, else one more synchronous commit does. */
-	if (!synced && sync != NULL && batches_committed(ld) > 0) {
+	if (!synced && sync != NULL && committed) {
 		struct err e;
 		if (ledger_sync(conn, sync, &e) < 0)
 			load_fail(ld, &e);

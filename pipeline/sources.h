@@ -33,8 +33,10 @@ int sources_rewrite_rejects(struct load *ld, PGconn *conn, struct source *s, str
 
 /* After the workers: syncs the rejects file, marks the chunks whose rejects
  * reached it, and marks complete each source read whole in a job that did
- * not fail (nor was interrupted) and whose rejects are all written. Returns
- * whether the rejects file is sound (else rej_err says why). */
-bool sources_finish(struct load *ld, PGconn *conn, bool interrupted, struct err *rej_err);
+ * not fail (nor was interrupted) and whose rejects are all written; when
+ * the workers committed chunks (committed) and no source was marked
+ * complete, makes them durable (ledger_sync) all the same. Returns whether
+ * the rejects file is sound (else rej_err says why). */
+bool sources_finish(struct load *ld, PGconn *conn, bool interrupted, bool committed, struct err *rej_err);
 
 #endif

@@ -180,9 +180,8 @@ static void shape_limits(struct framer *f)
 	uint32_t rows = f->batch_rows;
 	if (f->opened < FRAME_RAMP_CHUNKS)
 		rows >>= FRAME_RAMP_CHUNKS - f->opened;
-	f->rows_limit = rows < FRAME_SHAPE_ROWS_MIN
-			    ? (f->batch_rows < FRAME_SHAPE_ROWS_MIN ? f->batch_rows : FRAME_SHAPE_ROWS_MIN)
-			    : rows;
+	uint32_t floor = f->batch_rows < FRAME_SHAPE_ROWS_MIN ? f->batch_rows : FRAME_SHAPE_ROWS_MIN;
+	f->rows_limit = rows > floor ? rows : floor;
 	uint64_t left = f->shape_total > f->st.off ? f->shape_total - f->st.off : 0;
 	uint64_t share = left / f->shape_workers;
 	f->bytes_limit = share < FRAME_SHAPE_BYTES_MIN ? FRAME_SHAPE_BYTES_MIN : (size_t)share;
