@@ -377,6 +377,41 @@ int ledger_begin(PGconn *c, const char *source_id, const char *target, const cha
 	return read_committed(c, p, ls, e);
 }
 
+int ledger_file_known(PGconn *c, const char *file_id, size_t legacy_len, const char *target, struct err *e)
+{
+	/* "file:SIZE-": the size, in digits, holds no LIKE wildcard. */
+	const char *dash = strchr(file_id, '-');
+	if (dash == NULL)
+		return err_set(e, EXIT_SOFTWARE, "file identity '%s' has no size", file_id);
+	char like[64], len[16];
+	snprintf(like, sizeof like, "%.*s%%", (int)(dash + 1 - file_id), file_id);
+	snprintf(len, sizeof len, "%zu", legacy_len);
+	const char *p[4] = {file_id, target, like, len};
+	PGresult *r =
+	    PQexecParams(c,
+			 "SELECT coalesce(bool_or(source_id = $1), false), count(*) FROM edonu_ingest.sources "
+			 "WHERE target = $2 AND (source_id = $1 OR (source_id LIKE $3 AND "
+			 "length(source_id) = $4::integer))",
+			 4, NULL, p, NULL, NULL, 0);
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return fail(c, r, "looking up the source", e);
+	int known = PQgetvalue(r, 0, 0)[0] == 't' ? 1 : strcmp(PQgetvalue(r, 0, 1), "0") != 0 ? 2 : 0;
+	PQclear(r);
+	return known;
+}
+
+int ledger_has_source(PGconn *c, const char *source_id, const char *target, struct err *e)
+{
+	const char *p[2] = {source_id, target};
+	PGresult *r = PQexecParams(c, "SELECT 1 FROM edonu_ingest.sources WHERE source_id = $1 AND target = $2", 2,
+				   NULL, p, NULL, NULL, 0);
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return fail(c, r, "looking up the source", e);
+	int found = PQntuples(r) > 0;
+	PQclear(r);
+	return found;
+}
+
 bool ledger_chunk_done(const struct ledger_source *ls, uint64_t seq)
 {
 	uint32_t lo = 0, hi = ls->ndone;

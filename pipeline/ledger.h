@@ -61,6 +61,17 @@ int ledger_setup(PGconn *c, struct err *e);
 int ledger_begin(PGconn *c, const char *source_id, const char *target, const char *name, uint32_t batch_rows,
 		 const char *settings, bool force, struct ledger_source *ls, struct err *e);
 
+/* Which identities of a file the ledger knows for target: file_id is the
+ * file's identity ("file:SIZE-HASH"), legacy_len the length of the identity
+ * an earlier build's fingerprint gives a file of that size. Returns 1 when
+ * the ledger knows file_id, 2 when it does not but has a source of target
+ * with an identity of that shape (the file may be among them, under its
+ * earlier identity), 0 when neither, -1 on error. */
+int ledger_file_known(PGconn *c, const char *file_id, size_t legacy_len, const char *target, struct err *e);
+
+/* 1 when the ledger has source_id for target, 0 when not, -1 on error. */
+int ledger_has_source(PGconn *c, const char *source_id, const char *target, struct err *e);
+
 /* Takes the source's lock again on a new connection (after the old one was
  * lost); EXIT_TEMPFAIL when another run took it meanwhile. */
 int ledger_relock(PGconn *c, const struct ledger_source *ls, struct err *e);

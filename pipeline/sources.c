@@ -123,6 +123,34 @@ bool sources_known_later(const struct source *s)
 	return id[0] != '\0' && strncmp(id, RUN_ID_PREFIX, strlen(RUN_ID_PREFIX)) != 0;
 }
 
+/* A file loaded by an earlier build is known to the ledger by that build's
+ * fingerprint: when the ledger does not know id ("file:" and the
+ * fingerprint) but has a source of the same size under an identity of the
+ * earlier shape, the earlier fingerprint is taken too, and id becomes it
+ * when the ledger knows it, so that the file resumes or is skipped as its
+ * load left it rather than loaded again. */
+static int file_identity(struct load *ld, PGconn *conn, const struct source *s, char *id, size_t idsz, struct err *e)
+{
+	const char *dash = strchr(id, '-');
+	size_t legacy_len = dash == NULL ? 0 : (size_t)(dash + 1 - id) + 16;
+	int known = ledger_file_known(conn, id, legacy_len, ld->table.ident, e);
+	if (known != 2 || s->fd < 0)
+		return known < 0 ? -1 : 0;
+	char old[96] = "file:";
+	int fp = fingerprint_fd_v1(s->fd, s->name, old + 5, sizeof old - 5, e);
+	if (fp != 1)
+		return fp;
+	int has = ledger_has_source(conn, old, ld->table.ident, e);
+	if (has < 0)
+		return -1;
+	if (has) {
+		log_event(ld->o->log_format, LOG_INFO, "source_identity",
+			  "%s: known to the ledger by the fingerprint of an earlier version (%s)", s->name, old);
+		snprintf(id, idsz, "%s", old);
+	}
+	return 0;
+}
+
 /* Finds the source's ledger identity and what of it is committed. Files are
  * known by their content; standard input and pipes by --source-id, or, without
  * it, by an identity of this run alone (the ledger then still guards a retried
@@ -145,6 +173,8 @@ int sources_begin(struct load *ld, PGconn *conn, struct source *s, struct err *e
 		return -1;
 	if (fp == 1) {
 		memcpy(id, "file:", 5);
+		if (file_identity(ld, conn, s, id, sizeof id, e) < 0)
+			return -1;
 	} else if (o->source_id != NULL) {
 		snprintf(id, sizeof id, "id:%s", o->source_id);
 	} else {

@@ -537,11 +537,13 @@ static void test_one_descriptor(void)
 	free(p);
 }
 
-/* Fingerprints are ledger identities: they never change across builds. These
- * were taken by the build that first wrote them (reading with pread), and
- * the mapped read must give them too, at every size around its 32-byte
- * steps, its 1 MiB read blocks and its 16 MiB windows. */
-static void test_fingerprint_stable(void)
+/* Fingerprints are ledger identities: they never change across builds.
+ * The earlier builds' fingerprint (fingerprint_fd_v1, under which their
+ * ledgers know files): these were taken by the build that first wrote them
+ * (reading with pread), and the mapped read must give them too, at every
+ * size around its 32-byte steps, its 1 MiB read blocks and its 16 MiB
+ * windows. */
+static void test_fingerprint_v1_stable(void)
 {
 	static const struct {
 		size_t n;
@@ -564,11 +566,83 @@ static void test_fingerprint_stable(void)
 		free(p);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		CU_ASSERT_FATAL(fd >= 0);
-		char got[64];
+		char got[FINGERPRINT_BYTES];
 		struct err e;
-		CU_ASSERT_EQUAL(fingerprint_fd(fd, path, got, sizeof got, &e), 1);
+		CU_ASSERT_EQUAL(fingerprint_fd_v1(fd, path, got, sizeof got, &e), 1);
 		CU_ASSERT_STRING_EQUAL(got, want[i].fp);
 		close(fd);
+	}
+}
+
+/* The fingerprint as its definition in io/fingerprint.c states it, one
+ * block at a time from memory: the oracle for the mapped and read paths. */
+static uint64_t ref_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static void ref_fingerprint(const unsigned char *p, size_t n, char *out, size_t outsz)
+{
+	const uint64_t golden = 0x9e3779b97f4a7c15ULL;
+	uint64_t lane[8];
+	for (int k = 0; k < 8; k++)
+		lane[k] = ref_mix64(0x65646f6e75ULL + (uint64_t)k * golden);
+	for (size_t i = 0; i < n; i += 64) {
+		unsigned char block[64] = {0};
+		memcpy(block, p + i, n - i < 64 ? n - i : 64);
+		for (int k = 0; k < 8; k++) {
+			uint64_t w = 0;
+			for (int b = 7; b >= 0; b--)
+				w = w << 8 | block[8 * k + b];
+			uint64_t m = (lane[k] ^ w) * golden;
+			lane[k] = m << 31 | m >> 33;
+		}
+	}
+	uint64_t x = ref_mix64(n), y = ref_mix64(n ^ golden);
+	for (int k = 0; k < 8; k++) {
+		x = ref_mix64(x ^ lane[k]);
+		y = ref_mix64(y ^ lane[7 - k]);
+	}
+	snprintf(out, outsz, "%zu-%016llx%016llx", n, (unsigned long long)x, (unsigned long long)y);
+}
+
+/* fingerprint_fd gives what its definition gives, at every size around its
+ * 64-byte blocks, its 1 MiB read blocks and its 16 MiB windows; a few are
+ * pinned as well, so that the definition itself cannot drift. */
+static void test_fingerprint_stable(void)
+{
+	static const size_t sizes[] = {0, 1, 63, 64, 65, 127, 128, 1048576, 1048581, 16777216, 16777293, 34603040};
+	static const struct {
+		size_t n;
+		const char *fp;
+	} pinned[] = {
+	    {1, "1-bc0807a0733ba0f9bb7c35dd7000f90b"},
+	    {65, "65-13071ed580654c06b01e0078c37ada7f"},
+	    {16777293, "16777293-c9376899b608d9fbbb4c204c141e4737"},
+	};
+	char path[300];
+	tmp_path(path, sizeof path, "stable2.bin");
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		size_t n = sizes[i];
+		char *p = pattern(n ? n : 1);
+		write_file(path, p, n);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		CU_ASSERT_FATAL(fd >= 0);
+		char got[FINGERPRINT_BYTES], want[FINGERPRINT_BYTES];
+		struct err e;
+		CU_ASSERT_EQUAL(fingerprint_fd(fd, path, got, sizeof got, &e), 1);
+		ref_fingerprint((const unsigned char *)p, n, want, sizeof want);
+		CU_ASSERT_STRING_EQUAL(got, want);
+		for (size_t k = 0; k < sizeof pinned / sizeof pinned[0]; k++)
+			if (pinned[k].n == n)
+				CU_ASSERT_STRING_EQUAL(got, pinned[k].fp);
+		close(fd);
+		free(p);
 	}
 }
 
@@ -636,6 +710,7 @@ int main(void)
 	CU_add_test(s, "one_descriptor", test_one_descriptor);
 	CU_add_test(s, "fingerprint_set", test_fingerprint_set);
 	CU_add_test(s, "fingerprint_stable", test_fingerprint_stable);
+	CU_add_test(s, "fingerprint_v1_stable", test_fingerprint_v1_stable);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();
