@@ -32,35 +32,53 @@ static inline uint64_t rotl64(uint64_t x, int r)
 }
 
 #define GOLDEN 0x9e3779b97f4a7c15ULL
+#define SEED   0x65646f6e75ULL
 
 /* Two versions, both stable across builds (they are ledger identities):
  *
- * FP_V2, what files are known by: eight lanes, each 8-byte word of a
- * 64-byte block going into its lane as lane = rotl((lane ^ w) * GOLDEN, 31).
- * The step is a bijection of the lane for a given word and of the word for
- * a given lane, so a change confined to one lane (any single word) always
- * changes that lane's result; the lanes' chains are independent, so the
- * multiplies overlap and the hash runs at memory speed (~12 GB/s from the
- * page cache). A last partial block is padded with zeros (the size is part
- * of the identity). The lanes fold into 128 bits.
+ * FP_V2, what files are known by. The file is cut into segments of
+ * SEGMENT_BYTES (the last one shorter). In a segment, eight lanes each take
+ * one 8-byte word of every 64-byte block as lane = rotl((lane ^ w) * GOLDEN,
+ * 31): a bijection of the lane for a given word and of the word for a given
+ * lane, so a change confined to one lane (any single word) always changes
+ * that lane's result, and the lanes' chains are independent, so the
+ * multiplies overlap and a segment hashes at memory speed. A last partial
+ * block is padded with zeros (the size is part of the identity). The
+ * segments' lanes fold, in file order, into two 64-bit values with mix64;
+ * segments are independent until then, so several threads hash them.
  *
  * FP_V1, what files were known by in earlier builds (16 hex digits): four
- * lanes of 8-byte words, each through mix64, about 4x slower. Taken only
- * when a ledger has a source of the same size under a V1 identity. */
+ * lanes of 8-byte words over the whole file, each through mix64, about 4x
+ * slower and one thread. Taken only when a ledger has a source of the same
+ * size under a V1 identity. */
 enum fp_version { FP_V1 = 1, FP_V2 = 2 };
+
+#define SEGMENT_BYTES ((size_t)8 << 20)
 
 struct hash_state {
 	enum fp_version version;
 	uint64_t lane[8];
 	uint64_t total;
+	/* V2: bytes of the current segment taken, and the fold of the
+	 * segments before it. */
+	size_t in_segment;
+	uint64_t x, y;
 };
 
-static void hash_init(struct hash_state *h, enum fp_version version, uint64_t seed)
+static void lanes_init(uint64_t lane[8])
+{
+	for (int i = 0; i < 8; i++)
+		lane[i] = mix64(SEED + (uint64_t)i * GOLDEN);
+}
+
+static void hash_init(struct hash_state *h, enum fp_version version)
 {
 	h->version = version;
-	for (int i = 0; i < 8; i++)
-		h->lane[i] = mix64(seed + (uint64_t)i * GOLDEN);
+	lanes_init(h->lane);
 	h->total = 0;
+	h->in_segment = 0;
+	h->x = mix64(SEED);
+	h->y = mix64(SEED ^ GOLDEN);
 }
 
 /* The block hash_update takes whole, but for its last call. */
@@ -69,14 +87,23 @@ static size_t hash_block(const struct hash_state *h)
 	return h->version == FP_V1 ? 32 : 64;
 }
 
-static void hash_update_v2(uint64_t lane[8], const unsigned char *s, size_t n)
+/* Whole 64-byte blocks of s[0..n) into the lanes, and a last partial block
+ * padded with zeros. */
+static void lanes_update(uint64_t lane[8], const unsigned char *s, size_t n)
 {
 	/* Locals, so that the lanes stay in registers. */
 	uint64_t l0 = lane[0], l1 = lane[1], l2 = lane[2], l3 = lane[3];
 	uint64_t l4 = lane[4], l5 = lane[5], l6 = lane[6], l7 = lane[7];
-	for (size_t i = 0; i + 64 <= n; i += 64) {
+	unsigned char last[64];
+	for (size_t i = 0; i < n; i += 64) {
 		uint64_t w[8];
-		memcpy(w, s + i, 64);
+		if (n - i >= 64) {
+			memcpy(w, s + i, 64);
+		} else {
+			memset(last, 0, sizeof last);
+			memcpy(last, s + i, n - i);
+			memcpy(w, last, 64);
+		}
 		l0 = rotl64((l0 ^ w[0]) * GOLDEN, 31);
 		l1 = rotl64((l1 ^ w[1]) * GOLDEN, 31);
 		l2 = rotl64((l2 ^ w[2]) * GOLDEN, 31);
@@ -90,22 +117,36 @@ static void hash_update_v2(uint64_t lane[8], const unsigned char *s, size_t n)
 	lane[4] = l4, lane[5] = l5, lane[6] = l6, lane[7] = l7;
 }
 
+/* A finished segment's lanes into the fold. */
+static void fold_segment(struct hash_state *h, const uint64_t lane[8])
+{
+	for (int i = 0; i < 8; i++) {
+		h->x = mix64(h->x ^ lane[i]);
+		h->y = mix64(h->y ^ lane[7 - i]);
+	}
+}
+
 /* Adds n bytes; n must be a multiple of hash_block except for the last
  * call. */
 static void hash_update(struct hash_state *h, const unsigned char *s, size_t n)
 {
-	size_t i = 0;
+	h->total += n;
 	if (h->version == FP_V2) {
-		i = n & ~(size_t)63;
-		hash_update_v2(h->lane, s, i);
-		if (i < n) {
-			unsigned char last[64] = {0};
-			memcpy(last, s + i, n - i);
-			hash_update_v2(h->lane, last, 64);
+		while (n > 0) {
+			size_t take = SEGMENT_BYTES - h->in_segment < n ? SEGMENT_BYTES - h->in_segment : n;
+			lanes_update(h->lane, s, take);
+			h->in_segment += take;
+			s += take;
+			n -= take;
+			if (h->in_segment == SEGMENT_BYTES) {
+				fold_segment(h, h->lane);
+				lanes_init(h->lane);
+				h->in_segment = 0;
+			}
 		}
-		h->total += n;
 		return;
 	}
+	size_t i = 0;
 	for (; i + 32 <= n; i += 32) {
 		for (int k = 0; k < 4; k++) {
 			uint64_t w;
@@ -115,42 +156,39 @@ static void hash_update(struct hash_state *h, const unsigned char *s, size_t n)
 	}
 	for (int k = 0; i < n; i++, k++)
 		h->lane[k & 3] = mix64(h->lane[k & 3] ^ s[i] ^ ((uint64_t)k << 8));
-	h->total += n;
 }
 
 /* Writes "SIZE-HASH" in hex: 16 digits for V1, 32 for V2. */
-static void hash_final(const struct hash_state *h, char *out, size_t outsz)
+static void hash_final(struct hash_state *h, char *out, size_t outsz)
 {
-	uint64_t x = mix64(h->total);
 	if (h->version == FP_V1) {
+		uint64_t x = mix64(h->total);
 		for (int i = 0; i < 4; i++)
 			x = mix64(x ^ h->lane[i]);
 		snprintf(out, outsz, "%llu-%016llx", (unsigned long long)h->total, (unsigned long long)x);
 		return;
 	}
-	uint64_t y = mix64(h->total ^ GOLDEN);
-	for (int i = 0; i < 8; i++) {
-		x = mix64(x ^ h->lane[i]);
-		y = mix64(y ^ h->lane[7 - i]);
-	}
-	snprintf(out, outsz, "%llu-%016llx%016llx", (unsigned long long)h->total, (unsigned long long)x,
-		 (unsigned long long)y);
+	if (h->in_segment > 0)
+		fold_segment(h, h->lane);
+	snprintf(out, outsz, "%llu-%016llx%016llx", (unsigned long long)h->total,
+		 (unsigned long long)mix64(h->x ^ h->total), (unsigned long long)mix64(h->y ^ h->total ^ GOLDEN));
 }
 
-/* The file's bytes up to its size when opened are hashed where they lie in
- * the page cache, mapped a window at a time, with the next lines prefetched:
- * the hash's multiply chain leaves the memory idle, so the reads cost
- * nothing, where pread's copy into a buffer costs as much again. What the
- * file has beyond (it grew, or reports no size, as /proc files do) is read
- * with pread, as is all of a file that cannot be mapped. Both feed the hash
- * the same bytes in whole blocks, so the fingerprint is the same either
- * way. */
+/* The file's bytes are hashed where they lie in the page cache, mapped a
+ * window at a time, with the next lines prefetched: pread's copy into a
+ * buffer would cost as much again. A V2 file of two whole segments or more
+ * has them hashed by two threads, a segment at a time; what follows the
+ * last whole segment up to the size at open is mapped by the caller. What
+ * the file has beyond (it grew, or reports no size, as /proc files do) is
+ * read with pread, as is all of a file that cannot be mapped. All feed the
+ * hash the same bytes in whole blocks, so the fingerprint is the same
+ * either way. */
 #define MAP_WINDOW_BYTES ((size_t)16 << 20)
 #define PREFETCH_AHEAD   2048
 
 /* A mapped page of a file that shrank raises SIGBUS: the thread hashing it
- * jumps back to fingerprint_mapped, which reports the file changed; any
- * other SIGBUS keeps its default action. */
+ * jumps back to hash_guarded, which reports the file changed; any other
+ * SIGBUS keeps its default action. */
 static _Thread_local sigjmp_buf *sigbus_jump;
 static pthread_once_t sigbus_once = PTHREAD_ONCE_INIT;
 
@@ -171,18 +209,23 @@ static void sigbus_install(void)
 	sigaction(SIGBUS, &sa, NULL);
 }
 
-static void hash_mapped(struct hash_state *h, const unsigned char *s, size_t n)
+/* Mapped bytes to a hash state (segments: NULL) or to one segment's lanes,
+ * 2 KiB at a time with the lines after them prefetched. */
+static void hash_mapped(struct hash_state *h, uint64_t lane[8], const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i += 64 * 32) {
 		size_t k = n - i < 64 * 32 ? n - i : 64 * 32;
 		for (size_t p = 0; p < k; p += 64)
 			__builtin_prefetch(s + i + p + PREFETCH_AHEAD);
-		hash_update(h, s + i, k);
+		if (h != NULL)
+			hash_update(h, s + i, k);
+		else
+			lanes_update(lane, s + i, k);
 	}
 }
 
 /* hash_mapped, or -1 when a page of the mapping is gone (SIGBUS). */
-static int hash_guarded(struct hash_state *h, const unsigned char *m, size_t n)
+static int hash_guarded(struct hash_state *h, uint64_t lane[8], const unsigned char *m, size_t n)
 {
 	sigjmp_buf jump;
 	if (sigsetjmp(jump, 0) != 0) {
@@ -190,7 +233,7 @@ static int hash_guarded(struct hash_state *h, const unsigned char *m, size_t n)
 		return -1;
 	}
 	sigbus_jump = &jump;
-	hash_mapped(h, m, n);
+	hash_mapped(h, lane, m, n);
 	sigbus_jump = NULL;
 	return 0;
 }
@@ -209,13 +252,87 @@ static int fingerprint_mapped(int fd, const char *name, struct hash_state *h, of
 		void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, *off);
 		if (m == MAP_FAILED)
 			return 0;
-		if (hash_guarded(h, m, n) < 0) {
+		if (hash_guarded(h, NULL, m, n) < 0) {
 			munmap(m, n);
 			return err_set(e, EXIT_NOINPUT, "%s changed while it was read (it shrank)", name);
 		}
 		munmap(m, n);
 		*off += (off_t)n;
 	}
+	return 0;
+}
+
+/* The whole segments of a V2 file, hashed by the calling thread and one
+ * helper, each taking the next segment not yet taken. */
+struct segments {
+	int fd;
+	uint64_t n;            /* whole segments */
+	uint64_t (*lanes)[8];  /* each segment's lanes, in file order */
+	_Atomic uint64_t next; /* the next segment to take */
+	_Atomic int failed;    /* 0, or SEGMENTS_UNMAPPED / SEGMENTS_SHRANK */
+	const _Atomic bool *stop;
+};
+
+enum { SEGMENTS_UNMAPPED = 1, SEGMENTS_SHRANK = 2, SEGMENTS_STOPPED = 3 };
+
+static void *segments_work(void *arg)
+{
+	struct segments *sg = arg;
+	for (;;) {
+		uint64_t i = atomic_fetch_add(&sg->next, 1);
+		if (i >= sg->n || atomic_load(&sg->failed) != 0)
+			return NULL;
+		if (sg->stop != NULL && atomic_load_explicit(sg->stop, memory_order_relaxed)) {
+			atomic_store(&sg->failed, SEGMENTS_STOPPED);
+			return NULL;
+		}
+		void *m = mmap(NULL, SEGMENT_BYTES, PROT_READ, MAP_PRIVATE | MAP_POPULATE, sg->fd,
+			       (off_t)(i * SEGMENT_BYTES));
+		if (m == MAP_FAILED) {
+			atomic_store(&sg->failed, SEGMENTS_UNMAPPED);
+			return NULL;
+		}
+		lanes_init(sg->lanes[i]);
+		int rc = hash_guarded(NULL, sg->lanes[i], m, SEGMENT_BYTES);
+		munmap(m, SEGMENT_BYTES);
+		if (rc < 0) {
+			atomic_store(&sg->failed, SEGMENTS_SHRANK);
+			return NULL;
+		}
+	}
+}
+
+/* Hashes the whole segments of [0, size) into h (V2, nothing taken yet)
+ * and sets *off past them. 0 when done, or when they could not all be
+ * mapped (h and *off untouched: the caller reads them), -1 with e when the
+ * file shrank or the caller stopped the fingerprint. */
+static int fingerprint_segments(int fd, const char *name, struct hash_state *h, off_t *off, off_t size,
+				const _Atomic bool *stop, struct err *e)
+{
+	struct segments sg = {.fd = fd, .n = (uint64_t)size / SEGMENT_BYTES, .stop = stop};
+	if (sg.n < 2)
+		return 0;
+	sg.lanes = malloc(sg.n * sizeof *sg.lanes);
+	if (sg.lanes == NULL)
+		return 0;
+	pthread_once(&sigbus_once, sigbus_install);
+	pthread_t helper;
+	bool helped = pthread_create(&helper, NULL, segments_work, &sg) == 0;
+	segments_work(&sg);
+	if (helped)
+		pthread_join(helper, NULL);
+	int failed = atomic_load(&sg.failed);
+	if (failed == 0) {
+		for (uint64_t i = 0; i < sg.n; i++)
+			fold_segment(h, sg.lanes[i]);
+		h->total = sg.n * SEGMENT_BYTES;
+		*off = (off_t)h->total;
+	}
+	free(sg.lanes);
+	if (failed == SEGMENTS_SHRANK)
+		return err_set(e, EXIT_NOINPUT, "%s changed while it was read (it shrank)", name);
+	if (failed == SEGMENTS_STOPPED)
+		return err_set(e, EXIT_SOFTWARE, "fingerprint of %s stopped", name);
 	return 0;
 }
 
@@ -230,8 +347,10 @@ static int fingerprint_fd_until(int fd, const char *name, enum fp_version v, cha
 	if (!S_ISREG(st.st_mode))
 		return 0;
 	struct hash_state h;
-	hash_init(&h, v, 0x65646f6e75ULL);
+	hash_init(&h, v);
 	off_t off = 0;
+	if (v == FP_V2 && fingerprint_segments(fd, name, &h, &off, st.st_size, stop, e) < 0)
+		return -1;
 	if (fingerprint_mapped(fd, name, &h, &off, st.st_size & ~(off_t)(hash_block(&h) - 1), stop, e) < 0)
 		return -1;
 	unsigned char *buf = malloc(FINGERPRINT_READ_BYTES);

@@ -59,6 +59,14 @@ PGconn *engine_connect(const struct options *o, bool reconnect, struct err *e)
 	return pg_connect(o->dsn, reconnect ? o->retry_timeout_s : o->connect_timeout_s, log_connect_retry, &cn, e);
 }
 
+int engine_open_finish(struct engine *eng, PGconn **conns, struct err *e)
+{
+	struct connect_note cn = {eng->o->log_format, "connecting", "--connect-timeout"};
+	struct pg_opening *op = eng->opening;
+	eng->opening = NULL;
+	return pg_open_finish(op, conns, log_connect_retry, &cn, e);
+}
+
 /* The control connection runs the loader's own statements (catalog,
  * privileges, ledger) with search_path pg_catalog, pg_temp: no function,
  * operator or type that another role created in a schema of the user's
@@ -111,8 +119,14 @@ struct engine *engine_create(const struct options *o, struct monitor *mon, struc
 		eng->nworkers = WORKERS_MAX;
 	eng->batch_rows = o->batch_rows;
 	eng->chunk_bytes = chunk_bytes_for(o->batch_rows);
+	/* The control connection first: a login the server refuses is refused
+	 * once (and logged once there), not once per worker. The workers'
+	 * sessions are then started side by side, and come up while the first
+	 * job reads the catalog (workers_attach waits for them). */
 	eng->control = control_connect(eng, false, e);
-	if (eng->control == NULL || workers_create(eng, e) < 0)
+	if (eng->control == NULL ||
+	    (eng->opening = pg_open_start(o->dsn, eng->nworkers, o->connect_timeout_s, e)) == NULL ||
+	    workers_create(eng, e) < 0)
 		goto fail;
 	load_catch_signals();
 	return eng;
@@ -169,6 +183,7 @@ void engine_free(struct engine *eng)
 	workers_stop(eng);
 	engine_cache_close(eng);
 	workers_destroy(eng);
+	pg_open_abandon(eng->opening);
 	PQfinish(eng->control);
 	pthread_mutex_destroy(&eng->jobs_lock);
 	pthread_cond_destroy(&eng->jobs_cond);

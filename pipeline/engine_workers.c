@@ -42,27 +42,21 @@ static int worker_alloc_capacity(struct worker *w, uint32_t rmax, size_t chunk_b
 	return 0;
 }
 
-/* Everything of a worker but its thread, which each job starts. */
+/* Everything of a worker but its thread, which each job starts, and its
+ * session, which the first job attaches. */
 static int worker_create(struct engine *eng, struct worker *w, struct err *e)
 {
 	pthread_mutex_init(&w->cancel_lock, NULL);
 	w->todo = ring_create(WORKER_RING_SLOTS);
 	w->done = ring_create(WORKER_RING_SLOTS);
-	if (w->todo == NULL || w->done == NULL || sem_init(&w->todo_sem, 0, 0) < 0)
-		return err_set(e, EXIT_SOFTWARE, "out of memory");
-	if (buf_init(&w->pending, 16 << 10) < 0 || buf_init(&w->ledger_rows, 16 << 10) < 0)
+	if (w->todo == NULL || w->done == NULL || sem_init(&w->todo_sem, 0, 0) < 0 ||
+	    buf_init(&w->pending, 16 << 10) < 0 || buf_init(&w->ledger_rows, 16 << 10) < 0)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	if (worker_alloc_capacity(w, eng->batch_rows, eng->chunk_bytes, eng->o->max_record_bytes, e) < 0)
 		return -1;
-	PGconn *conn = engine_connect(eng->o, false, e);
-	if (conn == NULL)
-		return -1;
-	w->sink = pgsink_create(conn);
-	if (w->sink == NULL) {
-		PQfinish(conn);
+	w->sink = pgsink_create(NULL);
+	if (w->sink == NULL)
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
-	}
-	worker_renew_cancel(w);
 	return 0;
 }
 
@@ -77,6 +71,21 @@ int workers_create(struct engine *eng, struct err *e)
 			return -1;
 	}
 	return 0;
+}
+
+/* The workers' sessions, once the engine's opening of them is done. */
+static int workers_connect(struct engine *eng, struct err *e)
+{
+	PGconn **conns = calloc(eng->nworkers, sizeof *conns);
+	if (conns == NULL)
+		return err_set(e, EXIT_SOFTWARE, "out of memory");
+	int rc = engine_open_finish(eng, conns, e);
+	for (uint32_t i = 0; rc == 0 && i < eng->nworkers; i++) {
+		pgsink_set_conn(eng->workers[i].sink, conns[i]);
+		worker_renew_cancel(&eng->workers[i]);
+	}
+	free(conns);
+	return rc;
 }
 
 int workers_reserve(struct engine *eng, uint32_t batch_rows, struct err *e)
@@ -97,6 +106,8 @@ int workers_reserve(struct engine *eng, uint32_t batch_rows, struct err *e)
 int workers_attach(struct load *ld, struct err *e)
 {
 	struct engine *eng = ld->eng;
+	if (eng->opening != NULL && workers_connect(eng, e) < 0)
+		return -1;
 	ld->workers = eng->workers;
 	ld->nworkers = eng->nworkers;
 	ld->batch_rows = eng->batch_rows;

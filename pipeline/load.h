@@ -121,6 +121,9 @@ struct engine {
 	size_t chunk_bytes;  /* and in bytes */
 	struct worker *workers;
 	PGconn *control; /* catalog, ledger set-up and the sources' locks */
+	/* The workers' sessions while they come up, until the first job
+	 * attaches the workers; NULL after. */
+	struct pg_opening *opening;
 	/* The session's search_path as the user set it (the control
 	 * connection's own is pg_catalog's): --table is resolved with it. */
 	char *search_path;
@@ -220,6 +223,9 @@ uint32_t workers_cpus(cpu_set_t *set);
 /* A new PostgreSQL session for the engine, waiting for the server up to
  * --connect-timeout (reconnect: --retry-timeout), logging each retry. */
 PGconn *engine_connect(const struct options *o, bool reconnect, struct err *e);
+/* Waits for the workers' sessions the engine started (eng->opening) and
+ * sets conns[0..nworkers); -1 with e as engine_connect. */
+int engine_open_finish(struct engine *eng, PGconn **conns, struct err *e);
 
 /* The engine's workers (pipeline/engine_workers.c): their connections, chunks and
  * buffers, made once; a job attaches to them (per-job state reset, cache

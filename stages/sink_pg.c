@@ -9,6 +9,7 @@
 #include "encode.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,34 +79,46 @@ static void masked_line(const char *dsn, const char *m, char *out, size_t outsz)
 	secret_mask_dsn(dsn, line, out, outsz);
 }
 
-PGconn *pg_connect(const char *dsn, uint32_t timeout_s, pg_retry_fn *on_retry, void *ctx, struct err *e)
+/* -1 with EXIT_CONFIG when conninfo does not parse. */
+static int check_conninfo(const char *conninfo, struct err *e)
 {
-	const char *conninfo = dsn ? dsn : "";
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
 	if (opts == NULL) {
 		char m[512];
 		masked_line(conninfo, perr ? perr : "out of memory", m, sizeof m);
 		PQfreemem(perr);
-		err_set(e, EXIT_CONFIG, "invalid connection string: %s", m);
-		return NULL;
+		return err_set(e, EXIT_CONFIG, "invalid connection string: %s", m);
 	}
 	PQconninfoFree(opts);
-	double deadline = clock_mono_s() + timeout_s;
+	return 0;
+}
+
+/* A new session made ready for the loader: notices dropped, client_encoding
+ * UTF8. NULL with e (c finished) when the encoding is refused. */
+static PGconn *session_ready(PGconn *c, const char *conninfo, struct err *e)
+{
+	PQsetNoticeReceiver(c, drop_notice, NULL);
+	if (PQsetClientEncoding(c, "UTF8") != 0) {
+		char m[512];
+		masked_line(conninfo, PQerrorMessage(c), m, sizeof m);
+		err_set(e, EXIT_UNAVAILABLE, "cannot set client_encoding UTF8: %s", m);
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* pg_connect's attempts, until deadline (at least one): timeout_s is what
+ * the message of giving up names. */
+static PGconn *connect_until(const char *conninfo, double deadline, uint32_t timeout_s, pg_retry_fn *on_retry,
+			     void *ctx, struct err *e)
+{
 	long backoff = BACKOFF_MS_MIN;
 	for (;;) {
 		PGconn *c = PQconnectdb(conninfo);
-		if (c != NULL && PQstatus(c) == CONNECTION_OK) {
-			PQsetNoticeReceiver(c, drop_notice, NULL);
-			if (PQsetClientEncoding(c, "UTF8") != 0) {
-				char m[512];
-				masked_line(conninfo, PQerrorMessage(c), m, sizeof m);
-				err_set(e, EXIT_UNAVAILABLE, "cannot set client_encoding UTF8: %s", m);
-				PQfinish(c);
-				return NULL;
-			}
-			return c;
-		}
+		if (c != NULL && PQstatus(c) == CONNECTION_OK)
+			return session_ready(c, conninfo, e);
 		char full[1024], m[512];
 		secret_mask_dsn(conninfo, c ? PQerrorMessage(c) : "out of memory", full, sizeof full);
 		first_line(m, sizeof m, full);
@@ -129,6 +142,134 @@ PGconn *pg_connect(const char *dsn, uint32_t timeout_s, pg_retry_fn *on_retry, v
 		clock_sleep_ms(wait_ms, NULL);
 		backoff = backoff_next_ms(backoff);
 	}
+}
+
+/* Sessions being opened side by side (pg_open_start). */
+struct pg_opening {
+	char *conninfo;
+	uint32_t n, timeout_s;
+	double deadline;
+	PGconn **c;
+	PostgresPollingStatusType *want; /* what the last PQconnectPoll asked for */
+	bool *pending;                   /* still being driven */
+};
+
+/* Polls the sessions still pending, waiting at most until deadline (now:
+ * not at all), and drives those that are ready one step. */
+static void opening_step(struct pg_opening *op, double deadline)
+{
+	struct pollfd *fds = malloc(op->n * (sizeof *fds + sizeof(uint32_t)));
+	if (fds == NULL)
+		return; /* the finish falls back to one session at a time */
+	uint32_t *at = (uint32_t *)(fds + op->n), k = 0;
+	for (uint32_t i = 0; i < op->n; i++)
+		if (op->pending[i]) {
+			fds[k] = (struct pollfd){.fd = PQsocket(op->c[i]),
+						 .events = op->want[i] == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+			at[k++] = i;
+		}
+	double wait_s = deadline - clock_mono_s();
+	int rc = k == 0 ? 0 : poll(fds, k, wait_s <= 0 ? 0 : wait_s > 3600 ? 3600 * 1000 : (int)(wait_s * 1000) + 1);
+	for (uint32_t j = 0; rc > 0 && j < k; j++) {
+		if (fds[j].revents == 0)
+			continue;
+		uint32_t i = at[j];
+		op->want[i] = PQconnectPoll(op->c[i]);
+		if (op->want[i] == PGRES_POLLING_OK || op->want[i] == PGRES_POLLING_FAILED)
+			op->pending[i] = false;
+	}
+	free(fds);
+}
+
+static uint32_t opening_left(const struct pg_opening *op)
+{
+	uint32_t left = 0;
+	for (uint32_t i = 0; i < op->n; i++)
+		left += op->pending[i];
+	return left;
+}
+
+void pg_open_abandon(struct pg_opening *op)
+{
+	if (op == NULL)
+		return;
+	for (uint32_t i = 0; i < op->n; i++)
+		PQfinish(op->c[i]);
+	free(op->c);
+	free(op->want);
+	free(op->pending);
+	free(op->conninfo);
+	free(op);
+}
+
+struct pg_opening *pg_open_start(const char *dsn, uint32_t n, uint32_t timeout_s, struct err *e)
+{
+	const char *conninfo = dsn ? dsn : "";
+	if (check_conninfo(conninfo, e) < 0)
+		return NULL;
+	struct pg_opening *op = calloc(1, sizeof *op);
+	if (op == NULL || (op->conninfo = strdup(conninfo)) == NULL || (op->c = calloc(n, sizeof *op->c)) == NULL ||
+	    (op->want = calloc(n, sizeof *op->want)) == NULL ||
+	    (op->pending = calloc(n, sizeof *op->pending)) == NULL) {
+		pg_open_abandon(op);
+		err_set(e, EXIT_SOFTWARE, "out of memory");
+		return NULL;
+	}
+	op->n = n;
+	op->timeout_s = timeout_s;
+	op->deadline = clock_mono_s() + timeout_s;
+	for (uint32_t i = 0; i < n; i++) {
+		op->c[i] = PQconnectStart(op->conninfo);
+		/* Just started: as if the last poll asked to write. */
+		op->want[i] = PGRES_POLLING_WRITING;
+		op->pending[i] = op->c[i] != NULL && PQstatus(op->c[i]) != CONNECTION_BAD;
+	}
+	/* The startup packets go now (a local socket takes them at once), so
+	 * that the server starts the backends while the caller goes on. */
+	opening_step(op, 0);
+	return op;
+}
+
+int pg_open_finish(struct pg_opening *op, PGconn **conns, pg_retry_fn *on_retry, void *ctx, struct err *e)
+{
+	while (opening_left(op) > 0 && clock_mono_s() < op->deadline)
+		opening_step(op, op->deadline);
+	int rc = 0;
+	for (uint32_t i = 0; i < op->n; i++) {
+		PGconn *c = op->c[i];
+		op->c[i] = NULL;
+		if (rc < 0) {
+			PQfinish(c);
+			conns[i] = NULL;
+			continue;
+		}
+		if (!op->pending[i] && op->want[i] == PGRES_POLLING_OK) {
+			conns[i] = session_ready(c, op->conninfo, e);
+		} else {
+			/* Not up at the first try: the one-at-a-time path, with its
+			 * retries and its reading of the server's refusal, for what is
+			 * left of the time. */
+			PQfinish(c);
+			conns[i] = connect_until(op->conninfo, op->deadline, op->timeout_s, on_retry, ctx, e);
+		}
+		if (conns[i] == NULL) {
+			for (uint32_t j = 0; j < i; j++) {
+				PQfinish(conns[j]);
+				conns[j] = NULL;
+			}
+			rc = -1;
+		}
+	}
+	pg_open_abandon(op);
+	return rc;
+}
+
+PGconn *pg_connect(const char *dsn, uint32_t timeout_s, pg_retry_fn *on_retry, void *ctx, struct err *e)
+{
+	const char *conninfo = dsn ? dsn : "";
+	if (check_conninfo(conninfo, e) < 0)
+		return NULL;
+	return connect_until(conninfo, clock_mono_s() + timeout_s, timeout_s, on_retry, ctx, e);
 }
 
 bool pg_sqlstate_transient(const char *st)

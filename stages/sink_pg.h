@@ -33,6 +33,18 @@ typedef void pg_retry_fn(void *ctx, const char *why, long wait_ms, double left_s
  * retried: why, how long until the next one, how long retries go on. */
 PGconn *pg_connect(const char *dsn, uint32_t timeout_s, pg_retry_fn *on_retry, void *ctx, struct err *e);
 
+/* Sessions opened side by side: pg_open_start starts n of them (the
+ * startup packets sent, so that the server starts their backends while the
+ * caller goes on), pg_open_finish waits for them. A session not up at the
+ * first try goes on as pg_connect, for what is left of timeout_s (one more
+ * try at least). start: NULL with e (EXIT_CONFIG) for a bad dsn. finish: 0
+ * with conns[0..n) set, or -1 with e as pg_connect and none left open; it
+ * frees op either way, as abandon (which closes them all) does. */
+struct pg_opening;
+struct pg_opening *pg_open_start(const char *dsn, uint32_t n, uint32_t timeout_s, struct err *e);
+int pg_open_finish(struct pg_opening *op, PGconn **conns, pg_retry_fn *on_retry, void *ctx, struct err *e);
+void pg_open_abandon(struct pg_opening *op);
+
 /* Runs a statement that returns no rows; -1 with e on failure. */
 int pg_exec(PGconn *c, const char *sql, struct err *e);
 

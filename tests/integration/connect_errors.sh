@@ -8,6 +8,9 @@
 # a closed TCP port logs a connect_retry line (with its wait, the time left
 # and --connect-timeout) that the test reads while the loader still runs,
 # one per backoff step, then exits 69 when --connect-timeout (3 s) is over.
+# And that a worker's session that finds no free connection slot, when the
+# loader's first session got one, is retried like any other: the load goes
+# on once a slot frees (the server has five; three are held meanwhile).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -168,6 +171,48 @@ closed_port() {
 	check "closed port: error lines" 1 "$(errors closed_port)"
 }
 
+# holders_up: the three holders' sessions wait in their pg_sleep.
+holders_up() {
+	[[ "$(psql_q "SELECT count(*) FROM pg_stat_activity
+		WHERE query LIKE 'SELECT pg_sleep(3600)%' AND pid <> pg_backend_pid()")" == 3 ]]
+}
+
+# retried_or_gone NAME: run NAME logged a connect_retry line, or ended.
+retried_or_gone() {
+	(($(retries "$1") > 0)) || ! running "$LOADER_PID"
+}
+
+# (c) No free slot for a worker: three of the five slots held by sleeping
+# sessions, the loader's control session takes the fourth, one worker the
+# fifth, and the other worker's session is refused "too many clients":
+# retried (a connect_retry line) until the test ends a holder, then loaded.
+worker_slot() {
+	local holders=() i
+	"$EDONU_INGEST" gen --rows 20000 --seed 7 -o "$WORK/slot.csv"
+	psql_q "TRUNCATE orders" >/dev/null
+	for i in 1 2 3; do
+		psql -XAtq -c "SELECT pg_sleep(3600)" >/dev/null 2>&1 &
+		holders+=($!)
+	done
+	wait_until "$WAIT_TIMEOUT_S" "three sessions held" holders_up ||
+		die "the holders did not start"
+	load_bg worker_slot --table orders --workers 2 --connect-timeout 3600 "$WORK/slot.csv"
+	wait_until "$WAIT_TIMEOUT_S" "a connect_retry line" retried_or_gone worker_slot || true
+	check "worker slot: a connect_retry line while the loader waits" 1 \
+		"$(running "$LOADER_PID" && (($(retries worker_slot) > 0)) && echo 1 || echo 0)"
+	check_true "worker slot: the retry says why: $(grep -m1 'event=connect_retry' "$WORK/worker_slot.err" || true)" \
+		grep -qE 'event=connect_retry.*(too many clients|connection slots)' "$WORK/worker_slot.err"
+	kill "${holders[0]}"
+	wait_until "$LOAD_TIMEOUT_S" "the loader to finish" loader_gone || die "the loader did not finish"
+	reap "$LOADER_PID"
+	kill "${holders[@]:1}" 2>/dev/null || true
+	wait "${holders[@]}" 2>/dev/null || true
+	[[ "$RC" == 0 ]] || show_err worker_slot
+	check "worker slot: exit code" 0 "$RC"
+	check "worker slot: rows" 20000 "$(psql_q 'SELECT count(*) FROM orders')"
+	check "worker slot: error lines" 0 "$(errors worker_slot)"
+}
+
 # redis_refused: a Redis that wants a password the load does not give, or
 # gives wrongly, refuses it: exit 78 at once with one error line, before a
 # row is loaded; with the right password the load goes through.
@@ -199,12 +244,17 @@ main() {
 	WORK="$(mktemp -d "${TMPDIR:-/tmp}/edonu-connect.XXXXXX")"
 	on_exit "rm -rf '$WORK'"
 	on_exit kill_leftover
-	pg_start
+	# Five slots: the sessions of worker_slot, and room for the others; a
+	# holder whose client is gone frees its slot within its pg_sleep.
+	PG_EXTRA_CONF="max_connections = 5
+superuser_reserved_connections = 0
+client_connection_check_interval = 100ms" pg_start
 	orders_table orders
 	password_server
 
 	login_refused
 	closed_port
+	worker_slot
 	redis_refused
 	finish
 }

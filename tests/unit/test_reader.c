@@ -575,7 +575,8 @@ static void test_fingerprint_v1_stable(void)
 }
 
 /* The fingerprint as its definition in io/fingerprint.c states it, one
- * block at a time from memory: the oracle for the mapped and read paths. */
+ * segment and one block at a time from memory: the oracle for the mapped,
+ * two-thread and read paths. */
 static uint64_t ref_mix64(uint64_t x)
 {
 	x ^= x >> 30;
@@ -588,42 +589,49 @@ static uint64_t ref_mix64(uint64_t x)
 
 static void ref_fingerprint(const unsigned char *p, size_t n, char *out, size_t outsz)
 {
-	const uint64_t golden = 0x9e3779b97f4a7c15ULL;
-	uint64_t lane[8];
-	for (int k = 0; k < 8; k++)
-		lane[k] = ref_mix64(0x65646f6e75ULL + (uint64_t)k * golden);
-	for (size_t i = 0; i < n; i += 64) {
-		unsigned char block[64] = {0};
-		memcpy(block, p + i, n - i < 64 ? n - i : 64);
+	const uint64_t golden = 0x9e3779b97f4a7c15ULL, seed = 0x65646f6e75ULL;
+	const size_t segment = (size_t)8 << 20;
+	uint64_t x = ref_mix64(seed), y = ref_mix64(seed ^ golden);
+	for (size_t at = 0; at < n; at += segment) {
+		size_t end = n - at < segment ? n : at + segment;
+		uint64_t lane[8];
+		for (int k = 0; k < 8; k++)
+			lane[k] = ref_mix64(seed + (uint64_t)k * golden);
+		for (size_t i = at; i < end; i += 64) {
+			unsigned char block[64] = {0};
+			memcpy(block, p + i, end - i < 64 ? end - i : 64);
+			for (int k = 0; k < 8; k++) {
+				uint64_t w = 0;
+				for (int b = 7; b >= 0; b--)
+					w = w << 8 | block[8 * k + b];
+				uint64_t m = (lane[k] ^ w) * golden;
+				lane[k] = m << 31 | m >> 33;
+			}
+		}
 		for (int k = 0; k < 8; k++) {
-			uint64_t w = 0;
-			for (int b = 7; b >= 0; b--)
-				w = w << 8 | block[8 * k + b];
-			uint64_t m = (lane[k] ^ w) * golden;
-			lane[k] = m << 31 | m >> 33;
+			x = ref_mix64(x ^ lane[k]);
+			y = ref_mix64(y ^ lane[7 - k]);
 		}
 	}
-	uint64_t x = ref_mix64(n), y = ref_mix64(n ^ golden);
-	for (int k = 0; k < 8; k++) {
-		x = ref_mix64(x ^ lane[k]);
-		y = ref_mix64(y ^ lane[7 - k]);
-	}
-	snprintf(out, outsz, "%zu-%016llx%016llx", n, (unsigned long long)x, (unsigned long long)y);
+	snprintf(out, outsz, "%zu-%016llx%016llx", n, (unsigned long long)ref_mix64(x ^ n),
+		 (unsigned long long)ref_mix64(y ^ n ^ golden));
 }
 
 /* fingerprint_fd gives what its definition gives, at every size around its
- * 64-byte blocks, its 1 MiB read blocks and its 16 MiB windows; a few are
+ * 64-byte blocks, its 1 MiB read blocks, its 8 MiB segments (two whole ones
+ * and more are hashed by two threads) and its 16 MiB windows; a few are
  * pinned as well, so that the definition itself cannot drift. */
 static void test_fingerprint_stable(void)
 {
-	static const size_t sizes[] = {0, 1, 63, 64, 65, 127, 128, 1048576, 1048581, 16777216, 16777293, 34603040};
+	static const size_t sizes[] = {0,       1,       63,      64,      65,       127,      128,      1048576,
+				       1048581, 8388607, 8388608, 8388609, 16777216, 16777293, 25165829, 34603040};
 	static const struct {
 		size_t n;
 		const char *fp;
 	} pinned[] = {
-	    {1, "1-bc0807a0733ba0f9bb7c35dd7000f90b"},
-	    {65, "65-13071ed580654c06b01e0078c37ada7f"},
-	    {16777293, "16777293-c9376899b608d9fbbb4c204c141e4737"},
+	    {1, "1-b592ca451d675ca555f6ed29268d4c2c"},
+	    {65, "65-c461c0b5fe82bffcbfe1c0ba4dbed9a2"},
+	    {16777293, "16777293-1f439850c2f1af03a616541a563f37c7"},
 	};
 	char path[300];
 	tmp_path(path, sizeof path, "stable2.bin");
