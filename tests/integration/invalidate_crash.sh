@@ -75,6 +75,12 @@ main() {
 	local cmd=(--table orders --batch-rows "$BATCH_ROWS" --redis "$EDONU_TEST_REDIS"
 		--invalidate "$KEY_TEMPLATE" --state-dir "$WORK/state" "$input")
 
+	# Each COPY first sleeps 20 ms, from the first run on, so that chunks
+	# commit at a bounded pace (a chunk of 2000 rows commits in a few ms
+	# here): the runs below wait for chunks by polling, and every kill must
+	# still find chunks left to load, however fast the loader.
+	slow_copies orders 0.02
+
 	# Kill 1: between COMMIT and UNLINK.
 	load_bg paused "${cmd[@]}"
 	wait_until "$WAIT_TIMEOUT_S" "$PAUSE_AT_CHUNKS chunks" chunks_at_least "$PAUSE_AT_CHUNKS" ||
@@ -109,10 +115,7 @@ main() {
 		check "replay: the rerun logged the replay of pending keys" present "absent: $(head -n 3 "$WORK/replay.err")"
 	check "replay: keys of rows committed so far left in Redis" 0 "$keys_after_replay"
 
-	# Random kills with Redis up.  Each COPY first sleeps 20 ms, so that the
-	# chunks left (a chunk of 2000 rows commits in a few ms here) cannot all
-	# commit before the kill.
-	slow_copies orders 0.02
+	# Random kills with Redis up.
 	local i gap delay_ms before
 	for ((i = 1; i <= RANDOM_KILLS; i++)); do
 		before="$(ledger_chunks)"
