@@ -152,16 +152,16 @@ struct pg_opening {
 	PGconn **c;
 	PostgresPollingStatusType *want; /* what the last PQconnectPoll asked for */
 	bool *pending;                   /* still being driven */
+	struct pollfd *fds;              /* opening_step's, n of each */
+	uint32_t *at;
 };
 
 /* Polls the sessions still pending, waiting at most until deadline (now:
  * not at all), and drives those that are ready one step. */
 static void opening_step(struct pg_opening *op, double deadline)
 {
-	struct pollfd *fds = malloc(op->n * (sizeof *fds + sizeof(uint32_t)));
-	if (fds == NULL)
-		return; /* the finish falls back to one session at a time */
-	uint32_t *at = (uint32_t *)(fds + op->n), k = 0;
+	struct pollfd *fds = op->fds;
+	uint32_t *at = op->at, k = 0;
 	for (uint32_t i = 0; i < op->n; i++)
 		if (op->pending[i]) {
 			fds[k] = (struct pollfd){.fd = PQsocket(op->c[i]),
@@ -170,6 +170,9 @@ static void opening_step(struct pg_opening *op, double deadline)
 		}
 	double wait_s = deadline - clock_mono_s();
 	int rc = k == 0 ? 0 : poll(fds, k, wait_s <= 0 ? 0 : wait_s > 3600 ? 3600 * 1000 : (int)(wait_s * 1000) + 1);
+	if (rc < 0 && errno != EINTR)
+		for (uint32_t j = 0; j < k; j++)
+			op->pending[at[j]] = false; /* the finish opens them one at a time */
 	for (uint32_t j = 0; rc > 0 && j < k; j++) {
 		if (fds[j].revents == 0)
 			continue;
@@ -178,7 +181,6 @@ static void opening_step(struct pg_opening *op, double deadline)
 		if (op->want[i] == PGRES_POLLING_OK || op->want[i] == PGRES_POLLING_FAILED)
 			op->pending[i] = false;
 	}
-	free(fds);
 }
 
 static uint32_t opening_left(const struct pg_opening *op)
@@ -198,6 +200,8 @@ void pg_open_abandon(struct pg_opening *op)
 	free(op->c);
 	free(op->want);
 	free(op->pending);
+	free(op->fds);
+	free(op->at);
 	free(op->conninfo);
 	free(op);
 }
@@ -210,7 +214,8 @@ struct pg_opening *pg_open_start(const char *dsn, uint32_t n, uint32_t timeout_s
 	struct pg_opening *op = calloc(1, sizeof *op);
 	if (op == NULL || (op->conninfo = strdup(conninfo)) == NULL || (op->c = calloc(n, sizeof *op->c)) == NULL ||
 	    (op->want = calloc(n, sizeof *op->want)) == NULL ||
-	    (op->pending = calloc(n, sizeof *op->pending)) == NULL) {
+	    (op->pending = calloc(n, sizeof *op->pending)) == NULL || (op->fds = calloc(n, sizeof *op->fds)) == NULL ||
+	    (op->at = calloc(n, sizeof *op->at)) == NULL) {
 		pg_open_abandon(op);
 		err_set(e, EXIT_SOFTWARE, "out of memory");
 		return NULL;
@@ -232,8 +237,11 @@ struct pg_opening *pg_open_start(const char *dsn, uint32_t n, uint32_t timeout_s
 
 int pg_open_finish(struct pg_opening *op, PGconn **conns, pg_retry_fn *on_retry, void *ctx, struct err *e)
 {
-	while (opening_left(op) > 0 && clock_mono_s() < op->deadline)
-		opening_step(op, op->deadline);
+	/* Sessions that came up while the caller was busy need only be read:
+	 * a second at least for that, however late the caller comes. */
+	double now = clock_mono_s(), until = op->deadline > now + 1 ? op->deadline : now + 1;
+	while (opening_left(op) > 0 && clock_mono_s() < until)
+		opening_step(op, until);
 	int rc = 0;
 	for (uint32_t i = 0; i < op->n; i++) {
 		PGconn *c = op->c[i];
