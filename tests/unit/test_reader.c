@@ -697,6 +697,48 @@ static void test_fingerprint_set(void)
 	free(p);
 }
 
+/* A file cut short while its fingerprint reads it through mappings: the
+ * thread that touches a page past the new end (either of the two hashing
+ * whole segments, or the one mapping the rest) gets SIGBUS, and the
+ * fingerprint fails with EXIT_NOINPUT, "it shrank", instead of the process
+ * dying. The cut races the hash (a background fingerprint, the file cut a
+ * moment after it starts), so a few tries are allowed for the cut to land
+ * while the hash runs; a cut that lands before or after gives a fingerprint
+ * (rc 1), never anything else. */
+static void test_fingerprint_file_shrinks(void)
+{
+	size_t n = (size_t)64 << 20;
+	char *p = pattern(n);
+	char path[300];
+	tmp_path(path, sizeof path, "shrinks.bin");
+	int shrank = 0;
+	for (int attempt = 0; attempt < 8 && shrank == 0; attempt++) {
+		write_file(path, p, n);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		CU_ASSERT_FATAL(fd >= 0);
+		const char *names[1] = {path};
+		struct err e;
+		err_clear(&e);
+		struct fingerprint_set *s = fingerprint_set_start(&fd, names, 1, &e);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+		usleep(2000);
+		CU_ASSERT_EQUAL(truncate(path, 4096), 0);
+		char got[FINGERPRINT_BYTES];
+		int rc = fingerprint_set_wait(s, 0, got, sizeof got, &e);
+		CU_ASSERT(rc == 1 || rc == -1);
+		if (rc == -1) {
+			CU_ASSERT_EQUAL(e.code, EXIT_NOINPUT);
+			CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "shrank"));
+			shrank++;
+		}
+		fingerprint_set_free(s);
+		close(fd);
+	}
+	CU_ASSERT(shrank > 0);
+	unlink(path);
+	free(p);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -719,6 +761,7 @@ int main(void)
 	CU_add_test(s, "fingerprint_set", test_fingerprint_set);
 	CU_add_test(s, "fingerprint_stable", test_fingerprint_stable);
 	CU_add_test(s, "fingerprint_v1_stable", test_fingerprint_v1_stable);
+	CU_add_test(s, "fingerprint_file_shrinks", test_fingerprint_file_shrinks);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();
