@@ -45,6 +45,10 @@ struct pg_opening *pg_open_start(const char *dsn, uint32_t n, uint32_t timeout_s
 int pg_open_finish(struct pg_opening *op, PGconn **conns, pg_retry_fn *on_retry, void *ctx, struct err *e);
 void pg_open_abandon(struct pg_opening *op);
 
+/* The first line of src (libpq's messages end in a newline and may span
+ * lines) into dst. */
+void pg_first_line(char *dst, size_t dstsz, const char *src);
+
 /* Runs a statement that returns no rows; -1 with e on failure. */
 int pg_exec(PGconn *c, const char *sql, struct err *e);
 
