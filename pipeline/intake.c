@@ -6,6 +6,7 @@
 
 #include "../core/clock.h"
 #include "../io/reader.h"
+#include "../stages/dialect.h"
 #include "../stages/format.h"
 #include "../stages/frame.h"
 #include "../stages/parse_ndjson.h"
@@ -218,6 +219,8 @@ static int prepare_source(struct load *ld, struct source *s, const char *data, l
 		fmt = by_name != FORMAT_AUTO ? (enum input_format)by_name : format_guess(data, n > 0 ? (size_t)n : 0);
 	}
 	options_dialect(o, fmt, &s->dialect);
+	if (dialect_check(&s->dialect, e) < 0)
+		return -1;
 	/* A replayed group has a header line exactly when its records had one. */
 	if (s->header_forced >= 0)
 		s->dialect.header = s->header_forced;

@@ -3,6 +3,7 @@
 
 #include "../core/limits.h"
 #include "../stages/charset.h"
+#include "../stages/dialect.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -605,6 +606,14 @@ static int check_options(struct options *o, struct err *e)
 	if (o->cmd == CMD_LOAD || o->cmd == CMD_RUN) {
 		if (check_encoding(o, e) < 0)
 			return -1;
+		/* A format named: its dialect now, before anything connects
+		 * (--format auto: each source's, once its format is known). */
+		if (o->format == FORMAT_CSV || o->format == FORMAT_TEXT) {
+			struct dialect d;
+			options_dialect(o, o->format, &d);
+			if (dialect_check(&d, e) < 0)
+				return -1;
+		}
 		if (o->table == NULL)
 			return err_set(e, EXIT_USAGE, "%s needs --table", command_name(o->cmd));
 		if (o->workers > WORKERS_MAX)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Proves that edonu-ingest load reports each kind of failure with its
 # sysexits.h exit code and a message on stderr naming the problem: usage
-# errors 64 (--from-rejects with FILE operands among them), missing input
-# 66, unknown table or column 78, PostgreSQL unreachable 69.
+# errors 64 (--from-rejects with FILE operands among them, and dialects
+# that COPY itself refuses), missing input 66, unknown table or column 78,
+# PostgreSQL unreachable 69.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -62,6 +63,26 @@ main() {
 		load --dsn "$dsn" --table t --format csv --from-rejects "$WORK/rejects.ndjson" "$WORK/good.csv"
 	expect from_rejects_no_format 64 'from-rejects needs --format' \
 		load --dsn "$dsn" --table t --from-rejects "$WORK/rejects.ndjson"
+	# A dialect COPY itself refuses, refused before anything is read or
+	# loaded, naming the options: a quote that is the delimiter, a NULL
+	# marker that holds the delimiter or the quote, a delimiter that is a
+	# line end, a text delimiter that the text format's escapes use. (An
+	# escape that is the delimiter COPY takes, and so does the loader.)
+	expect quote_is_delimiter 64 'quote.*delimiter.*differ|delimiter.*quote.*differ' \
+		load --dsn "$dsn" --table t --format csv --quote , "$WORK/good.csv"
+	expect quote_is_delimiter_auto 64 'quote.*delimiter.*differ|delimiter.*quote.*differ' \
+		load --dsn "$dsn" --table t --quote , "$WORK/good.csv"
+	expect null_holds_delimiter 64 'null.*delimiter' \
+		load --dsn "$dsn" --table t --format csv --null 'a,b' "$WORK/good.csv"
+	expect null_holds_quote 64 'null.*quote' \
+		load --dsn "$dsn" --table t --format csv --null 'x"' "$WORK/good.csv"
+	expect text_delimiter_backslash 64 'delimiter' \
+		load --dsn "$dsn" --table t --format text --delimiter '\' "$WORK/good.csv"
+	expect text_delimiter_letter 64 'delimiter' \
+		load --dsn "$dsn" --table t --format text --delimiter n "$WORK/good.csv"
+	expect delimiter_newline 64 'delimiter' \
+		load --dsn "$dsn" --table t --format csv --delimiter $'\n' "$WORK/good.csv"
+
 	# Input missing.
 	expect missing_input 66 'does-not-exist' load --dsn "$dsn" --table t "$WORK/does-not-exist.csv"
 	# Configuration: the table or a column does not exist.
