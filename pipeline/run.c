@@ -248,14 +248,20 @@ static int list_spool(const struct options *o, int spool_fd, char ***names_out, 
 	return 0;
 }
 
-/* Moves dir/name into dir/sub/, under a new name if one is there already
- * (the same name dropped again). */
-static int file_under(const char *dir, const char *sub, const char *name, const char *from, struct err *e)
+/* Moves from into dir/sub/ as name, or as name.N when name is there
+ * already (the same name dropped again); as_name (asz bytes) gets the name
+ * it went under, so that what goes beside it (its .error, its rejects) takes
+ * the same one. */
+static int file_under(const char *dir, const char *sub, const char *name, const char *from, char *as_name, size_t asz,
+		      struct err *e)
 {
 	char to[4096];
+	snprintf(as_name, asz, "%s", name);
 	snprintf(to, sizeof to, "%s/%s/%s", dir, sub, name);
-	for (int i = 1; access(to, F_OK) == 0 && i < 10000; i++)
-		snprintf(to, sizeof to, "%s/%s/%s.%d", dir, sub, name, i);
+	for (int i = 1; access(to, F_OK) == 0 && i < 10000; i++) {
+		snprintf(as_name, asz, "%s.%d", name, i);
+		snprintf(to, sizeof to, "%s/%s/%s", dir, sub, as_name);
+	}
 	if (rename(from, to) < 0)
 		return err_set(e, EXIT_CONFIG, "cannot move %s to %s: %s", from, to, strerror(errno));
 	return 0;
@@ -327,31 +333,32 @@ static int file_away(const struct options *o, const char *name, const char *path
 {
 	const char *where = where_to == TO_DONE ? "done" : "failed";
 	struct err me;
-	if (file_under(o->spool, where, name, path, &me) < 0) {
+	char as[1024], other[1024];
+	if (file_under(o->spool, where, name, path, as, sizeof as, &me) < 0) {
 		log_event(o->log_format, LOG_ERROR, "spool_move_failed", "%s", me.msg);
 		code = me.code;
 	}
 	struct stat rs;
 	if (stat(rej_tmp, &rs) == 0 && S_ISREG(rs.st_mode) && rs.st_size > 0) {
-		char rej_name[4096];
-		snprintf(rej_name, sizeof rej_name, "%s%s", name, REJECTS_SUFFIX);
-		if (file_under(o->spool, where, rej_name, rej_tmp, &me) < 0)
+		char rej_name[1100];
+		snprintf(rej_name, sizeof rej_name, "%s%s", as, REJECTS_SUFFIX);
+		if (file_under(o->spool, where, rej_name, rej_tmp, other, sizeof other, &me) < 0)
 			log_event(o->log_format, LOG_ERROR, "spool_move_failed", "%s", me.msg);
 	} else {
 		unlink(rej_tmp);
 	}
 	if (where_to == TO_FAILED && s->error[0])
-		write_error_file(o, name, s->error);
+		write_error_file(o, as, s->error);
 	if (s->started && s->skipped > 0 && s->skipped == s->records_read)
 		log_event(o->log_format, LOG_INFO, "spool_file",
-			  "%s: already loaded earlier (same content): moved to %s/", name, where);
+			  "%s: already loaded earlier (same content): moved to %s/%s", name, where, as);
 	else if (s->error[0] && where_to == TO_FAILED)
-		log_event(o->log_format, LOG_WARN, "spool_file", "%s: moved to failed/ (exit %d): %s", name, code,
+		log_event(o->log_format, LOG_WARN, "spool_file", "%s: moved to failed/%s (exit %d): %s", name, as, code,
 			  s->error);
 	else
 		log_event(o->log_format, code == EXIT_OK ? LOG_INFO : LOG_WARN, "spool_file",
-			  "%s: %llu loaded, %llu rejected: moved to %s/", name, (unsigned long long)s->loaded,
-			  (unsigned long long)s->rejected, where);
+			  "%s: %llu loaded, %llu rejected: moved to %s/%s", name, (unsigned long long)s->loaded,
+			  (unsigned long long)s->rejected, where, as);
 	return code;
 }
 

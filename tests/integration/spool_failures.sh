@@ -3,7 +3,7 @@
 # reasons under failed/ with FILE.error giving the reason in one line, and
 # goes on with the next file: a header naming a column the table lacks (exit
 # 78; the good file after it still loads, and a second run does nothing
-# more), corrupt zstd (65), a file it may not read (66), a chunk the server
+# more, and the same name failing again keeps both reasons), corrupt zstd (65), a file it may not read (66), a chunk the server
 # refuses whole (a trigger's XX000, never one record's fault: 70) and a
 # directory standing at the file's hidden rejects path (78), with good files
 # between them in name order loading into done/, a FIFO left alone and the
@@ -70,6 +70,21 @@ bad_header_then_good() {
 	check "header again: no file moved" "$before" "$(spool_state "$spool")"
 	check "header again: rows unchanged" "$ROWS" "$(psql_q 'SELECT count(*) FROM orders')"
 	check "header again: records_read" 0 "$(sum_field header_again records_read)"
+
+	# The same name dropped again, failing for another reason: it goes to
+	# failed/a.csv.1, its reason to a.csv.1.error beside it, and the first
+	# failure's reason stays in a.csv.error.
+	printf 'order_id,other_missing_column\n1,x\n' >"$spool/a.csv"
+	touch -d '1 hour ago' "$spool/a.csv"
+	run_spool header_same_name --dsn "$EDONU_TEST_DSN" --table orders --progress never --spool "$spool"
+	[[ "$RC" == 78 ]] || show_err header_same_name
+	check "same name: exit code" 78 "$RC"
+	check "same name: failed/" "$(printf '%s\n' a.csv a.csv.1 a.csv.1.error a.csv.error)" \
+		"$(files_in "$spool/failed")"
+	check_error_file same_name_first "$spool" a.csv 'no_such_column'
+	check_error_file same_name_second "$spool" a.csv.1 'other_missing_column'
+	check_true "same name: the log names where the file went" \
+		grep -qF 'moved to failed/a.csv.1' "$WORK/header_same_name.err"
 }
 
 # The loader, unable to read a file with mode 000. Root reads any file
@@ -149,7 +164,7 @@ failures_between_good_files() {
 		code="${file##*:}"
 		file="${file%:*}"
 		check_true "failures: the log says $file went to failed/ with exit $code" \
-			grep -qF "$file: moved to failed/ (exit $code)" "$WORK/failures.err"
+			grep -qF "$file: moved to failed/$file (exit $code)" "$WORK/failures.err"
 	done
 	check "failures: rows (the five good files)" "$((5 * ROWS))" "$(psql_q 'SELECT count(*) FROM orders_b')"
 	check "failures: no POISON row" 0 "$(psql_q "SELECT count(*) FROM orders_b WHERE sku = 'POISON'")"
