@@ -23,10 +23,15 @@ void pg_first_line(char *dst, size_t dstsz, const char *src)
 /* Whether a failed connection is worth retrying. The server refusing us
  * (libpq's message then carries its "FATAL:") is not, unless it is starting
  * up, shutting down or out of connection slots; failing to reach it is.
+ * Neither is an option libpq refuses before it tries at all (a port that is
+ * no number, an sslmode it does not know: "invalid ..." or "could not match
+ * ...", where a failed attempt says "connection to server ... failed").
  * Deciding on the message spares a second login (a ping is one): an
  * authentication failure is logged once by the server, not per probe. */
 static bool connect_retryable(const char *m)
 {
+	if (strncmp(m, "invalid ", 8) == 0 || strncmp(m, "could not match ", 16) == 0)
+		return false;
 	if (strstr(m, "FATAL:") == NULL)
 		return true;
 	static const char *const busy[] = {"starting up",      "shutting down",    "in recovery",
@@ -102,7 +107,8 @@ static PGconn *connect_until(const char *conninfo, double deadline, uint32_t tim
 			/* The server's own words are on the message's second line. */
 			const char *fatal = strstr(full, "FATAL:");
 			pg_first_line(m, sizeof m, fatal ? fatal : full);
-			err_set(e, EXIT_CONFIG, "PostgreSQL refused the connection: %s", m);
+			err_set(e, EXIT_CONFIG,
+				fatal ? "PostgreSQL refused the connection: %s" : "invalid connection string: %s", m);
 			return NULL;
 		}
 		double left_s = deadline - clock_mono_s();

@@ -2,9 +2,10 @@
 # Proves that a login the server refuses is configuration, said once and
 # never retried: with the server checking passwords (scram-sha-256 for one
 # role), `run` and `load` with a wrong password, `run` as a role or into a
-# database that does not exist each exit 78 with one error line naming the
-# refusal and no connect_retry line, while the right password loads. And
-# that a server that is not there is retried and said at once: `run` against
+# database that does not exist, or a port libpq refuses to parse, each exit
+# 78 with one error line naming the refusal and no connect_retry line, while
+# the right password loads. And that a server that is not there is retried
+# and said at once: `run` against
 # a closed TCP port logs a connect_retry line (with its wait, the time left
 # and --connect-timeout) that the test reads while the loader still runs,
 # one per backoff step, then exits 69 when --connect-timeout (3 s) is over.
@@ -102,6 +103,14 @@ login_refused() {
 	run_spool no_database --dsn "$(dsn_as postgres x nosuch)" --table orders --progress never \
 		--spool "$spool" --connect-timeout 3600
 	refused no_database "$RC" "database ${Q}nosuch$Q does not exist"
+	# A connection option libpq itself refuses (a port that is no number,
+	# or out of range) is configuration too: said at once, never retried.
+	load bad_port --dsn "host=$PGHOST port=abc user=postgres dbname=postgres" --table orders \
+		--connect-timeout 3600 "$WORK/orders.csv"
+	refused bad_port "$RC" 'invalid integer value .*abc.* for connection option .*port'
+	load port_out_of_range --dsn "host=$PGHOST port=99999 user=postgres dbname=postgres" --table orders \
+		--connect-timeout 3600 "$WORK/orders.csv"
+	refused port_out_of_range "$RC" 'invalid port number'
 	check "rows after refused logins" 0 "$(psql_q 'SELECT count(*) FROM orders')"
 
 	# The same login with the right password: the refusals were the password's.
