@@ -4,6 +4,7 @@
  * turn. */
 #include "intake.h"
 
+#include "../core/ascii.h"
 #include "../core/clock.h"
 #include "../io/reader.h"
 #include "../stages/dialect.h"
@@ -207,6 +208,43 @@ static int map_header(struct load *ld, struct source *s, struct framer *f, struc
 	return rc;
 }
 
+/* A source read without a header whose first line names, field by field,
+ * the columns it loads into (the text format has no header unless --header,
+ * and COPY takes that line as a record): the line is loaded or rejected as
+ * a record, as COPY would, and the log says what it looks like. */
+static void hint_header_line(struct load *ld, const struct source *s, const char *data, long n)
+{
+	const char *nl = n > 0 ? memchr(data, '\n', (size_t)n) : NULL;
+	if (s->dialect.header || s->dialect.format == FORMAT_NDJSON || nl == NULL || s->map.nfields == 0)
+		return;
+	size_t len = (size_t)(nl - data);
+	if (len > 0 && data[len - 1] == '\r')
+		len--;
+	struct buf scratch;
+	struct field *f = calloc(FIELDS_MAX, sizeof *f);
+	if (f == NULL || buf_init(&scratch, len + 1) < 0) {
+		free(f);
+		return;
+	}
+	char msg[256];
+	int nf = format_line_parse(format_ops_for(s->dialect.format), &s->dialect, data, len, f, FIELDS_MAX, &scratch,
+				   msg, sizeof msg);
+	bool names = nf == (int)s->map.nfields;
+	for (int i = 0; names && i < nf; i++) {
+		const char *col = ld->table.cols[s->map.col[i]].enc.name;
+		names = !f[i].null && f[i].len == strlen(col) && ascii_icase_equal_n(f[i].ptr, col, f[i].len);
+	}
+	if (names)
+		log_event(ld->o->log_format, LOG_WARN, "header_suspected",
+			  "%s: its first line looks like a header (its fields name the columns it loads into), but "
+			  "it is read as a record: %s",
+			  s->name,
+			  s->dialect.format == FORMAT_TEXT ? "the text format has a header line only with --header"
+							   : "--no-header says the file has none");
+	buf_free(&scratch);
+	free(f);
+}
+
 /* Reads one input to its end and hands its chunks to the workers. */
 /* The source's dialect (--format auto: by name, then by the first bytes
  * read) and, when no header line will tell, its mapping. */
@@ -230,6 +268,7 @@ static int prepare_source(struct load *ld, struct source *s, const char *data, l
 	}
 	if (s->dialect.format == FORMAT_NDJSON && map_ndjson(ld, s, e) < 0)
 		return -1;
+	hint_header_line(ld, s, data, n);
 	return 0;
 }
 

@@ -83,6 +83,21 @@ main() {
 	expect delimiter_newline 64 'delimiter' \
 		load --dsn "$dsn" --table t --format csv --delimiter $'\n' "$WORK/good.csv"
 
+	# A text-format file whose first line names the columns, loaded without
+	# --header: COPY reads that line as a record and so does the loader
+	# (its integer column rejects it, 65), with a hint that it looks like a
+	# header. A first line of data gives no hint.
+	printf 'id\tname\n1\tone\n' >"$WORK/header.txt"
+	expect text_header_hint 65 'header_suspected.*first line looks like a header.*--header' \
+		load --dsn "$dsn" --table t --format text --progress never "$WORK/header.txt"
+	printf '3\tthree\n4\tfour\n' >"$WORK/noheader.txt"
+	expect text_no_header 0 '' load --dsn "$dsn" --table t --format text --progress never "$WORK/noheader.txt"
+	if grep -q header_suspected "$WORK/text_no_header.err"; then
+		note "FAIL [text_no_header]: a header hinted for a first line of data"
+		FAILED+=(text_no_header_hint)
+	fi
+	psql_q "TRUNCATE t" >/dev/null
+
 	# Input missing.
 	expect missing_input 66 'does-not-exist' load --dsn "$dsn" --table t "$WORK/does-not-exist.csv"
 	# Configuration: the table or a column does not exist.
