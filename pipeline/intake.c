@@ -317,6 +317,13 @@ static void cut_next(const struct source *s, struct framer *f)
 
 /* A framed chunk: handed to a worker, or passed over when an earlier run
  * committed it. Returns the chunk to fill next (NULL when stopping). */
+/* A chunk an earlier run committed: its records count as skipped. */
+static void skip_chunk(struct load *ld, struct source *s, const struct chunk *c)
+{
+	s->skipped += c->nrecords;
+	atomic_fetch_add(&ld->skipped_total, c->nrecords);
+}
+
 static struct chunk *chunk_framed(struct load *ld, struct source *s, struct framer *f, struct chunk *c, uint32_t *rr)
 {
 	cut_next(s, f);
@@ -328,8 +335,7 @@ static struct chunk *chunk_framed(struct load *ld, struct source *s, struct fram
 		return NULL;
 	}
 	if (done) {
-		s->skipped += c->nrecords;
-		atomic_fetch_add(&ld->skipped_total, c->nrecords);
+		skip_chunk(ld, s, c);
 		load_chunk_reset(ld, c);
 		return c;
 	}
@@ -430,8 +436,7 @@ static int finish_source(struct load *ld, struct source *s, struct framer *f, st
 	if (done < 0)
 		return -1;
 	if (done) {
-		s->skipped += c->nrecords;
-		atomic_fetch_add(&ld->skipped_total, c->nrecords);
+		skip_chunk(ld, s, c);
 	} else {
 		emit_chunk(ld, c, s);
 		*cp = NULL;
