@@ -169,63 +169,6 @@ static int write_record(int fd, uint64_t off, int type, uint64_t id, uint32_t nk
 	return write_all_at(fd, iov, len ? 2 : 1, off);
 }
 
-/* ------------------------------------------------------------------ state dir */
-
-/* mkdir -p with mode 0700 for every directory it creates. */
-static int mkdir_p(char *path)
-{
-	for (char *s = path + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		int rc = mkdir(path, 0700);
-		*s = '/';
-		if (rc != 0 && errno != EEXIST)
-			return -1;
-	}
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return -1;
-	struct stat st;
-	if (stat(path, &st) != 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
-}
-
-int journal_state_dir(const char *opt, char *out, size_t outsz, struct err *e)
-{
-	const char *from;
-	int n = -1;
-	const char *v;
-	if (opt != NULL && opt[0]) {
-		from = "--state-dir";
-		n = snprintf(out, outsz, "%s", opt);
-	} else if ((v = getenv("STATE_DIRECTORY")) != NULL && v[0] && v[0] != ':') {
-		from = "$STATE_DIRECTORY";
-		n = snprintf(out, outsz, "%.*s", (int)strcspn(v, ":"), v);
-	} else if ((v = getenv("XDG_STATE_HOME")) != NULL && v[0] == '/') {
-		from = "$XDG_STATE_HOME";
-		n = snprintf(out, outsz, "%s/edonu-ingest", v);
-	} else if ((v = getenv("HOME")) != NULL && v[0]) {
-		from = "$HOME";
-		n = snprintf(out, outsz, "%s/.local/state/edonu-ingest", v);
-	} else {
-		return err_set(e, EXIT_CONFIG,
-			       "no state directory: set --state-dir (or STATE_DIRECTORY, XDG_STATE_HOME or HOME)");
-	}
-	if (n < 0 || (size_t)n >= outsz)
-		return err_set(e, EXIT_CONFIG, "state directory from %s is too long", from);
-	/* Strip trailing slashes so mkdir_p and messages see one form. */
-	while (n > 1 && out[n - 1] == '/')
-		out[--n] = '\0';
-	if (mkdir_p(out) != 0)
-		return err_set(e, EXIT_CONFIG, "state directory %s (from %s): %s", out, from, strerror(errno));
-	return 0;
-}
-
 /* ------------------------------------------------------------------ pending table */
 
 static int pend_push(struct journal *j, struct jentry en)
@@ -745,6 +688,41 @@ int journal_replay(struct journal *j, journal_replay_fn fn, void *ctx, struct er
 	}
 	buf_free(&payload);
 	return rc;
+}
+
+bool journal_exists(const char *dir, const char *target)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof path, "%s/journal-%016llx.log", dir, (unsigned long long)fnv1a64(target));
+	return n > 0 && (size_t)n < sizeof path && access(path, F_OK) == 0;
+}
+
+struct move_ctx {
+	struct journal *from, *to;
+	int64_t moved;
+	struct err e;
+};
+
+static int move_one(void *ctx, uint64_t id, const void *keys, size_t len, uint32_t nkeys)
+{
+	struct move_ctx *m = ctx;
+	if (journal_append(m->to, keys, len, nkeys, &m->e) < 0)
+		return 1;
+	/* Durable in to: done in from (a crash between the two replays the
+	 * entry twice, which only invalidates twice). */
+	journal_done(m->from, id, NULL);
+	m->moved++;
+	return 0;
+}
+
+int64_t journal_move(struct journal *from, struct journal *to, struct err *e)
+{
+	struct move_ctx m = {.from = from, .to = to};
+	err_clear(&m.e);
+	int rc = journal_replay(from, move_one, &m, e);
+	if (rc > 0)
+		*e = m.e;
+	return rc == 0 ? m.moved : -1;
 }
 
 void journal_pending(struct journal *j, uint64_t *entries, uint64_t *keys)

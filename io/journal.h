@@ -134,6 +134,15 @@ int journal_done(struct journal *j, uint64_t id, struct err *e);
 typedef int (*journal_replay_fn)(void *ctx, uint64_t id, const void *keys, size_t len, uint32_t nkeys);
 int journal_replay(struct journal *j, journal_replay_fn fn, void *ctx, struct err *e);
 
+/* Whether dir holds a journal for target (without opening or creating it). */
+bool journal_exists(const char *dir, const char *target);
+/* Moves the pending entries of from into to: each appended to to and synced,
+ * then marked done in from. For a journal whose target string changed from
+ * one version to the next: opened under the old target, drained into the
+ * new one, then removed. Returns the entries moved, or -1 with e (the rest
+ * stay pending in from). */
+int64_t journal_move(struct journal *from, struct journal *to, struct err *e);
+
 /* Entries and keys appended and not done, for the summary ("N keys pending"). */
 void journal_pending(struct journal *j, uint64_t *entries, uint64_t *keys);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zstd.h>
 
 /* Redis timeouts and backoff: a Redis that is down costs a worker at most
@@ -60,10 +61,13 @@ struct cache_worker {
 
 /* The journal's target is the table and the key templates: what a pending
  * entry must invalidate, wherever Redis is. A run that fixes a mistyped
- * --redis sends what the earlier run left pending. */
-static void journal_target(const struct table_info *t, const struct options *o, char *out, size_t outsz)
+ * --redis sends what the earlier run left pending. The table is named as
+ * the ledger names it (parts quoted unless plain lower-case identifiers),
+ * never the same for two tables; earlier versions named it as printed
+ * (table), where "s.x".t and s."x.t" were one. */
+static void journal_target(const char *table, const struct options *o, char *out, size_t outsz)
 {
-	size_t n = (size_t)snprintf(out, outsz, "%s", t->display);
+	size_t n = (size_t)snprintf(out, outsz, "%s", table);
 	for (uint32_t i = 0; i < o->invalidate.n && n < outsz; i++)
 		n += (size_t)snprintf(out + n, outsz - n, " invalidate=%s", o->invalidate.v[i]);
 	for (uint32_t i = 0; i < o->bump.n && n < outsz; i++)
@@ -88,6 +92,31 @@ static int journal_damage_error(const struct options *o, struct journal *j, stru
 		       "the file is kept as %s): the keys of the lost entries may be stale in Redis, so invalidate "
 		       "the table's keys before trusting the cache; the next run sends the entries that read back",
 		       journal_path(j), (unsigned long long)entries, (unsigned long long)bytes, aside);
+}
+
+/* The journal earlier versions kept for this table under its printed name,
+ * when that differs from the ledger's: its pending entries move into this
+ * journal (replayed with it), and the old file goes. */
+static int adopt_journal(struct cache *c, const char *dir, const struct table_info *t, struct err *e)
+{
+	char old_target[4096], path[4096];
+	journal_target(t->display, c->o, old_target, sizeof old_target);
+	if (strcmp(t->display, t->ident) == 0 || !journal_exists(dir, old_target))
+		return 0;
+	struct journal *old;
+	if (journal_open(dir, old_target, &old, e) < 0)
+		return -1;
+	int64_t moved = journal_damage_error(c->o, old, e) < 0 ? -1 : journal_move(old, c->journal, e);
+	snprintf(path, sizeof path, "%s", journal_path(old));
+	journal_close(old);
+	if (moved < 0)
+		return -1;
+	if (unlink(path) != 0)
+		log_event(c->o->log_format, LOG_WARN, "journal_adopted", "cannot remove %s: %s", path, strerror(errno));
+	if (moved > 0)
+		log_event(c->o->log_format, LOG_INFO, "journal_adopted", "%lld pending entries of %s moved into %s",
+			  (long long)moved, path, journal_path(c->journal));
+	return 0;
 }
 
 int cache_open(struct cache **out, const struct options *o, const struct table_info *t, uint32_t batch_rows,
@@ -126,8 +155,9 @@ int cache_open(struct cache **out, const struct options *o, const struct table_i
 		cache_close(c);
 		return -1;
 	}
-	journal_target(t, o, target, sizeof target);
-	if (journal_open(dir, target, &c->journal, e) < 0 || journal_damage_error(o, c->journal, e) < 0) {
+	journal_target(t->ident, o, target, sizeof target);
+	if (journal_open(dir, target, &c->journal, e) < 0 || journal_damage_error(o, c->journal, e) < 0 ||
+	    adopt_journal(c, dir, t, e) < 0) {
 		cache_close(c);
 		return -1;
 	}

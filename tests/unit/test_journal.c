@@ -212,6 +212,43 @@ static void test_append_done_replay(void)
 	journal_close(j);
 }
 
+/* A journal under an old target: its pending entries (not its done ones)
+ * move into the journal of the new target, keys intact, and the old one
+ * can then go. */
+static void test_move(void)
+{
+	char dir[128];
+	new_dir(dir, sizeof dir);
+	CU_ASSERT_FALSE(journal_exists(dir, "public.Orders"));
+	struct journal *old = open_ok(dir, "public.Orders");
+	CU_ASSERT_TRUE(journal_exists(dir, "public.Orders"));
+	int64_t a = append_keys(old, "a", 2);
+	append_keys(old, "b", 3);
+	struct err e;
+	CU_ASSERT_EQUAL(journal_done(old, (uint64_t)a, &e), 0);
+	journal_close(old);
+
+	struct journal *to = open_ok(dir, "public.\"Orders\"");
+	old = open_ok(dir, "public.Orders");
+	CU_ASSERT_EQUAL(journal_move(old, to, &e), 1);
+	uint64_t pe, pk;
+	journal_pending(old, &pe, &pk);
+	CU_ASSERT(pe == 0 && pk == 0);
+	char path[512];
+	snprintf(path, sizeof path, "%s", journal_path(old));
+	journal_close(old);
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	CU_ASSERT_FALSE(journal_exists(dir, "public.Orders"));
+	journal_pending(to, &pe, &pk);
+	CU_ASSERT(pe == 1 && pk == 3);
+	struct seen s = {.j = to, .mark_done = true};
+	CU_ASSERT_EQUAL(journal_replay(to, replay_cb, &s, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(s.n, 1);
+	CU_ASSERT_STRING_EQUAL(s.first[0], "b:0");
+	CU_ASSERT_EQUAL(s.nkeys[0], 3);
+	journal_close(to);
+}
+
 /* A replay callback that stops (Redis down) leaves the rest pending for the next run. */
 static void test_replay_stops(void)
 {
@@ -581,6 +618,7 @@ int main(void)
 	CU_add_test(s, "crashed run", test_crashed_run);
 	CU_add_test(s, "read-only dir", test_read_only_dir);
 	CU_add_test(s, "concurrent workers", test_concurrent_workers);
+	CU_add_test(s, "move", test_move);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
