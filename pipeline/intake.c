@@ -245,7 +245,6 @@ static void hint_header_line(struct load *ld, const struct source *s, const char
 	free(f);
 }
 
-/* Reads one input to its end and hands its chunks to the workers. */
 /* The source's dialect (--format auto: by name, then by the first bytes
  * read) and, when no header line will tell, its mapping. */
 static int prepare_source(struct load *ld, struct source *s, const char *data, long n, struct err *e)
