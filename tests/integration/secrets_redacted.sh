@@ -81,8 +81,8 @@ main() {
 	bad_dsn uri_query 78 "postgresql://loader@localhost/postgres?password=${SECRET:0:5}%00${SECRET:5}"
 	bad_dsn kv_quote 78 "host=$PGHOST password='$SECRET port=$PGPORT"
 	# A '/' in the password: libpq reads the part before it as the port,
-	# not a number; connecting fails until --connect-timeout.
-	bad_dsn uri_slash 69 "postgresql://loader:${SECRET:0:6}/${SECRET:6}@localhost/postgres"
+	# not a number, and refuses it before it tries: 78 at once.
+	bad_dsn uri_slash 78 "postgresql://loader:${SECRET:0:6}/${SECRET:6}@localhost/postgres"
 	# The same for run, which fails before its first file.
 	mkdir -p "$WORK/spool"
 	run_loader run_uri run --spool "$WORK/spool" --dsn "postgresql://loader:$SECRET@[::1/postgres" \
