@@ -131,11 +131,18 @@ struct pg_opening {
 	uint32_t n, timeout_s;
 	double deadline;
 	PGconn **c;
-	PostgresPollingStatusType *want; /* what the last PQconnectPoll asked for */
-	bool *pending;                   /* still being driven */
-	struct pollfd *fds;              /* opening_step's, n of each */
+	/* What the last PQconnectPoll asked for: reading or writing while the
+	 * session is being driven, then OK, or FAILED (also for a session
+	 * that did not start, or whose poll failed). */
+	PostgresPollingStatusType *want;
+	struct pollfd *fds; /* opening_step's, n of each */
 	uint32_t *at;
 };
+
+static bool driving(PostgresPollingStatusType want)
+{
+	return want == PGRES_POLLING_READING || want == PGRES_POLLING_WRITING;
+}
 
 /* Polls the sessions still pending, waiting at most until deadline (now:
  * not at all), and drives those that are ready one step. */
@@ -144,7 +151,7 @@ static void opening_step(struct pg_opening *op, double deadline)
 	struct pollfd *fds = op->fds;
 	uint32_t *at = op->at, k = 0;
 	for (uint32_t i = 0; i < op->n; i++)
-		if (op->pending[i]) {
+		if (driving(op->want[i])) {
 			fds[k] = (struct pollfd){.fd = PQsocket(op->c[i]),
 						 .events = op->want[i] == PGRES_POLLING_READING ? POLLIN : POLLOUT};
 			at[k++] = i;
@@ -153,14 +160,11 @@ static void opening_step(struct pg_opening *op, double deadline)
 	int rc = k == 0 ? 0 : poll(fds, k, wait_s <= 0 ? 0 : wait_s > 3600 ? 3600 * 1000 : (int)(wait_s * 1000) + 1);
 	if (rc < 0 && errno != EINTR)
 		for (uint32_t j = 0; j < k; j++)
-			op->pending[at[j]] = false; /* the finish opens them one at a time */
+			op->want[at[j]] = PGRES_POLLING_FAILED; /* the finish opens them one at a time */
 	for (uint32_t j = 0; rc > 0 && j < k; j++) {
 		if (fds[j].revents == 0)
 			continue;
-		uint32_t i = at[j];
-		op->want[i] = PQconnectPoll(op->c[i]);
-		if (op->want[i] == PGRES_POLLING_OK || op->want[i] == PGRES_POLLING_FAILED)
-			op->pending[i] = false;
+		op->want[at[j]] = PQconnectPoll(op->c[at[j]]);
 	}
 }
 
@@ -168,7 +172,7 @@ static uint32_t opening_left(const struct pg_opening *op)
 {
 	uint32_t left = 0;
 	for (uint32_t i = 0; i < op->n; i++)
-		left += op->pending[i];
+		left += driving(op->want[i]);
 	return left;
 }
 
@@ -180,7 +184,6 @@ void pg_open_abandon(struct pg_opening *op)
 		PQfinish(op->c[i]);
 	free(op->c);
 	free(op->want);
-	free(op->pending);
 	free(op->fds);
 	free(op->at);
 	free(op->conninfo);
@@ -194,8 +197,7 @@ struct pg_opening *pg_open_start(const char *dsn, uint32_t n, uint32_t timeout_s
 		return NULL;
 	struct pg_opening *op = calloc(1, sizeof *op);
 	if (op == NULL || (op->conninfo = strdup(conninfo)) == NULL || (op->c = calloc(n, sizeof *op->c)) == NULL ||
-	    (op->want = calloc(n, sizeof *op->want)) == NULL ||
-	    (op->pending = calloc(n, sizeof *op->pending)) == NULL || (op->fds = calloc(n, sizeof *op->fds)) == NULL ||
+	    (op->want = calloc(n, sizeof *op->want)) == NULL || (op->fds = calloc(n, sizeof *op->fds)) == NULL ||
 	    (op->at = calloc(n, sizeof *op->at)) == NULL) {
 		pg_open_abandon(op);
 		err_set(e, EXIT_SOFTWARE, "out of memory");
@@ -207,8 +209,8 @@ struct pg_opening *pg_open_start(const char *dsn, uint32_t n, uint32_t timeout_s
 	for (uint32_t i = 0; i < n; i++) {
 		op->c[i] = PQconnectStart(op->conninfo);
 		/* Just started: as if the last poll asked to write. */
-		op->want[i] = PGRES_POLLING_WRITING;
-		op->pending[i] = op->c[i] != NULL && PQstatus(op->c[i]) != CONNECTION_BAD;
+		bool started = op->c[i] != NULL && PQstatus(op->c[i]) != CONNECTION_BAD;
+		op->want[i] = started ? PGRES_POLLING_WRITING : PGRES_POLLING_FAILED;
 	}
 	/* The startup packets go now (a local socket takes them at once), so
 	 * that the server starts the backends while the caller goes on. */
@@ -232,7 +234,7 @@ int pg_open_finish(struct pg_opening *op, PGconn **conns, pg_retry_fn *on_retry,
 			conns[i] = NULL;
 			continue;
 		}
-		if (!op->pending[i] && op->want[i] == PGRES_POLLING_OK) {
+		if (op->want[i] == PGRES_POLLING_OK) {
 			conns[i] = session_ready(c, op->conninfo, e);
 		} else {
 			/* Not up at the first try: the one-at-a-time path, with its
