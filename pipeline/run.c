@@ -249,19 +249,19 @@ static int list_spool(const struct options *o, int spool_fd, char ***names_out, 
 }
 
 /* Moves from into dir/sub/ as name, or as name.N when name is there
- * already (the same name dropped again); as_name (asz bytes) gets the name
- * it went under, so that what goes beside it (its .error, its rejects) takes
- * the same one. */
+ * already (the same name dropped again); as_name (asz bytes; NULL: not
+ * wanted) gets the name it went under, so that what goes beside it (its
+ * .error, its rejects) takes the same one. */
 static int file_under(const char *dir, const char *sub, const char *name, const char *from, char *as_name, size_t asz,
 		      struct err *e)
 {
 	char to[4096];
-	snprintf(as_name, asz, "%s", name);
-	snprintf(to, sizeof to, "%s/%s/%s", dir, sub, name);
-	for (int i = 1; access(to, F_OK) == 0 && i < 10000; i++) {
-		snprintf(as_name, asz, "%s.%d", name, i);
-		snprintf(to, sizeof to, "%s/%s/%s", dir, sub, as_name);
-	}
+	int n = snprintf(to, sizeof to, "%s/%s/", dir, sub);
+	snprintf(to + n, sizeof to - (size_t)n, "%s", name);
+	for (int i = 1; access(to, F_OK) == 0 && i < 10000; i++)
+		snprintf(to + n, sizeof to - (size_t)n, "%s.%d", name, i);
+	if (as_name != NULL)
+		snprintf(as_name, asz, "%s", to + n);
 	if (rename(from, to) < 0)
 		return err_set(e, EXIT_CONFIG, "cannot move %s to %s: %s", from, to, strerror(errno));
 	return 0;
@@ -333,7 +333,7 @@ static int file_away(const struct options *o, const char *name, const char *path
 {
 	const char *where = where_to == TO_DONE ? "done" : "failed";
 	struct err me;
-	char as[1024], other[1024];
+	char as[1024];
 	if (file_under(o->spool, where, name, path, as, sizeof as, &me) < 0) {
 		log_event(o->log_format, LOG_ERROR, "spool_move_failed", "%s", me.msg);
 		code = me.code;
@@ -342,7 +342,7 @@ static int file_away(const struct options *o, const char *name, const char *path
 	if (stat(rej_tmp, &rs) == 0 && S_ISREG(rs.st_mode) && rs.st_size > 0) {
 		char rej_name[1100];
 		snprintf(rej_name, sizeof rej_name, "%s%s", as, REJECTS_SUFFIX);
-		if (file_under(o->spool, where, rej_name, rej_tmp, other, sizeof other, &me) < 0)
+		if (file_under(o->spool, where, rej_name, rej_tmp, NULL, 0, &me) < 0)
 			log_event(o->log_format, LOG_ERROR, "spool_move_failed", "%s", me.msg);
 	} else {
 		unlink(rej_tmp);
