@@ -256,7 +256,8 @@ static int prepare_source(struct load *ld, struct source *s, const char *data, l
 		fmt = by_name != FORMAT_AUTO ? (enum input_format)by_name : format_guess(data, n > 0 ? (size_t)n : 0);
 	}
 	options_dialect(o, fmt, &s->dialect);
-	if (dialect_check(&s->dialect, e) < 0)
+	/* A named format's dialect was checked with the options. */
+	if (o->format == FORMAT_AUTO && dialect_check(&s->dialect, e) < 0)
 		return -1;
 	/* A replayed group has a header line exactly when its records had one. */
 	if (s->header_forced >= 0)

@@ -21,8 +21,7 @@ int dialect_check(const struct dialect *d, struct err *e)
 {
 	if (d->format != FORMAT_CSV && d->format != FORMAT_TEXT)
 		return 0;
-	const char *fmt = d->format == FORMAT_CSV ? "csv" : "text";
-	char b1[8], b2[8];
+	char b[8];
 	if (d->delimiter == '\n' || d->delimiter == '\r')
 		return err_set(e, EXIT_USAGE, "--delimiter cannot be a newline or a carriage return");
 	if (strchr(d->null, '\n') != NULL || strchr(d->null, '\r') != NULL)
@@ -33,19 +32,19 @@ int dialect_check(const struct dialect *d, struct err *e)
 		return err_set(e, EXIT_USAGE,
 			       "--delimiter cannot be \"%s\" in the text format: a backslash, a period, a lower-case "
 			       "letter or a digit reads as part of an escape",
-			       shown_char(d->delimiter, b1));
+			       shown_char(d->delimiter, b));
 	if (d->delimiter != '\0' && strchr(d->null, d->delimiter) != NULL)
 		return err_set(e, EXIT_USAGE, "--null \"%s\" holds the delimiter \"%s\": the two must differ", d->null,
-			       shown_char(d->delimiter, b1));
+			       shown_char(d->delimiter, b));
 	if (d->format == FORMAT_CSV) {
 		if (d->quote == d->delimiter)
-			return err_set(e, EXIT_USAGE, "--quote and --delimiter must differ (both \"%s\" for %s)",
-				       shown_char(d->quote, b1), fmt);
+			return err_set(e, EXIT_USAGE, "--quote and --delimiter must differ (both \"%s\" for csv)",
+				       shown_char(d->quote, b));
 		if (d->quote == '\n' || d->quote == '\r')
 			return err_set(e, EXIT_USAGE, "--quote cannot be a newline or a carriage return");
 		if (d->quote != '\0' && strchr(d->null, d->quote) != NULL)
 			return err_set(e, EXIT_USAGE, "--null \"%s\" holds the quote \"%s\": the two must differ",
-				       d->null, shown_char(d->quote, b2));
+				       d->null, shown_char(d->quote, b));
 	}
 	return 0;
 }
