@@ -269,7 +269,7 @@ struct segments {
 	uint64_t n;            /* whole segments */
 	uint64_t (*lanes)[8];  /* each segment's lanes, in file order */
 	_Atomic uint64_t next; /* the next segment to take */
-	_Atomic int failed;    /* 0, or SEGMENTS_UNMAPPED / SEGMENTS_SHRANK */
+	_Atomic int failed;    /* 0, or SEGMENTS_UNMAPPED / _SHRANK / _STOPPED */
 	const _Atomic bool *stop;
 };
 
