@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* isspace(): the six ASCII white-space bytes; bytes >= 0x80 never are. */
 static inline bool ascii_is_space(unsigned char c)
@@ -42,6 +44,70 @@ static inline bool ascii_icase_equal_n(const char *s, const char *word, size_t n
 			return false;
 	}
 	return true;
+}
+
+/* The m bytes at s (1 <= m <= 8) as a little-endian word, read with loads
+ * that stay inside them (two overlapping ones when m is not a power of 2). */
+static inline uint64_t ascii_load_le(const char *s, size_t m)
+{
+	uint64_t a = 0, b = 0;
+	if (m >= 4) {
+		if (m == 8) {
+			memcpy(&a, s, 8);
+			return a;
+		}
+		uint32_t x, y;
+		memcpy(&x, s, 4);
+		memcpy(&y, s + m - 4, 4);
+		a = x;
+		b = (uint64_t)y << (8 * (m - 4));
+	} else if (m >= 2) {
+		uint16_t x, y;
+		memcpy(&x, s, 2);
+		memcpy(&y, s + m - 2, 2);
+		a = x;
+		b = (uint64_t)y << (8 * (m - 2));
+	} else {
+		a = (unsigned char)s[0];
+	}
+	return a | b; /* the overlap holds the same bytes in both */
+}
+
+/* The value of m ASCII digits at s (1 <= m <= 8), or -1 when a byte is no
+ * digit: the digits right-aligned among '0's in one word, checked and
+ * summed eight at a time (no branch per digit). */
+static inline int64_t ascii_digits8(const char *s, size_t m)
+{
+	const uint64_t zeros = 0x3030303030303030u;
+	uint64_t x = ascii_load_le(s, m);
+	if (m < 8)
+		x = x << (8 * (8 - m)) | zeros >> (8 * m);
+	/* A byte is a digit when neither it - '0' nor it + 0x46 borrows or
+	 * carries into the high bit. */
+	if (((x + 0x4646464646464646u) | (x - zeros)) & 0x8080808080808080u)
+		return -1;
+	x -= zeros;
+	x = x * 10 + (x >> 8);
+	x = ((x & 0x000000ff000000ffu) * 0x000f424000000064u + ((x >> 16) & 0x000000ff000000ffu) * 0x0000271000000001u) >>
+	    32;
+	return (int64_t)(uint32_t)x;
+}
+
+/* p[0..n) is 1 to 16 ASCII digits and nothing else: true with their value
+ * in *v. False for anything else (signs, spaces, longer runs), which the
+ * caller reads byte by byte. */
+static inline bool ascii_digits_u64(const char *p, size_t n, uint64_t *v)
+{
+	if (n == 0 || n > 16)
+		return false;
+	if (n <= 8) {
+		int64_t x = ascii_digits8(p, n);
+		*v = (uint64_t)x;
+		return x >= 0;
+	}
+	int64_t hi = ascii_digits8(p, n - 8), lo = ascii_digits8(p + n - 8, 8);
+	*v = (uint64_t)hi * 100000000u + (uint64_t)lo;
+	return (hi | lo) >= 0;
 }
 
 #endif

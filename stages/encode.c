@@ -73,6 +73,11 @@ void encode_int4(struct buf *out, int32_t v)
  * record's fields. */
 static inline int read_int(const char *p, size_t len, uint64_t magnitude_max, bool *neg, uint64_t *magnitude)
 {
+	/* Plain digits, the usual field, eight at a time. */
+	if (ascii_digits_u64(p, len, magnitude)) {
+		*neg = false;
+		return *magnitude > magnitude_max ? -2 : 0;
+	}
 	const unsigned char *s = (const unsigned char *)p, *e = s + len;
 	while (s < e && ascii_is_space(*s))
 		s++;

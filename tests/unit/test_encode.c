@@ -1,4 +1,5 @@
 /* test_encode.c - the binary COPY encoders produce exactly PostgreSQL 15's bytes and messages, and defer what they cannot decide. */
+#include "../../core/ascii.h"
 #include "../../stages/encode.h"
 
 #include <CUnit/Basic.h>
@@ -1166,6 +1167,49 @@ static void test_not_nul_terminated(void)
 	buf_free(&b);
 }
 
+/* ascii_digits_u64, the eight-at-a-time digit reader the integer encoders
+ * try first: the value of 1 to 16 digits, read from a buffer of exactly
+ * that size (ASan sees any byte read past it); false for any non-digit at
+ * any place, and for lengths it leaves to the byte loop. */
+static void test_digits_swar(void)
+{
+	static const char bad[] = {'/', ':', ' ', '+', '-', '.', 'a', '\0', (char)0x80, (char)0xff, (char)0xb0, (char)0x39 + 0x80};
+	unsigned seed = 7;
+	for (size_t n = 0; n <= 20; n++) {
+		for (int round = 0; round < 50; round++) {
+			char *p = malloc(n ? n : 1);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+			uint64_t want = 0;
+			for (size_t i = 0; i < n; i++) {
+				seed = seed * 1103515245u + 12345u;
+				p[i] = (char)('0' + (seed >> 16) % 10);
+				want = want * 10 + (uint64_t)(p[i] - '0');
+			}
+			uint64_t v = 0;
+			bool ok = ascii_digits_u64(p, n, &v);
+			CU_ASSERT_EQUAL(ok, n >= 1 && n <= 16);
+			if (ok)
+				CU_ASSERT_EQUAL(v, want);
+			for (size_t i = 0; i < n && n <= 16; i++) {
+				char keep = p[i];
+				for (size_t k = 0; k < sizeof bad; k++) {
+					p[i] = bad[k];
+					CU_ASSERT_FALSE(ascii_digits_u64(p, n, &v));
+				}
+				p[i] = keep;
+			}
+			free(p);
+		}
+	}
+	uint64_t v;
+	CU_ASSERT_TRUE(ascii_digits_u64("9999999999999999", 16, &v));
+	CU_ASSERT_EQUAL(v, UINT64_C(9999999999999999));
+	CU_ASSERT_TRUE(ascii_digits_u64("0000000000000000", 16, &v));
+	CU_ASSERT_EQUAL(v, 0);
+	CU_ASSERT_TRUE(ascii_digits_u64("00012", 5, &v));
+	CU_ASSERT_EQUAL(v, 12);
+}
+
 /* A message longer than the caller's buffer is cut, NUL-terminated, never overrun. */
 static void test_msg_truncated(void)
 {
@@ -1268,6 +1312,7 @@ int main(void)
 		return 1;
 	}
 	CU_add_test(suite, "integers", test_integers);
+	CU_add_test(suite, "digits swar", test_digits_swar);
 	CU_add_test(suite, "floats", test_floats);
 	CU_add_test(suite, "numeric", test_numeric);
 	CU_add_test(suite, "numeric short path", test_numeric_short_path);
