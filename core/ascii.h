@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <endian.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -46,31 +47,52 @@ static inline bool ascii_icase_equal_n(const char *s, const char *word, size_t n
 	return true;
 }
 
-/* The m bytes at s (1 <= m <= 8) as a little-endian word, read with loads
- * that stay inside them (two overlapping ones when m is not a power of 2). */
+/* The m bytes at s (1 <= m <= 8) as a little-endian word (s[0] lowest),
+ * read with loads that stay inside them (two overlapping ones when m is
+ * not a power of 2). */
 static inline uint64_t ascii_load_le(const char *s, size_t m)
 {
 	uint64_t a = 0, b = 0;
 	if (m >= 4) {
 		if (m == 8) {
 			memcpy(&a, s, 8);
-			return a;
+			return le64toh(a);
 		}
 		uint32_t x, y;
 		memcpy(&x, s, 4);
 		memcpy(&y, s + m - 4, 4);
-		a = x;
-		b = (uint64_t)y << (8 * (m - 4));
+		a = le32toh(x);
+		b = (uint64_t)le32toh(y) << (8 * (m - 4));
 	} else if (m >= 2) {
 		uint16_t x, y;
 		memcpy(&x, s, 2);
 		memcpy(&y, s + m - 2, 2);
-		a = x;
-		b = (uint64_t)y << (8 * (m - 2));
+		a = le16toh(x);
+		b = (uint64_t)le16toh(y) << (8 * (m - 2));
 	} else {
 		a = (unsigned char)s[0];
 	}
 	return a | b; /* the overlap holds the same bytes in both */
+}
+
+#define ASCII_ZEROS 0x3030303030303030u /* eight '0's */
+
+/* Whether every byte of x (as ascii_load_le gives it) is an ASCII digit:
+ * neither byte - '0' nor byte + 0x46 borrows or carries into the high bit. */
+static inline bool ascii_word_digits(uint64_t x)
+{
+	return (((x + 0x4646464646464646u) | (x - ASCII_ZEROS)) & 0x8080808080808080u) == 0;
+}
+
+/* The value of eight ASCII digits in x (ascii_word_digits true), its
+ * lowest byte the most significant digit. */
+static inline uint32_t ascii_word_value(uint64_t x)
+{
+	x -= ASCII_ZEROS;
+	x = x * 10 + (x >> 8);
+	x = ((x & 0x000000ff000000ffu) * 0x000f424000000064u + ((x >> 16) & 0x000000ff000000ffu) * 0x0000271000000001u) >>
+	    32;
+	return (uint32_t)x;
 }
 
 /* The value of m ASCII digits at s (1 <= m <= 8), or -1 when a byte is no
@@ -78,19 +100,10 @@ static inline uint64_t ascii_load_le(const char *s, size_t m)
  * summed eight at a time (no branch per digit). */
 static inline int64_t ascii_digits8(const char *s, size_t m)
 {
-	const uint64_t zeros = 0x3030303030303030u;
 	uint64_t x = ascii_load_le(s, m);
 	if (m < 8)
-		x = x << (8 * (8 - m)) | zeros >> (8 * m);
-	/* A byte is a digit when neither it - '0' nor it + 0x46 borrows or
-	 * carries into the high bit. */
-	if (((x + 0x4646464646464646u) | (x - zeros)) & 0x8080808080808080u)
-		return -1;
-	x -= zeros;
-	x = x * 10 + (x >> 8);
-	x = ((x & 0x000000ff000000ffu) * 0x000f424000000064u + ((x >> 16) & 0x000000ff000000ffu) * 0x0000271000000001u) >>
-	    32;
-	return (int64_t)(uint32_t)x;
+		x = x << (8 * (8 - m)) | ASCII_ZEROS >> (8 * m);
+	return ascii_word_digits(x) ? (int64_t)ascii_word_value(x) : -1;
 }
 
 /* p[0..n) is 1 to 16 ASCII digits and nothing else: true with their value
