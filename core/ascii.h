@@ -2,9 +2,9 @@
 #ifndef EDONU_ASCII_H
 #define EDONU_ASCII_H
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <endian.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -90,7 +90,8 @@ static inline uint32_t ascii_word_value(uint64_t x)
 {
 	x -= ASCII_ZEROS;
 	x = x * 10 + (x >> 8);
-	x = ((x & 0x000000ff000000ffu) * 0x000f424000000064u + ((x >> 16) & 0x000000ff000000ffu) * 0x0000271000000001u) >>
+	x = ((x & 0x000000ff000000ffu) * 0x000f424000000064u +
+	     ((x >> 16) & 0x000000ff000000ffu) * 0x0000271000000001u) >>
 	    32;
 	return (uint32_t)x;
 }

@@ -1173,7 +1173,8 @@ static void test_not_nul_terminated(void)
  * any place, and for lengths it leaves to the byte loop. */
 static void test_digits_swar(void)
 {
-	static const char bad[] = {'/', ':', ' ', '+', '-', '.', 'a', '\0', (char)0x80, (char)0xff, (char)0xb0, (char)0x39 + 0x80};
+	static const char bad[] = {'/', ':',  ' ',        '+',        '-',        '.',
+				   'a', '\0', (char)0x80, (char)0xff, (char)0xb0, (char)0x39 + 0x80};
 	unsigned seed = 7;
 	for (size_t n = 0; n <= 20; n++) {
 		for (int round = 0; round < 50; round++) {
