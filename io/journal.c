@@ -67,6 +67,7 @@ struct journal {
 	char *target;
 	char path[PATH_MAX];
 	char tmp_path[PATH_MAX];
+	char lock_path[PATH_MAX];
 	uint64_t end; /* file size: where the next record goes */
 	uint64_t next_id;
 	uint64_t compact_at; /* compact when end passes this */
@@ -420,8 +421,9 @@ fail:;
 /* Takes the journal's lock (one process per target), on a file of its own:
  * compaction replaces the journal file, and a lock on a replaced inode would
  * no longer exclude anyone. The pid written there is for messages only. */
-static int lock_journal(struct journal *j, const char *lock_path, struct err *e)
+static int lock_journal(struct journal *j, struct err *e)
 {
+	const char *lock_path = j->lock_path;
 	j->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (j->lock_fd < 0)
 		return err_set(e, EXIT_CONFIG,
@@ -463,11 +465,10 @@ int journal_open(const char *dir, const char *target, struct journal **out, stru
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	}
 	uint64_t h = fnv1a64(target);
-	char lock_path[PATH_MAX];
 	int n1 = snprintf(j->path, sizeof j->path, "%s/journal-%016llx.log", dir, (unsigned long long)h);
 	int n2 = snprintf(j->tmp_path, sizeof j->tmp_path, "%s/journal-%016llx.tmp", dir, (unsigned long long)h);
-	int n3 = snprintf(lock_path, sizeof lock_path, "%s/journal-%016llx.lock", dir, (unsigned long long)h);
-	if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n2 >= sizeof j->path || (size_t)n3 >= sizeof lock_path) {
+	int n3 = snprintf(j->lock_path, sizeof j->lock_path, "%s/journal-%016llx.lock", dir, (unsigned long long)h);
+	if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n2 >= sizeof j->path || (size_t)n3 >= sizeof j->lock_path) {
 		journal_close(j);
 		return err_set(e, EXIT_CONFIG, "state directory path too long: %s", dir);
 	}
@@ -477,7 +478,7 @@ int journal_open(const char *dir, const char *target, struct journal **out, stru
 		journal_close(j);
 		return err_set(e, EXIT_CONFIG, "state directory %s: %s", dir, strerror(err));
 	}
-	if (lock_journal(j, lock_path, e) != 0) {
+	if (lock_journal(j, e) != 0) {
 		journal_close(j);
 		return -1;
 	}
@@ -533,6 +534,19 @@ void journal_close(struct journal *j)
 	free(j->target);
 	buf_free(&j->io);
 	free(j);
+}
+
+int journal_remove(struct journal *j, struct err *e)
+{
+	int rc = 0;
+	/* The lock goes last, so that no other process takes the journal
+	 * between the two. */
+	if (unlink(j->path) != 0 && errno != ENOENT)
+		rc = err_set(e, EXIT_TEMPFAIL, "cannot remove %s: %s", j->path, strerror(errno));
+	else if (unlink(j->lock_path) != 0 && errno != ENOENT)
+		rc = err_set(e, EXIT_TEMPFAIL, "cannot remove %s: %s", j->lock_path, strerror(errno));
+	journal_close(j);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ append, done, replay */

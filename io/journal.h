@@ -98,6 +98,10 @@ int journal_open(const char *dir, const char *target, struct journal **out, stru
 bool journal_damage(const struct journal *j, uint64_t *entries, uint64_t *bytes, const char **aside);
 /* Releases the lock and frees j. Pending entries stay in the file. */
 void journal_close(struct journal *j);
+/* Removes the journal's file and then its lock file, and closes it (j is
+ * freed either way): for a journal whose entries went elsewhere. 0, or -1
+ * with EXIT_TEMPFAIL naming the file that stayed. */
+int journal_remove(struct journal *j, struct err *e);
 
 /* Appends an entry of nkeys keys (keys[0..len) in key-list encoding) and
  * fdatasyncs it: call BEFORE committing the chunk. Returns the entry id

@@ -6,14 +6,12 @@
 #include "../io/journal.h"
 #include "log.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <zstd.h>
 
 /* Redis timeouts and backoff: a Redis that is down costs a worker at most
@@ -108,11 +106,13 @@ static int adopt_journal(struct cache *c, const char *dir, const struct table_in
 		return -1;
 	int64_t moved = journal_damage_error(c->o, old, e) < 0 ? -1 : journal_move(old, c->journal, e);
 	snprintf(path, sizeof path, "%s", journal_path(old));
-	journal_close(old);
-	if (moved < 0)
+	if (moved < 0) {
+		journal_close(old);
 		return -1;
-	if (unlink(path) != 0)
-		log_event(c->o->log_format, LOG_WARN, "journal_adopted", "cannot remove %s: %s", path, strerror(errno));
+	}
+	struct err re;
+	if (journal_remove(old, &re) < 0)
+		log_event(c->o->log_format, LOG_WARN, "journal_adopted", "%s", re.msg);
 	if (moved > 0)
 		log_event(c->o->log_format, LOG_INFO, "journal_adopted", "%lld pending entries of %s moved into %s",
 			  (long long)moved, path, journal_path(c->journal));

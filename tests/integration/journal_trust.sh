@@ -6,7 +6,11 @@
 # key of a committed row is left in Redis; (2) a journal with one corrupted
 # entry (a flipped byte in a pending entry) fails the run with a non-zero
 # exit and a message naming the journal, keeps the damaged file aside, and
-# the next run sends the entries that still read back.
+# the next run sends the entries that still read back; (3) a journal an
+# earlier version kept under the table's printed name (public.T3 for the
+# table "T3", a name the ledger now quotes) is taken over by the first run:
+# its pending entry's keys are sent, its done entry's are not, and the old
+# file and its lock file go.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -86,7 +90,62 @@ main() {
 	left="$(rcli DBSIZE)"
 	note "after: $left keys left in Redis: those of the one lost entry ($BATCH_ROWS at most)"
 	check_true "after: the entries that read back were sent" test "$left" -le "$BATCH_ROWS"
+
+	# 3. The journal of an earlier version, named by the printed table.
+	orders_table '"T3"'
+	rcli FLUSHALL >/dev/null
+	local k
+	for k in erp:900:order:1 erp:900:order:2 erp:900:order:3 erp:900:order:4; do
+		rcli SET "$k" stale >/dev/null
+	done
+	mkdir -m 700 "$WORK/state3"
+	local old
+	old="$(old_journal "$WORK/state3" "public.T3 invalidate=$KEY_TEMPLATE")"
+	load adopt --table '"T3"' --batch-rows "$BATCH_ROWS" --redis "$EDONU_TEST_REDIS" --invalidate "$KEY_TEMPLATE" \
+		--state-dir "$WORK/state3" "$input"
+	check "adopt: exit code" 0 "$RC"
+	check_true "adopt: the move is logged" grep -q "event=journal_adopted.*1 pending entries of $old" "$WORK/adopt.err"
+	check "adopt: the pending entry's keys were sent" 0 "$(rcli EXISTS erp:900:order:1 erp:900:order:2 erp:900:order:3)"
+	check "adopt: the done entry's key was not" 1 "$(rcli EXISTS erp:900:order:4)"
+	check "adopt: nothing pending" 0 "$(sum_field adopt keys_pending)"
+	check "adopt: the old journal and its lock are gone" 0 "$(find "$WORK/state3" -name "$(basename "$old" .log).*" | wc -l)"
 	finish
+}
+
+# old_journal DIR TARGET: writes the journal file an earlier version kept for
+# TARGET in DIR (the same record format: a header, an entry of three keys
+# still pending, an entry of one key marked done) and prints its path.
+old_journal() {
+	python3 - "$1" "$2" <<-'EOF'
+		import os, struct, sys
+		directory, target = sys.argv[1], sys.argv[2].encode()
+		table = []
+		for i in range(256):
+		    c = i
+		    for _ in range(8):
+		        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+		    table.append(c)
+		def crc32c(data, crc=0):
+		    crc ^= 0xFFFFFFFF
+		    for b in data:
+		        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+		    return crc ^ 0xFFFFFFFF
+		def record(kind, ident, nkeys, payload):
+		    head = struct.pack("<B3xIIQ", kind, len(payload), nkeys, ident)
+		    return struct.pack("<I", crc32c(payload, crc32c(head))) + head + payload
+		def keys(*ks):
+		    return b"".join(struct.pack("<BI", 1, len(k)) + k for k in ks)
+		h = 0xCBF29CE484222325
+		for b in target:
+		    h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+		path = os.path.join(directory, "journal-%016x.log" % h)
+		with open(path, "wb") as f:
+		    f.write(record(1, 7, 0, target))
+		    f.write(record(2, 7, 3, keys(b"erp:900:order:1", b"erp:900:order:2", b"erp:900:order:3")))
+		    f.write(record(2, 8, 1, keys(b"erp:900:order:4")))
+		    f.write(record(3, 8, 0, b""))
+		print(path)
+	EOF
 }
 
 main "$@"

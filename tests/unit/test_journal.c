@@ -234,11 +234,13 @@ static void test_move(void)
 	uint64_t pe, pk;
 	journal_pending(old, &pe, &pk);
 	CU_ASSERT(pe == 0 && pk == 0);
-	char path[512];
+	char path[512], lock[512];
 	snprintf(path, sizeof path, "%s", journal_path(old));
-	journal_close(old);
-	CU_ASSERT_EQUAL(unlink(path), 0);
+	snprintf(lock, sizeof lock, "%.*s.lock", (int)(strlen(path) - 4), path);
+	CU_ASSERT_EQUAL(access(lock, F_OK), 0);
+	CU_ASSERT_EQUAL(journal_remove(old, &e), 0);
 	CU_ASSERT_FALSE(journal_exists(dir, "public.Orders"));
+	CU_ASSERT_NOT_EQUAL(access(lock, F_OK), 0);
 	journal_pending(to, &pe, &pk);
 	CU_ASSERT(pe == 1 && pk == 3);
 	struct seen s = {.j = to, .mark_done = true};
