@@ -223,6 +223,14 @@ static uint64_t fnv1a64(const char *s)
 	return h;
 }
 
+/* dir/journal-<h in hex>.ext, the name of a target's journal (log), its
+ * rewrite (tmp) and its lock file, into out; false when it does not fit. */
+static bool journal_file(char *out, size_t outsz, const char *dir, uint64_t h, const char *ext)
+{
+	int n = snprintf(out, outsz, "%s/journal-%016llx.%s", dir, (unsigned long long)h, ext);
+	return n > 0 && (size_t)n < outsz;
+}
+
 /* read_all_at failed: an error (-2), or the end of the file (0). */
 static int read_failed(struct journal *j, struct err *e)
 {
@@ -465,10 +473,9 @@ int journal_open(const char *dir, const char *target, struct journal **out, stru
 		return err_set(e, EXIT_SOFTWARE, "out of memory");
 	}
 	uint64_t h = fnv1a64(target);
-	int n1 = snprintf(j->path, sizeof j->path, "%s/journal-%016llx.log", dir, (unsigned long long)h);
-	int n2 = snprintf(j->tmp_path, sizeof j->tmp_path, "%s/journal-%016llx.tmp", dir, (unsigned long long)h);
-	int n3 = snprintf(j->lock_path, sizeof j->lock_path, "%s/journal-%016llx.lock", dir, (unsigned long long)h);
-	if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n2 >= sizeof j->path || (size_t)n3 >= sizeof j->lock_path) {
+	if (!journal_file(j->path, sizeof j->path, dir, h, "log") ||
+	    !journal_file(j->tmp_path, sizeof j->tmp_path, dir, h, "tmp") ||
+	    !journal_file(j->lock_path, sizeof j->lock_path, dir, h, "lock")) {
 		journal_close(j);
 		return err_set(e, EXIT_CONFIG, "state directory path too long: %s", dir);
 	}
@@ -707,8 +714,7 @@ int journal_replay(struct journal *j, journal_replay_fn fn, void *ctx, struct er
 bool journal_exists(const char *dir, const char *target)
 {
 	char path[PATH_MAX];
-	int n = snprintf(path, sizeof path, "%s/journal-%016llx.log", dir, (unsigned long long)fnv1a64(target));
-	return n > 0 && (size_t)n < sizeof path && access(path, F_OK) == 0;
+	return journal_file(path, sizeof path, dir, fnv1a64(target), "log") && access(path, F_OK) == 0;
 }
 
 struct move_ctx {

@@ -315,8 +315,6 @@ static void cut_next(const struct source *s, struct framer *f)
 	frame_cut_after(f, ls->by_number ? UINT64_MAX : spans_next_cut(&ls->committed, frame_records(f)));
 }
 
-/* A framed chunk: handed to a worker, or passed over when an earlier run
- * committed it. Returns the chunk to fill next (NULL when stopping). */
 /* A chunk an earlier run committed: its records count as skipped. */
 static void skip_chunk(struct load *ld, struct source *s, const struct chunk *c)
 {
@@ -324,6 +322,8 @@ static void skip_chunk(struct load *ld, struct source *s, const struct chunk *c)
 	atomic_fetch_add(&ld->skipped_total, c->nrecords);
 }
 
+/* A framed chunk: handed to a worker, or passed over when an earlier run
+ * committed it. Returns the chunk to fill next (NULL when stopping). */
 static struct chunk *chunk_framed(struct load *ld, struct source *s, struct framer *f, struct chunk *c, uint32_t *rr)
 {
 	cut_next(s, f);
