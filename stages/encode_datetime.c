@@ -243,6 +243,52 @@ static enum enc_status parse_iso(const char *p, size_t len, bool date_only, stru
 	return ENC_OK;
 }
 
+/* The usual timestamp read at fixed places, without white space:
+ * "YYYY-MM-DD(T|t| )HH:MM:SS[.f{1,6}][Z|z|(+|-)HH[[:]MM]]", into r as
+ * parse_iso reads the same bytes. False for every other form and for every
+ * value the server refuses or rolls over (year 0, a day past the month's
+ * end, 24:00:00, a leap second, an offset out of range): parse_iso then
+ * decides, with its messages. */
+static inline bool read_usual(const char *p, size_t len, struct iso_dt *r)
+{
+	if (len > 32 || !read_fixed_head(p, p + len, r))
+		return false;
+	const unsigned char *u = (const unsigned char *)p + 19, *e = (const unsigned char *)p + len;
+	r->special = 0;
+	r->usec = 0;
+	r->has_tz = false;
+	r->tz_east_sec = 0;
+	if (u < e && *u == '.') {
+		static const int32_t scale[7] = {0, 100000, 10000, 1000, 100, 10, 1};
+		int32_t frac = 0;
+		int n = 0;
+		for (u++; u < e && n < 7 && (unsigned)(*u - '0') <= 9; u++, n++)
+			frac = frac * 10 + (*u - '0');
+		if (n == 0 || n > 6)
+			return false;
+		r->usec = frac * scale[n];
+	}
+	size_t left = (size_t)(e - u);
+	if (left == 1 && (*u == 'Z' || *u == 'z')) {
+		r->has_tz = true;
+	} else if (left > 0) {
+		if ((*u != '+' && *u != '-') || (left != 3 && left != 5 && left != 6) || (left == 6 && u[3] != ':'))
+			return false;
+		const unsigned char *m = u + (left == 6 ? 4 : 3);
+		unsigned h0 = u[1] - '0', h1 = u[2] - '0', m0 = left == 3 ? 0 : m[0] - '0',
+			 m1 = left == 3 ? 0 : m[1] - '0';
+		if ((h0 > 9) | (h1 > 9) | (m0 > 9) | (m1 > 9))
+			return false;
+		int hr = (int)(h0 * 10 + h1), mi = (int)(m0 * 10 + m1);
+		if (hr > MAX_TZDISP_HOUR || mi >= 60)
+			return false;
+		r->has_tz = true;
+		r->tz_east_sec = (hr * 60 + mi) * 60 * (*u == '-' ? -1 : 1);
+	}
+	return r->year != 0 && r->mon >= 1 && r->mon <= 12 && r->mday >= 1 &&
+	       r->mday <= days_in_month(r->year, r->mon) && r->hour < 24 && r->min < 60 && r->sec < 60;
+}
+
 enum enc_status encode_parse_date(const char *p, size_t len, struct enc_date *d, char *msg, size_t msgsz)
 {
 	struct iso_dt t;
@@ -288,9 +334,11 @@ enum enc_status encode_timestamp(const char *p, size_t len, int32_t typmod, bool
 	if (typmod < -1 || typmod > 6)
 		return ENC_DEFER;
 	struct iso_dt t;
-	enum enc_status st = parse_iso(p, len, false, &t, msg, msgsz);
-	if (st != ENC_OK)
-		return st;
+	if (!read_usual(p, len, &t)) {
+		enum enc_status st = parse_iso(p, len, false, &t, msg, msgsz);
+		if (st != ENC_OK)
+			return st;
+	}
 	int64_t ts;
 	if (t.special > 0) {
 		ts = INT64_MAX; /* TIMESTAMP_NOEND */

@@ -997,11 +997,12 @@ static void put_num(char *s, size_t *n, unsigned v, int width)
 	*n += (size_t)sprintf(s + *n, "%0*u", width, v);
 }
 
-/* Timestamps whose head "YYYY-MM-DDTHH:MM:SS" is read at fixed places give
- * what the general reading gives: the same text with two spaces between
- * date and time goes the general way. Random heads (out-of-range fields
- * among them) with random fractions, offsets and junk after them; the
- * bytes, the verdict and the message's words agree. */
+/* Timestamps read at fixed places (the head "YYYY-MM-DDTHH:MM:SS", and
+ * the usual whole form read_usual takes) give what the general reading
+ * gives: the same text with two spaces between date and time goes the
+ * general way. Random heads (out-of-range fields among them) with random
+ * fractions, offsets and junk after them, under every precision and both
+ * session zones; the bytes, the verdict and the message's words agree. */
 static void test_timestamp_fixed_head(void)
 {
 	static const char *const tails[] = {"",        "Z",   "z",     " Z",    "+05:30", "-0800", "+5",
@@ -1043,10 +1044,14 @@ static void test_timestamp_fixed_head(void)
 		memcpy(alt + sep, "  ", 2);
 		memcpy(alt + sep + 2, in + sep + 1, n - sep);
 		bool tz = (r >> 62) & 1;
+		/* Precision -1 (none) to 6, and the session zone UTC or not. */
+		uint64_t r2 = r * 0x9e3779b97f4a7c15ULL;
+		int32_t typmod = (int32_t)((r2 >> 40) % 8) - 1;
+		bool tz_utc = (r2 >> 50) & 1;
 		char ma[256] = "", mb[256] = "";
 		a.len = b.len = 0;
-		enum enc_status sa = encode_timestamp(in, n, -1, tz, true, &a, ma, sizeof ma);
-		enum enc_status sb = encode_timestamp(alt, n + 1, -1, tz, true, &b, mb, sizeof mb);
+		enum enc_status sa = encode_timestamp(in, n, typmod, tz, tz_utc, &a, ma, sizeof ma);
+		enum enc_status sb = encode_timestamp(alt, n + 1, typmod, tz, tz_utc, &b, mb, sizeof mb);
 		CU_ASSERT_EQUAL(sa, sb);
 		CU_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
 		/* Messages quote the input: compare the words before it. */
