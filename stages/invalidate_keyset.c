@@ -20,10 +20,13 @@ struct inval_keyset {
 	uint32_t keys_max;
 	uint32_t count;
 	uint32_t slots_mask;
-	/* (hash32 << 32) | (entry index + 1); 0 = empty. Load factor <= 1/2.
-	 * The hash beside the index lets a probe reject a slot without
-	 * touching the entry or its key: one cache miss per new key. */
-	uint64_t *slots;
+	/* (upper bits of hash32) | (entry index + 1), the index in the low
+	 * ibits; 0 = empty. Load factor <= 1/2. The hash's bits beside the
+	 * index let a probe reject a slot without touching the entry or its
+	 * key: one cache miss per new key, in a table half the size of one of
+	 * whole hashes. */
+	uint32_t *slots;
+	uint32_t index_mask; /* (1 << ibits) - 1, with keys_max < 1 << ibits */
 	struct ks_entry *entries;
 	struct buf b; /* keys in key-list encoding */
 	/* Keys rendered by inval_keyset_add_record_deferred and not yet looked
@@ -76,6 +79,9 @@ struct inval_keyset *inval_keyset_create(uint32_t keys_max, size_t key_bytes)
 		nslots *= 2;
 	ks->keys_max = keys_max;
 	ks->slots_mask = nslots - 1;
+	ks->index_mask = 1;
+	while (ks->index_mask < keys_max)
+		ks->index_mask = ks->index_mask << 1 | 1;
 	ks->slots = calloc(nslots, sizeof *ks->slots);
 	ks->entries = calloc(keys_max, sizeof *ks->entries);
 	if (ks->slots == NULL || ks->entries == NULL || buf_init(&ks->b, key_bytes) != 0) {
@@ -125,13 +131,13 @@ static int settle_pending_one(struct inval_keyset *ks, uint32_t i)
 	uint32_t s = (uint32_t)h & ks->slots_mask;
 	bool dup = false;
 	for (;; s = (s + 1) & ks->slots_mask) {
-		uint64_t v = ks->slots[s];
+		uint32_t v = ks->slots[s];
 		if (v == 0)
 			break;
-		if ((uint32_t)(v >> 32) != h32)
+		if (((v ^ h32) & ~ks->index_mask) != 0)
 			continue;
-		const struct ks_entry *en = &ks->entries[(uint32_t)v - 1];
-		if (en->len == len && ks->b.data[en->off] == (char)kind &&
+		const struct ks_entry *en = &ks->entries[(v & ks->index_mask) - 1];
+		if (en->hash == h32 && en->len == len && ks->b.data[en->off] == (char)kind &&
 		    memcmp(ks->b.data + en->off + JOURNAL_KEY_HEAD_BYTES, key, len) == 0) {
 			dup = true;
 			break;
@@ -148,7 +154,7 @@ static int settle_pending_one(struct inval_keyset *ks, uint32_t i)
 		return 0;
 	}
 	ks->entries[ks->count] = (struct ks_entry){.off = off, .len = len, .hash = h32, .slot = s};
-	ks->slots[s] = (uint64_t)h32 << 32 | ++ks->count;
+	ks->slots[s] = (h32 & ~ks->index_mask) | ++ks->count;
 	return 1;
 }
 
