@@ -25,6 +25,55 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 /* Appends a NUL-terminated string (without its NUL). */
 static inline void buf_puts(struct buf *b, const char *s);
 
+/* memcpy for the short runs of the hot paths (a field, a record): up to 64
+ * bytes with two overlapping loads and stores of the widest word that fits,
+ * inline, where a call to the library's memcpy costs more than the copy.
+ * Reads exactly src[0..n) and writes exactly dst[0..n). */
+static inline void copy_short(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = (unsigned char *)dst;
+	const unsigned char *s = (const unsigned char *)src;
+	if (n >= 16 && n <= 64) {
+		unsigned char a[16], z[16];
+		if (n > 32) {
+			unsigned char b[16], y[16];
+			memcpy(a, s, 16);
+			memcpy(b, s + 16, 16);
+			memcpy(y, s + n - 32, 16);
+			memcpy(z, s + n - 16, 16);
+			memcpy(d, a, 16);
+			memcpy(d + 16, b, 16);
+			memcpy(d + n - 32, y, 16);
+			memcpy(d + n - 16, z, 16);
+			return;
+		}
+		memcpy(a, s, 16);
+		memcpy(z, s + n - 16, 16);
+		memcpy(d, a, 16);
+		memcpy(d + n - 16, z, 16);
+	} else if (n >= 8 && n < 16) {
+		uint64_t a, z;
+		memcpy(&a, s, 8);
+		memcpy(&z, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &z, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a, z;
+		memcpy(&a, s, 4);
+		memcpy(&z, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &z, 4);
+	} else if (n > 0 && n < 4) {
+		/* 1 to 3 bytes: the first, the middle and the last. */
+		unsigned char a = s[0], m = s[n / 2], z = s[n - 1];
+		d[0] = a;
+		d[n / 2] = m;
+		d[n - 1] = z;
+	} else if (n > 64) {
+		memcpy(d, s, n);
+	}
+}
+
 static inline void buf_reserve(struct buf *b, size_t n)
 {
 	if (b->cap - b->len < n)

@@ -345,7 +345,7 @@ static enum enc_status encode_bool(const char *p, size_t len, struct buf *out, c
 static void put_field(struct buf *out, const char *p, size_t len)
 {
 	unsigned char *o = buf_be32_at(buf_claim(out, 4 + len), (uint32_t)len);
-	memcpy(o, p, len);
+	copy_short(o, p, len);
 	out->len += 4 + len;
 }
 
@@ -409,7 +409,7 @@ static enum enc_status encode_bpchar(const char *p, size_t len, int32_t typmod, 
 	}
 	size_t pad = maxlen - chars;
 	unsigned char *o = buf_be32_at(buf_claim(out, 4 + len + pad), (uint32_t)(len + pad));
-	memcpy(o, p, len);
+	copy_short(o, p, len);
 	if (pad > 0)
 		memset(o + len, ' ', pad);
 	out->len += 4 + len + pad;

@@ -1,6 +1,7 @@
 /* frame.c - cuts the decoded input into numbered chunks of whole records, finding record ends as PostgreSQL's COPY FROM does. */
 #include "frame.h"
 
+#include "../core/buf.h"
 #include "../core/limits.h"
 
 #include <stdbool.h>
@@ -228,7 +229,7 @@ static enum append append(struct framer *f, struct chunk *c, const char *p, size
 			f->grow_bytes = want < hold ? want : hold;
 			return APPEND_GROW;
 		}
-		memcpy(c->data + c->data_len, p, n);
+		copy_short(c->data + c->data_len, p, n);
 		c->data_len = need;
 		return APPEND_OK;
 	}

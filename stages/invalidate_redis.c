@@ -247,7 +247,7 @@ static int append_resp(struct inval_redis *r, int argc, const char *const *argv,
 		resp_put_u64(b, argvlen[i]);
 		memcpy(b->data + b->len, "\r\n", 2);
 		b->len += 2;
-		memcpy(b->data + b->len, argv[i], argvlen[i]);
+		copy_short(b->data + b->len, argv[i], argvlen[i]);
 		b->len += argvlen[i];
 		memcpy(b->data + b->len, "\r\n", 2);
 		b->len += 2;

@@ -1172,6 +1172,27 @@ static void test_not_nul_terminated(void)
 	buf_free(&b);
 }
 
+/* copy_short copies exactly n bytes for every n from 0 to 100: the bytes
+ * before and after the destination stay as they were, and the source is a
+ * buffer of exactly n bytes, so that ASan sees any read past it. */
+static void test_copy_short(void)
+{
+	for (size_t n = 0; n <= 100; n++) {
+		unsigned char *src = malloc(n > 0 ? n : 1);
+		unsigned char dst[100 + 32];
+		CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+		for (size_t i = 0; i < n; i++)
+			src[i] = (unsigned char)(i * 37 + n + 1);
+		memset(dst, 0xa5, sizeof dst);
+		copy_short(dst + 16, src, n);
+		CU_ASSERT(memcmp(dst + 16, src, n) == 0);
+		for (size_t i = 0; i < sizeof dst; i++)
+			if (i < 16 || i >= 16 + n)
+				CU_ASSERT_EQUAL(dst[i], 0xa5);
+		free(src);
+	}
+}
+
 /* ascii_digits_u64, the eight-at-a-time digit reader the integer encoders
  * try first: the value of 1 to 16 digits, read from a buffer of exactly
  * that size (ASan sees any byte read past it); false for any non-digit at
@@ -1319,6 +1340,7 @@ int main(void)
 	}
 	CU_add_test(suite, "integers", test_integers);
 	CU_add_test(suite, "digits swar", test_digits_swar);
+	CU_add_test(suite, "copy short", test_copy_short);
 	CU_add_test(suite, "floats", test_floats);
 	CU_add_test(suite, "numeric", test_numeric);
 	CU_add_test(suite, "numeric short path", test_numeric_short_path);
