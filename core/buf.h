@@ -25,6 +25,17 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 /* Appends a NUL-terminated string (without its NUL). */
 static inline void buf_puts(struct buf *b, const char *s);
 
+/* The first and the last w bytes of s[0..n) to d, both loaded before
+ * either is stored (w <= n <= 2w, so together they are all n bytes). */
+static inline void copy_ends(unsigned char *d, const unsigned char *s, size_t n, size_t w)
+{
+	unsigned char a[32], z[32];
+	memcpy(a, s, w);
+	memcpy(z, s + n - w, w);
+	memcpy(d, a, w);
+	memcpy(d + n - w, z, w);
+}
+
 /* memcpy for the short runs of the hot paths (a field, a record): up to 64
  * bytes with two overlapping loads and stores of the widest word that fits,
  * inline, where a call to the library's memcpy costs more than the copy.
@@ -33,44 +44,22 @@ static inline void copy_short(void *dst, const void *src, size_t n)
 {
 	unsigned char *d = (unsigned char *)dst;
 	const unsigned char *s = (const unsigned char *)src;
-	if (n >= 16 && n <= 64) {
-		unsigned char a[16], z[16];
-		if (n > 32) {
-			unsigned char b[16], y[16];
-			memcpy(a, s, 16);
-			memcpy(b, s + 16, 16);
-			memcpy(y, s + n - 32, 16);
-			memcpy(z, s + n - 16, 16);
-			memcpy(d, a, 16);
-			memcpy(d + 16, b, 16);
-			memcpy(d + n - 32, y, 16);
-			memcpy(d + n - 16, z, 16);
-			return;
-		}
-		memcpy(a, s, 16);
-		memcpy(z, s + n - 16, 16);
-		memcpy(d, a, 16);
-		memcpy(d + n - 16, z, 16);
-	} else if (n >= 8 && n < 16) {
-		uint64_t a, z;
-		memcpy(&a, s, 8);
-		memcpy(&z, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &z, 8);
-	} else if (n >= 4 && n < 8) {
-		uint32_t a, z;
-		memcpy(&a, s, 4);
-		memcpy(&z, s + n - 4, 4);
-		memcpy(d, &a, 4);
-		memcpy(d + n - 4, &z, 4);
-	} else if (n > 0 && n < 4) {
-		/* 1 to 3 bytes: the first, the middle and the last. */
-		unsigned char a = s[0], m = s[n / 2], z = s[n - 1];
-		d[0] = a;
-		d[n / 2] = m;
-		d[n - 1] = z;
-	} else if (n > 64) {
+	if (n > 64) {
 		memcpy(d, s, n);
+	} else if (n >= 32) {
+		copy_ends(d, s, n, 32);
+	} else if (n >= 16) {
+		copy_ends(d, s, n, 16);
+	} else if (n >= 8) {
+		copy_ends(d, s, n, 8);
+	} else if (n >= 4) {
+		copy_ends(d, s, n, 4);
+	} else if (n > 0) {
+		/* 1 to 3 bytes: the first, the middle and the last. */
+		unsigned char first = s[0], mid = s[n / 2], last = s[n - 1];
+		d[0] = first;
+		d[n / 2] = mid;
+		d[n - 1] = last;
 	}
 }
 
