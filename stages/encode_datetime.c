@@ -171,6 +171,12 @@ static inline bool read_fixed_head(const char *s, const char *e, struct iso_dt *
 	return true;
 }
 
+/* ValidateDate's test of the parsed date. */
+static inline bool date_valid(const struct iso_dt *r)
+{
+	return r->year != 0 && r->mon >= 1 && r->mon <= 12 && r->mday >= 1 && r->mday <= days_in_month(r->year, r->mon);
+}
+
 /* Parses one of the forms above. ENC_REJECT only for errors the server
  * certainly reports, in the order it finds them: the time field, then the
  * offset, then the date (ValidateDate runs after all fields are read). */
@@ -230,8 +236,7 @@ static enum enc_status parse_iso(const char *p, size_t len, bool date_only, stru
 		}
 	}
 
-	bool date_err =
-	    r->year == 0 || r->mon < 1 || r->mon > 12 || r->mday < 1 || r->mday > days_in_month(r->year, r->mon);
+	bool date_err = !date_valid(r);
 	if (time_err || (!tz_err && date_err)) {
 		encode_set_msg(msg, msgsz, "date/time field value out of range: \"%.*s\"", (int)len, p);
 		return ENC_REJECT;
@@ -248,7 +253,9 @@ static enum enc_status parse_iso(const char *p, size_t len, bool date_only, stru
  * parse_iso reads the same bytes. False for every other form and for every
  * value the server refuses or rolls over (year 0, a day past the month's
  * end, 24:00:00, a leap second, an offset out of range): parse_iso then
- * decides, with its messages. */
+ * decides, with its messages. The fraction and the offset are read here
+ * rather than through read_fraction and read_time_tail, which cost 1% more
+ * of a load's CPU; test_timestamp_fixed_head holds the two readings equal. */
 static inline bool read_usual(const char *p, size_t len, struct iso_dt *r)
 {
 	if (len > 32 || !read_fixed_head(p, p + len, r))
@@ -285,8 +292,7 @@ static inline bool read_usual(const char *p, size_t len, struct iso_dt *r)
 		r->has_tz = true;
 		r->tz_east_sec = (hr * 60 + mi) * 60 * (*u == '-' ? -1 : 1);
 	}
-	return r->year != 0 && r->mon >= 1 && r->mon <= 12 && r->mday >= 1 &&
-	       r->mday <= days_in_month(r->year, r->mon) && r->hour < 24 && r->min < 60 && r->sec < 60;
+	return date_valid(r) && r->hour < 24 && r->min < 60 && r->sec < 60;
 }
 
 enum enc_status encode_parse_date(const char *p, size_t len, struct enc_date *d, char *msg, size_t msgsz)
