@@ -1,6 +1,7 @@
 /* invalidate_keyset.c - a chunk's cache keys, deduplicated as they are added, in the journal's key-list encoding. */
 #include "invalidate_template.h"
 
+#include "../core/ascii.h"
 #include "../io/journal.h"
 
 #include <stdio.h>
@@ -40,11 +41,10 @@ struct inval_keyset {
 	uint32_t npending;
 };
 
-/* FNV-1a over the kind and the key: keys are short, so a byte loop is as
- * fast as anything cleverer, and the kind keeps a bumped key and an
- * unlinked key of the same name apart. */
-/* In-memory only (never stored): 8 bytes a step with a multiply-xorshift
- * mix, several times faster than a byte-wise hash on 20-40 byte keys. */
+/* The hash of a kind and a key, in memory only (never stored): 8 bytes a
+ * step with a multiply-xorshift mix, several times faster than a byte-wise
+ * hash on 20-40 byte keys; the kind keeps a bumped key and an unlinked key
+ * of the same name apart. */
 static inline uint64_t key_mix(uint64_t x)
 {
 	x ^= x >> 32;
@@ -62,9 +62,7 @@ static uint64_t key_hash(uint8_t kind, const char *p, size_t n)
 		memcpy(&w, p + i, 8);
 		h = key_mix(h ^ w);
 	}
-	uint64_t tail = 0;
-	for (size_t k = 0; i < n; i++, k++)
-		tail |= (uint64_t)(unsigned char)p[i] << (8 * k);
+	uint64_t tail = i < n ? ascii_load_le(p + i, n - i) : 0;
 	return key_mix(h ^ tail ^ 0xff51afd7ed558ccdull);
 }
 
