@@ -31,6 +31,12 @@ static inline void journal_keylist_put_head(char *p, uint8_t kind, uint32_t len)
 	p[4] = (char)((len >> 24) & 0xff);
 }
 
+/* The key length a head written by journal_keylist_put_head holds. */
+static inline uint32_t journal_keylist_head_len(const unsigned char *p)
+{
+	return (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+}
+
 static inline void journal_keylist_put(struct buf *b, uint8_t kind, const char *key, uint32_t len)
 {
 	buf_reserve(b, JOURNAL_KEY_HEAD_BYTES + len);
@@ -49,7 +55,7 @@ static inline int journal_keylist_next(const void *list, size_t n, size_t *pos, 
 		return 0;
 	if (n - *pos < JOURNAL_KEY_HEAD_BYTES)
 		return -1;
-	uint32_t l = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+	uint32_t l = journal_keylist_head_len(p);
 	if (n - *pos - JOURNAL_KEY_HEAD_BYTES < l)
 		return -1;
 	*kind = p[0];

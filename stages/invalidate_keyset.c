@@ -122,7 +122,7 @@ static int settle_pending_one(struct inval_keyset *ks, uint32_t i)
 	size_t off = ks->pending[i].off;
 	const char *key = ks->b.data + off + JOURNAL_KEY_HEAD_BYTES;
 	const unsigned char *head = (const unsigned char *)ks->b.data + off;
-	uint32_t len = (uint32_t)head[1] | (uint32_t)head[2] << 8 | (uint32_t)head[3] << 16 | (uint32_t)head[4] << 24;
+	uint32_t len = journal_keylist_head_len(head);
 	uint8_t kind = (uint8_t)ks->b.data[off];
 	uint64_t h = ks->pending[i].hash;
 	uint32_t h32 = (uint32_t)(h >> 32);
